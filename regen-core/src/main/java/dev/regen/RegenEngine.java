@@ -1,0 +1,364 @@
+package dev.regen;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.regen.http.RequestTarget;
+import dev.regen.store.KvStore;
+import java.security.MessageDigest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ISR engine: decides for each request whether to serve a cached page, serve it stale while one
+ * background render refreshes it, render it once for every waiting client, or pass it through.
+ *
+ * <p>Thread-safe. {@link #serve} never blocks the calling thread: an L1 hit completes at once, anything
+ * else continues on the engine's own executors. Renders per key are single-flight; background renders
+ * run on a bounded pool so a spike of stale pages can't stampede the origin.
+ */
+public final class RegenEngine implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RegenEngine.class);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+    static final String BYPASS_HEADER = "x-regen-bypass";
+    static final String BYPASS_COOKIE = "regen_bypass";
+
+    private final RegenConfig config;
+    private final Origin origin;
+    private final PageStore pages;
+    private final InstantSource clock;
+    private final StoragePolicy policy;
+    private final ExecutorService storeExecutor;
+    private final ThreadPoolExecutor background;
+    private final ConcurrentHashMap<String, CompletableFuture<RenderResult>> inFlight = new ConcurrentHashMap<>();
+    private final Cache<String, Backoff> failures = Caffeine.newBuilder().maximumSize(100_000).build();
+    private final Stats stats = new Stats();
+    private final Duration waitLimit;
+    private final List<Header> renderHeaders;
+    private final byte[] bypassTokenBytes;
+
+    private record Backoff(int attempts, Instant notBefore) { }
+
+    private record Flight(CompletableFuture<RenderResult> result, boolean leader) { }
+
+    private RegenEngine(Builder b) {
+        this.config = Objects.requireNonNull(b.config, "config");
+        this.origin = Objects.requireNonNull(b.origin, "origin");
+        this.pages = new PageStore(Objects.requireNonNull(b.store, "store"), b.memoryBytes);
+        this.clock = b.clock;
+        this.policy = new StoragePolicy(config);
+        this.storeExecutor = pool("regen-io", Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
+                new LinkedBlockingQueue<>());
+        BlockingQueue<Runnable> queue = config.backgroundQueue() == 0
+                ? new SynchronousQueue<>() : new ArrayBlockingQueue<>(config.backgroundQueue());
+        this.background = pool("regen-render", config.backgroundRenders(), queue);
+        this.waitLimit = config.renderTimeout().plusSeconds(2);
+        // Renders are anonymous and identical for every client: nothing a client sends can change what is stored.
+        this.renderHeaders = List.of(
+                new Header("Accept", "*/*"),
+                new Header("User-Agent", "Regen/0.1 (+revalidate)"),
+                new Header("X-Forwarded-Host", config.host()),
+                new Header("X-Forwarded-Proto", config.scheme()));
+        this.bypassTokenBytes = config.bypassToken() == null ? null : config.bypassToken().getBytes(StandardCharsets.UTF_8);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public RegenConfig config() {
+        return config;
+    }
+
+    public Stats stats() {
+        return stats;
+    }
+
+    /** The cache key of a canonical target: the configured public host, path and kept query. */
+    public String key(RequestTarget target) {
+        return config.host() + target.pathAndQuery();
+    }
+
+    /** Decides what to send for one request. Never completes exceptionally. */
+    public CompletableFuture<Reply> serve(ClientRequest request) {
+        String method = request.method();
+        if (!"GET".equals(method) && !"HEAD".equals(method)) {
+            stats.bypasses.increment();
+            return CompletableFuture.completedFuture(new Reply.PassThrough(CacheStatus.BYPASS, "method"));
+        }
+        RequestTarget target;
+        try {
+            target = RequestTarget.parse(request.target(), config.query());
+        } catch (RequestTarget.InvalidTargetException e) {
+            return CompletableFuture.completedFuture(new Reply.Failure(400, e.getMessage()));
+        }
+        if (bypasses(request, target)) {
+            stats.bypasses.increment();
+            return CompletableFuture.completedFuture(new Reply.PassThrough(CacheStatus.BYPASS, "bypass"));
+        }
+        String key = key(target);
+        CachedPage local = pages.getLocal(key);
+        if (local != null) {
+            return respond(key, target, local);
+        }
+        return CompletableFuture.supplyAsync(() -> pages.get(key), storeExecutor)
+                .thenCompose(page -> respond(key, target, page));
+    }
+
+    private boolean bypasses(ClientRequest request, RequestTarget target) {
+        if (request.header("authorization") != null) {
+            return true;
+        }
+        if (bypassTokenBytes != null && (tokenMatches(request.header(BYPASS_HEADER))
+                || tokenMatches(cookie(request.header("cookie"), BYPASS_COOKIE)))) {
+            return true;
+        }
+        RouteRule route = config.routeFor(target.path());
+        return route != null && !route.cache();
+    }
+
+    private boolean tokenMatches(String presented) {
+        return presented != null
+                && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), bypassTokenBytes);
+    }
+
+    static String cookie(String header, String name) {
+        if (header == null) {
+            return null;
+        }
+        for (String pair : header.split(";")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0 && pair.substring(0, eq).trim().equals(name)) {
+                return pair.substring(eq + 1).trim();
+            }
+        }
+        return null;
+    }
+
+    private CompletableFuture<Reply> respond(String key, RequestTarget target, CachedPage page) {
+        if (page != null) {
+            Instant now = clock.instant();
+            switch (page.freshness(now)) {
+                case FRESH -> {
+                    stats.hits.increment();
+                    return CompletableFuture.completedFuture(new Reply.Page(page, CacheStatus.HIT));
+                }
+                case STALE -> {
+                    stats.staleHits.increment();
+                    revalidateInBackground(key, target, page, now);
+                    return CompletableFuture.completedFuture(new Reply.Page(page, CacheStatus.STALE));
+                }
+                case EXPIRED -> { }
+            }
+        }
+        stats.misses.increment();
+        Flight flight = join(key, target, page, false);
+        return flight.result().copy()
+                .orTimeout(waitLimit.toMillis(), TimeUnit.MILLISECONDS)
+                .handle((result, error) -> error != null
+                        ? new Reply.Failure(504, "the render of " + target + " did not finish within "
+                                + waitLimit.toSeconds() + " s")
+                        : toReply(result, flight.leader()));
+    }
+
+    private static Reply toReply(RenderResult result, boolean leader) {
+        if (result instanceof RenderResult.Stored s) {
+            return new Reply.Page(s.page(), CacheStatus.MISS);
+        }
+        if (result instanceof RenderResult.Uncached u) {
+            // A response that sets a cookie or is private belongs to one client: the others fetch their own.
+            return leader || u.shareable() ? new Reply.Rendered(u.response())
+                    : new Reply.PassThrough(CacheStatus.MISS, "uri-miss");
+        }
+        if (result instanceof RenderResult.Failed f) {
+            return f.kind() == OriginException.Kind.TIMEOUT
+                    ? new Reply.Failure(504, f.message()) : new Reply.Failure(502, f.message());
+        }
+        return new Reply.PassThrough(CacheStatus.MISS, "uri-miss");
+    }
+
+    private void revalidateInBackground(String key, RequestTarget target, CachedPage page, Instant now) {
+        if (inFlight.containsKey(key)) {
+            return;
+        }
+        Backoff backoff = failures.getIfPresent(key);
+        if (backoff != null && now.isBefore(backoff.notBefore())) {
+            return;
+        }
+        join(key, target, page, true);
+    }
+
+    /** Joins the render of {@code key} under way, or starts it. */
+    private Flight join(String key, RequestTarget target, CachedPage previous, boolean inBackground) {
+        CompletableFuture<RenderResult> mine = new CompletableFuture<>();
+        CompletableFuture<RenderResult> running = inFlight.putIfAbsent(key, mine);
+        if (running != null) {
+            return new Flight(running, false);
+        }
+        if (!inBackground) {
+            render(key, target, previous).whenComplete((r, e) -> finish(key, mine, r));
+            return new Flight(mine, true);
+        }
+        try {
+            // the pool thread waits for the render, which is what bounds background load on the origin
+            background.execute(() -> finish(key, mine, render(key, target, previous).join()));
+        } catch (RejectedExecutionException e) {
+            stats.backgroundSkipped.increment();
+            finish(key, mine, new RenderResult.Skipped());
+        }
+        return new Flight(mine, true);
+    }
+
+    private void finish(String key, CompletableFuture<RenderResult> flight, RenderResult result) {
+        // leave the map first: a request arriving now must find the stored page, not a finished flight
+        inFlight.remove(key, flight);
+        flight.complete(result != null ? result
+                : new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "render failed"));
+    }
+
+    /** One origin render and its effect on the store. Never completes exceptionally. */
+    private CompletableFuture<RenderResult> render(String key, RequestTarget target, CachedPage previous) {
+        stats.renders.increment();
+        CompletableFuture<OriginResponse> response;
+        try {
+            response = origin.fetch(new OriginRequest("GET", target.pathAndQuery(), renderHeaders));
+        } catch (RuntimeException e) {
+            response = CompletableFuture.failedFuture(e);
+        }
+        return response.orTimeout(config.renderTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .handleAsync((r, e) -> settle(key, target, previous, r, e), storeExecutor)
+                .exceptionally(e -> {
+                    log.error("render of {} could not be settled: {}", key, e.toString());
+                    return new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "internal error");
+                });
+    }
+
+    private RenderResult settle(String key, RequestTarget target, CachedPage previous, OriginResponse response,
+                                Throwable error) {
+        Instant now = clock.instant();
+        if (error != null) {
+            Throwable cause = unwrap(error);
+            OriginException.Kind kind = cause instanceof TimeoutException ? OriginException.Kind.TIMEOUT
+                    : cause instanceof OriginException oe ? oe.kind() : OriginException.Kind.UNREACHABLE;
+            String message = kind == OriginException.Kind.TIMEOUT
+                    ? "the origin did not answer within " + config.renderTimeout().toSeconds() + " s"
+                    : "the origin could not be reached: " + describe(cause);
+            failed(key, now, previous, message);
+            return new RenderResult.Failed(kind, message);
+        }
+        StoragePolicy.Verdict verdict = policy.evaluate(target.path(), response, now);
+        if (verdict instanceof StoragePolicy.Verdict.Store store) {
+            pages.put(key, store.page());
+            failures.invalidate(key);
+            return new RenderResult.Stored(store.page());
+        }
+        StoragePolicy.Verdict.Skip skip = (StoragePolicy.Verdict.Skip) verdict;
+        if (skip.keepOld()) {
+            failed(key, now, previous, skip.reason());
+        } else {
+            failures.invalidate(key);
+            if (previous != null) {
+                // the origin no longer serves a cacheable page here (404/410, now private, ...)
+                pages.delete(key);
+                log.info("removed {}: {}", key, skip.reason());
+            }
+        }
+        return new RenderResult.Uncached(response, skip.shareable());
+    }
+
+    private void failed(String key, Instant now, CachedPage previous, String reason) {
+        stats.renderErrors.increment();
+        Backoff next = failures.asMap().compute(key, (k, old) -> {
+            int attempts = old == null ? 1 : old.attempts() + 1;
+            long seconds = Math.min(MAX_BACKOFF.toSeconds(), 1L << Math.min(attempts - 1, 6));
+            return new Backoff(attempts, now.plusSeconds(seconds));
+        });
+        if (previous != null) {
+            log.warn("render of {} failed ({}); serving the cached page, next try in {} s", key, reason,
+                    Duration.between(now, next.notBefore()).toSeconds());
+        } else {
+            log.warn("render of {} failed ({})", key, reason);
+        }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static String describe(Throwable t) {
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
+    }
+
+    private static ThreadPoolExecutor pool(String name, int threads, BlockingQueue<Runnable> queue) {
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, queue, r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
+    /** Stops background renders and the engine's threads. Does not close the store: its owner does. */
+    @Override
+    public void close() {
+        background.shutdownNow();
+        storeExecutor.shutdown();
+        try {
+            storeExecutor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Builds an engine. {@code config}, {@code origin} and {@code store} are required. */
+    public static final class Builder {
+        private RegenConfig config;
+        private Origin origin;
+        private KvStore store;
+        private InstantSource clock = InstantSource.system();
+        private long memoryBytes = 256L * 1024 * 1024;
+
+        public Builder config(RegenConfig v) { config = v; return this; }
+        public Builder origin(Origin v) { origin = v; return this; }
+        public Builder store(KvStore v) { store = v; return this; }
+        public Builder clock(InstantSource v) { clock = Objects.requireNonNull(v); return this; }
+
+        /** Budget of the in-memory L1 in bytes (default 256 MiB). */
+        public Builder memoryBytes(long v) {
+            if (v <= 0) {
+                throw new IllegalArgumentException("memory must be positive: " + v);
+            }
+            memoryBytes = v;
+            return this;
+        }
+
+        public RegenEngine build() {
+            return new RegenEngine(this);
+        }
+    }
+}

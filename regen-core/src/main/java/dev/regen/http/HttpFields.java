@@ -1,0 +1,103 @@
+package dev.regen.http;
+
+import dev.regen.Header;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/** Header rules shared by every edge: which fields are hop-by-hop, which are never replayed from the cache. */
+public final class HttpFields {
+    private HttpFields() {
+    }
+
+    /** Hop-by-hop fields (RFC 9110 §7.6.1), plus the legacy ones proxies still see. */
+    public static final Set<String> HOP_BY_HOP = Set.of(
+            "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+            "te", "trailer", "transfer-encoding", "upgrade");
+
+    /** Forwarding fields a client may send to spoof its origin; Regen rebuilds them itself. */
+    public static final Set<String> CLIENT_FORWARDING = Set.of(
+            "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
+            "x-forwarded-prefix", "forwarded", "x-original-url", "x-rewrite-url", "x-real-ip", "x-host");
+
+    /** Fields that describe one message or one cache and so are regenerated on each replay. */
+    private static final Set<String> NOT_STORED = Set.of(
+            "date", "age", "content-length", "set-cookie", "set-cookie2", "cache-tag", "surrogate-key",
+            "x-cache-status", "cache-status", "etag");
+
+    /** The first value of {@code name}, or null. */
+    public static String first(List<Header> headers, String name) {
+        for (Header h : headers) {
+            if (h.is(name)) {
+                return h.value();
+            }
+        }
+        return null;
+    }
+
+    public static boolean has(List<Header> headers, String name) {
+        return first(headers, name) != null;
+    }
+
+    /** The names a {@code Connection} field lists: hop-by-hop for this message too (RFC 9110 §7.6.1). */
+    public static Set<String> connectionOptions(List<Header> headers) {
+        Set<String> names = new LinkedHashSet<>();
+        for (Header h : headers) {
+            if (h.is("connection")) {
+                for (String token : h.value().split(",")) {
+                    if (!token.isBlank()) {
+                        names.add(token.trim().toLowerCase(Locale.ROOT));
+                    }
+                }
+            }
+        }
+        return names;
+    }
+
+    /** The origin's headers worth replaying from the cache to every client. */
+    public static List<Header> replayable(List<Header> origin) {
+        Set<String> connection = connectionOptions(origin);
+        List<Header> kept = new ArrayList<>(origin.size());
+        for (Header h : origin) {
+            String name = h.name().toLowerCase(Locale.ROOT);
+            if (!HOP_BY_HOP.contains(name) && !NOT_STORED.contains(name) && !connection.contains(name)) {
+                kept.add(h);
+            }
+        }
+        return kept;
+    }
+
+    /**
+     * Headers of one response relayed to the one client it is for (pass-through, uncached render): all
+     * but hop-by-hop fields and the framing the edge recomputes.
+     */
+    public static List<Header> relayable(List<Header> origin) {
+        Set<String> connection = connectionOptions(origin);
+        List<Header> kept = new ArrayList<>(origin.size());
+        for (Header h : origin) {
+            String name = h.name().toLowerCase(Locale.ROOT);
+            if (!HOP_BY_HOP.contains(name) && !connection.contains(name) && !name.equals("content-length")
+                    && !name.equals("date")) {
+                kept.add(h);
+            }
+        }
+        return kept;
+    }
+
+    /** Tags from {@code Cache-Tag} and {@code Surrogate-Key}: comma or space separated, deduplicated. */
+    public static Set<String> tags(List<Header> headers) {
+        Set<String> tags = new LinkedHashSet<>();
+        for (Header h : headers) {
+            if (h.is("cache-tag") || h.is("surrogate-key")) {
+                for (String t : h.value().split("[,\\s]+")) {
+                    if (!t.isEmpty()) {
+                        tags.add(t);
+                    }
+                }
+            }
+        }
+        return tags;
+    }
+}

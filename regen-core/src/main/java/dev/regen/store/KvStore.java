@@ -1,0 +1,37 @@
+package dev.regen.store;
+
+/**
+ * The storage SPI: a key-value namespace shaped like a Workers KV namespace. Bytes in, bytes out,
+ * with a small string metadata map stored atomically beside each value and an optional expiration.
+ *
+ * <p>Contract every implementation meets (checked by {@code regen-store-tck}):
+ * <ul>
+ *   <li>{@link #put} replaces value, metadata and expiration of a key in one atomic step: a reader
+ *       sees the old triple or the new one, never a mix, and a crash never leaves a half-written one.
+ *   <li>An entry whose expiration has passed is never returned by {@link #get} or {@link #list}.
+ *   <li>{@link #list} returns keys in ascending lexicographic (UTF-8 byte) order; the cursor is opaque.
+ *   <li>Implementations are thread-safe. Methods block; callers keep them off event loops.
+ * </ul>
+ * Faults of the backing engine surface as {@link StoreException}.
+ */
+public interface KvStore extends AutoCloseable {
+
+    /** The entry under {@code key}, or {@code null} if there is none or it has expired. */
+    KvEntry get(String key);
+
+    /** Stores {@code value} under {@code key}. The store may keep the array: callers must not mutate it. */
+    void put(String key, byte[] value, PutOptions options);
+
+    /** Removes {@code key}; returns whether an unexpired entry was there. */
+    boolean delete(String key);
+
+    /**
+     * Up to {@code limit} keys starting with {@code prefix}, after {@code cursor} (null for the first
+     * page). Values are not read: each listed key carries its metadata and expiration only.
+     */
+    ListPage list(String prefix, String cursor, int limit);
+
+    /** Releases files, connections and threads. Idempotent. */
+    @Override
+    void close();
+}
