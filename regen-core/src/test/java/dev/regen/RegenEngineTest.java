@@ -91,7 +91,8 @@ class RegenEngineTest {
         origin.release();
         for (CompletableFuture<Reply> r : replies) {
             Reply reply = r.get(10, TimeUnit.SECONDS);
-            assertThat(status(reply)).isEqualTo(CacheStatus.MISS);
+            // a request whose store lookup ran after the render finished finds the page: a HIT
+            assertThat(status(reply)).isIn(CacheStatus.MISS, CacheStatus.HIT);
             assertThat(body(reply)).isEqualTo("render 1");
         }
         assertThat(origin.calls()).isEqualTo(1);
