@@ -1,0 +1,194 @@
+package dev.regen.store.embedded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.regen.FakeClock;
+import dev.regen.store.PutOptions;
+import dev.regen.store.StoreException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the contract does not cover: files, pragmas, schema, the sweep and failures to open. */
+class EmbeddedStoreTest {
+
+    @TempDir
+    Path dir;
+
+    private final FakeClock clock = new FakeClock();
+
+    @Test
+    void open_missingDirectory_createsItWithDatabaseInWalModeAndSchemaVersion() throws Exception {
+        Path nested = dir.resolve("a/b");
+
+        try (EmbeddedStore store = EmbeddedStore.open(nested, clock)) {
+            assertThat(store.file()).isEqualTo(nested.resolve("regen.db").toAbsolutePath());
+            assertThat(nested.resolve("regen.db")).isRegularFile();
+        }
+        assertThat(pragma(nested.resolve("regen.db"), "journal_mode")).isEqualTo("wal");
+        assertThat(pragma(nested.resolve("regen.db"), "user_version")).isEqualTo("1");
+    }
+
+    @Test
+    void open_fileIsNotADatabase_throwsStoreExceptionNamingTheFile() throws Exception {
+        byte[] garbage = new byte[8192];
+        Arrays.fill(garbage, (byte) 'x');
+        Files.write(dir.resolve("regen.db"), garbage);
+
+        assertThatThrownBy(() -> EmbeddedStore.open(dir, clock))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining(dir.resolve("regen.db").toAbsolutePath().toString())
+                .hasMessageContaining("move it away");
+    }
+
+    @Test
+    void open_directoryIsAFile_throwsStoreExceptionNamingIt() throws Exception {
+        Path notADir = Files.writeString(dir.resolve("plain"), "x");
+
+        assertThatThrownBy(() -> EmbeddedStore.open(notADir, clock))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining(notADir.toString());
+    }
+
+    @Test
+    void open_newerSchemaVersion_throwsStoreException() throws Exception {
+        EmbeddedStore.open(dir, clock).close();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("regen.db"));
+                Statement s = c.createStatement()) {
+            s.execute("PRAGMA user_version = 99");
+        }
+
+        assertThatThrownBy(() -> EmbeddedStore.open(dir, clock))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("schema version 99 is newer");
+    }
+
+    @Test
+    void close_checkpointsTheWalIntoTheDatabase() throws Exception {
+        EmbeddedStore store = EmbeddedStore.open(dir, clock);
+        for (int i = 0; i < 50; i++) {
+            store.put("/p/" + i, new byte[10_000], PutOptions.NONE);
+        }
+
+        store.close();
+
+        Path wal = dir.resolve("regen.db-wal");
+        assertThat(!Files.exists(wal) || Files.size(wal) == 0).as("WAL empty or gone").isTrue();
+        assertThat(Files.size(dir.resolve("regen.db"))).isGreaterThan(50 * 10_000);
+    }
+
+    @Test
+    void checkpoint_afterReadsAndLists_isNotBlockedByIdleReaders() {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            for (int i = 0; i < 20; i++) {
+                store.put("/p/" + i, new byte[10_000], PutOptions.NONE);
+                store.get("/p/" + i);
+                store.list("/p/", null, 5);
+            }
+
+            assertThat(store.checkpoint()).isTrue();
+        }
+    }
+
+    @Test
+    void get_afterClose_throwsIllegalState() {
+        EmbeddedStore store = EmbeddedStore.open(dir, clock);
+        store.close();
+
+        assertThatThrownBy(() -> store.get("/a")).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+
+    @Test
+    void sweepExpired_manyExpiredRows_deletesThemAllAndKeepsTheRest() throws Exception {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            int expired = EmbeddedStore.SWEEP_BATCH * 2 + 7;
+            for (int i = 0; i < expired; i++) {
+                store.put("/e/" + i, new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
+            }
+            store.put("/keep", new byte[] {1}, PutOptions.NONE);
+            store.put("/later", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(60)));
+            clock.advance(Duration.ofSeconds(10));
+
+            assertThat(store.sweepExpired()).isEqualTo(expired);
+            assertThat(rowCount()).isEqualTo(2);
+            assertThat(store.sweepExpired()).isZero();
+        }
+    }
+
+    @Test
+    void sweep_scheduled_runsInTheBackground() throws Exception {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock, Duration.ofMillis(20))) {
+            store.put("/e", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
+            clock.advance(Duration.ofSeconds(10));
+
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (rowCount() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10); // waits for a real background thread, not for time to pass
+            }
+            assertThat(rowCount()).isZero();
+        }
+    }
+
+    @Test
+    void put_keyWithUnpairedSurrogate_throwsIllegalArgument() {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            assertThatThrownBy(() -> store.put("/a\uD800", new byte[1], PutOptions.NONE))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("key has an unpaired surrogate at index 2");
+        }
+    }
+
+    @Test
+    void put_storesSizeAndValueLastInTheRow() throws Exception {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            store.put("/s", "hello".getBytes(StandardCharsets.UTF_8), PutOptions.NONE);
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("regen.db"));
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT size, length(value) FROM entries WHERE key = '/s'")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getLong(1)).isEqualTo(5);
+            assertThat(rs.getLong(2)).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void prefixEnd_variousPrefixes_returnsTheLeastStringAfterTheRange() {
+        String max = new String(Character.toChars(Character.MAX_CODE_POINT));
+        assertThat(EmbeddedStore.prefixEnd("")).isNull();
+        assertThat(EmbeddedStore.prefixEnd("/ab")).isEqualTo("/ac");
+        assertThat(EmbeddedStore.prefixEnd("/a\uD7FF")).isEqualTo("/a\uE000");
+        assertThat(EmbeddedStore.prefixEnd("/a\uFFFF")).isEqualTo("/a\uD800\uDC00");
+        assertThat(EmbeddedStore.prefixEnd("/a\uD83D\uDE00")).isEqualTo("/a\uD83D\uDE01");
+        assertThat(EmbeddedStore.prefixEnd("/a" + max + max)).isEqualTo("/b");
+        assertThat(EmbeddedStore.prefixEnd(max)).isNull();
+    }
+
+    private int rowCount() throws SQLException {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("regen.db"));
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT count(*) FROM entries")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private static String pragma(Path db, String name) throws SQLException {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("PRAGMA " + name)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}
