@@ -176,7 +176,7 @@ public final class RegenEngine implements AutoCloseable {
                 .orTimeout(waitLimit.toMillis(), TimeUnit.MILLISECONDS)
                 .handle((result, error) -> error != null
                         ? new Reply.Failure(504, "the render of " + target + " did not finish within "
-                                + waitLimit.toSeconds() + " s")
+                                + seconds(waitLimit))
                         : toReply(result, flight.leader()));
     }
 
@@ -260,7 +260,7 @@ public final class RegenEngine implements AutoCloseable {
             OriginException.Kind kind = cause instanceof TimeoutException ? OriginException.Kind.TIMEOUT
                     : cause instanceof OriginException oe ? oe.kind() : OriginException.Kind.UNREACHABLE;
             String message = kind == OriginException.Kind.TIMEOUT
-                    ? "the origin did not answer within " + config.renderTimeout().toSeconds() + " s"
+                    ? "the origin did not answer within " + seconds(config.renderTimeout())
                     : "the origin could not be reached: " + describe(cause);
             failed(key, now, previous, message);
             return new RenderResult.Failed(kind, message);
@@ -298,6 +298,10 @@ public final class RegenEngine implements AutoCloseable {
         } else {
             log.warn("render of {} failed ({})", key, reason);
         }
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() / 1000.0 + " s";
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -1,0 +1,141 @@
+package dev.regen.server;
+
+import dev.regen.RegenEngine;
+import dev.regen.server.config.ServerConfig;
+import dev.regen.server.config.StoreSpec;
+import dev.regen.store.KvStore;
+import dev.regen.store.MemoryStore;
+import dev.regen.store.embedded.EmbeddedStore;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetSocketAddress;
+import java.time.InstantSource;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reverse proxy: a Netty HTTP/1.1 server in front of one origin, with the engine and its store.
+ * {@link #close()} stops accepting, lets requests in flight finish (at most 10 s), then closes the
+ * engine and the store.
+ */
+public final class RegenServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RegenServer.class);
+    /** Request bodies of pass-through requests are buffered up to this size; larger ones get 413. */
+    static final int MAX_REQUEST_BODY = 16 * 1024 * 1024;
+
+    private final ServerConfig config;
+    private final KvStore store;
+    private final RegenEngine engine;
+    private final EventLoopGroup group;
+    private final Channel channel;
+    private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean closed;
+
+    private RegenServer(ServerConfig config, KvStore store, InstantSource clock) throws InterruptedException {
+        this.config = config;
+        this.store = store;
+        HttpOrigin origin = new HttpOrigin(config.origin(), config.connectTimeout(), config.engine().renderTimeout(), null);
+        this.engine = RegenEngine.builder().config(config.engine()).origin(origin).store(store).clock(clock)
+                .memoryBytes(config.memoryBytes()).build();
+        boolean epoll = Epoll.isAvailable();
+        this.group = new MultiThreadIoEventLoopGroup(epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        Routes routes = new Routes();
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(channelType)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline()
+                                .addLast(new IdleStateHandler(0, 0, 75, TimeUnit.SECONDS))
+                                .addLast(new HttpServerCodec())
+                                .addLast(new HttpServerExpectContinueHandler())
+                                .addLast(new HttpObjectAggregator(MAX_REQUEST_BODY))
+                                .addLast(new ProxyHandler(engine, origin, clock, routes, active));
+                    }
+                });
+        this.channel = bootstrap.bind(config.listenHost(), config.listenPort()).sync().channel();
+    }
+
+    /** Opens the configured store and starts serving. */
+    public static RegenServer start(ServerConfig config) throws InterruptedException {
+        return start(config, openStore(config.store(), config.memoryBytes(), InstantSource.system()), InstantSource.system());
+    }
+
+    /** Starts serving over a store the caller opened; the server closes it. */
+    public static RegenServer start(ServerConfig config, KvStore store, InstantSource clock) throws InterruptedException {
+        try {
+            return new RegenServer(config, store, clock);
+        } catch (RuntimeException | InterruptedException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    public static KvStore openStore(StoreSpec spec, long memoryBytes, InstantSource clock) {
+        if (spec instanceof StoreSpec.Memory) {
+            return new MemoryStore(memoryBytes, clock);
+        }
+        if (spec instanceof StoreSpec.Embedded e) {
+            return EmbeddedStore.open(e.dir(), clock);
+        }
+        throw new IllegalArgumentException("store " + spec + " is not available in this build (use memory or embedded:DIR)");
+    }
+
+    public int port() {
+        return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    public RegenEngine engine() {
+        return engine;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        channel.close().syncUninterruptibly();
+        // requests in flight keep their connections and finish: wait for them, at most 10 s
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (active.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (active.get() > 0) {
+            log.warn("{} requests still in flight after 10 s; closing anyway", active.get());
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        engine.close();
+        store.close();
+        log.info("stopped");
+    }
+}

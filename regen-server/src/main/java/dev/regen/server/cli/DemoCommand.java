@@ -1,0 +1,75 @@
+package dev.regen.server.cli;
+
+import dev.regen.server.RegenServer;
+import dev.regen.server.config.ConfigLoader;
+import dev.regen.server.config.ServerConfig;
+import dev.regen.server.demo.DemoSite;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Start a demo blog and Regen in front of it, on the embedded store.")
+final class DemoCommand implements Callable<Integer> {
+
+    @Option(names = "--port", description = "Port of the proxy (default ${DEFAULT-VALUE})", defaultValue = "8080")
+    int port;
+
+    @Option(names = "--origin-port", description = "Port of the demo origin (default ${DEFAULT-VALUE})", defaultValue = "4321")
+    int originPort;
+
+    @Option(names = "--store", description = "Store (default ${DEFAULT-VALUE})", defaultValue = "embedded:./.regen/demo")
+    String store;
+
+    @Option(names = "--revalidate", description = "Revalidate time in seconds (default ${DEFAULT-VALUE})", defaultValue = "10")
+    long revalidate;
+
+    @Option(names = "--render-delay", description = "How long the demo origin takes per page, ms (default ${DEFAULT-VALUE})",
+            defaultValue = "150")
+    long renderDelayMs;
+
+    @Override
+    public Integer call() {
+        if (revalidate <= 0) {
+            throw new Main.UsageError("--revalidate must be positive: " + revalidate);
+        }
+        DemoSite site;
+        try {
+            site = DemoSite.start("127.0.0.1", originPort, Duration.ofMillis(renderDelayMs));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("could not start the demo origin on port " + originPort + ": "
+                    + e.getMessage() + " (try --origin-port)");
+        }
+        site.setPublicBase("http://localhost:" + port);
+        ServerConfig cfg = Running.load(null, new ConfigLoader.Overrides(
+                "http://127.0.0.1:" + site.port(), port, store, Duration.ofSeconds(revalidate)));
+        RegenServer server;
+        try {
+            server = Running.start(cfg);
+        } catch (RuntimeException e) {
+            site.close();
+            throw e;
+        }
+        PrintStream out = System.out;
+        String proxy = "http://localhost:" + server.port();
+        out.println();
+        out.println("  Regen demo is running.");
+        out.println();
+        out.println("  Open    " + proxy + "/                 the blog, through Regen");
+        out.println("  Origin  http://127.0.0.1:" + site.port() + "/            the same blog, rendered on every request ("
+                + renderDelayMs + " ms)");
+        out.println();
+        out.println("  Watch the X-Cache-Status header and the \"Render #\" on each page:");
+        out.println("    curl -s -o /dev/null -D - " + proxy + "/posts/1 | grep -iE '^(x-cache-status|age|cache-status)'");
+        out.println("  1st request: MISS (rendered, ~" + renderDelayMs + " ms). Then HIT, instant.");
+        out.println("  After " + revalidate + " s: STALE, still instant, and exactly one background render;");
+        out.println("  the next request is a HIT with a higher Render #.");
+        out.println("  Render counts per page: http://127.0.0.1:" + site.port() + "/__renders");
+        out.println();
+        out.println("  Pages are kept in " + cfg.store() + " and survive a restart. Stop with Ctrl-C.");
+        out.println();
+        return Running.untilStopped(server, site::close);
+    }
+}

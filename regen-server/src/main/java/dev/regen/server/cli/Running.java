@@ -1,0 +1,65 @@
+package dev.regen.server.cli;
+
+import dev.regen.server.RegenServer;
+import dev.regen.server.config.ConfigException;
+import dev.regen.server.config.ConfigLoader;
+import dev.regen.server.config.ServerConfig;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+/** Shared by the commands that run a server until SIGTERM or Ctrl-C. */
+final class Running {
+    private static final Logger log = LoggerFactory.getLogger("regen");
+
+    private Running() {
+    }
+
+    static ServerConfig load(Path file, ConfigLoader.Overrides overrides) {
+        try {
+            return ConfigLoader.load(file, overrides, System.getenv());
+        } catch (ConfigException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+    }
+
+    static RegenServer start(ServerConfig config) {
+        try {
+            return RegenServer.start(config);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting");
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+    }
+
+    /**
+     * Blocks until SIGTERM or SIGINT, then closes {@code resources} in order and returns 0: stop
+     * accepting, finish what is in flight, close the store (DESIGN.md: exit 0 within 15 s).
+     */
+    static int untilStopped(AutoCloseable... resources) {
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), s -> {
+                log.info("SIG{} received, stopping", name);
+                stop.countDown();
+            });
+        }
+        try {
+            stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (AutoCloseable r : resources) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                log.warn("while stopping: {}", e.toString());
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,384 @@
+package dev.regen.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.regen.FakeClock;
+import dev.regen.RegenConfig;
+import dev.regen.server.config.ServerConfig;
+import dev.regen.server.config.StoreSpec;
+import dev.regen.store.KvStore;
+import dev.regen.store.MemoryStore;
+import dev.regen.store.embedded.EmbeddedStore;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The proxy over real sockets, in front of a real origin; time moves only through the fake clock. */
+class ProxyIT {
+    private final FakeClock clock = new FakeClock();
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private TestOrigin origin;
+    private RegenServer server;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void start() throws Exception {
+        origin = new TestOrigin();
+        server = start(new MemoryStore(64L << 20, clock), RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build());
+    }
+
+    private RegenServer start(KvStore store, RegenConfig engine) throws InterruptedException {
+        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0, engine, null,
+                new StoreSpec.Memory(), 64L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false);
+        return RegenServer.start(cfg, store, clock);
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+        origin.close();
+    }
+
+    private HttpResponse<String> get(String path, String... headers) throws Exception {
+        return client.send(request(path, headers).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpRequest.Builder request(String path, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .timeout(Duration.ofSeconds(20));
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return b;
+    }
+
+    private static String cacheStatus(HttpResponse<?> r) {
+        return r.headers().firstValue("x-cache-status").orElse("(none)");
+    }
+
+    @Test
+    void get_missHitStaleRenderHit_headersAndBodies() throws Exception {
+        HttpResponse<String> miss = get("/p/a");
+        assertThat(miss.statusCode()).isEqualTo(200);
+        assertThat(cacheStatus(miss)).isEqualTo("MISS");
+        assertThat(miss.headers().firstValue("cache-status")).hasValue("regen; fwd=uri-miss; stored=true");
+        assertThat(miss.headers().firstValue("age")).hasValue("0");
+        assertThat(miss.headers().firstValue("etag")).isPresent();
+        assertThat(miss.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+        assertThat(miss.body()).isEqualTo("<p>/p/a render 1</p>");
+
+        clock.advance(Duration.ofSeconds(20));
+        HttpResponse<String> hit = get("/p/a");
+        assertThat(cacheStatus(hit)).isEqualTo("HIT");
+        assertThat(hit.headers().firstValue("cache-status")).hasValue("regen; hit; ttl=40");
+        assertThat(hit.headers().firstValue("age")).hasValue("20");
+        assertThat(hit.headers().firstValue("etag")).isEqualTo(miss.headers().firstValue("etag"));
+        assertThat(hit.body()).isEqualTo(miss.body());
+
+        clock.advance(Duration.ofSeconds(45));
+        HttpResponse<String> stale = get("/p/a");
+        assertThat(cacheStatus(stale)).isEqualTo("STALE");
+        assertThat(stale.headers().firstValue("cache-status")).hasValue("regen; hit; fwd=stale");
+        assertThat(stale.headers().firstValue("age")).hasValue("65");
+        assertThat(stale.body()).isEqualTo("<p>/p/a render 1</p>");
+
+        awaitTrue(() -> hitBody("/p/a").equals("<p>/p/a render 2</p>"));
+        HttpResponse<String> fresh = get("/p/a");
+        assertThat(cacheStatus(fresh)).isEqualTo("HIT");
+        assertThat(fresh.headers().firstValue("age")).hasValue("0");
+        assertThat(origin.renders("/p/a")).isEqualTo(2);
+    }
+
+    private String hitBody(String path) {
+        try {
+            HttpResponse<String> r = get(path);
+            return cacheStatus(r).equals("HIT") ? r.body() : "";
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    @Test
+    void get_200ConcurrentToColdPage_oneRender() throws Exception {
+        origin.hold();
+        List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            all.add(client.sendAsync(request("/p/cold").build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        // all 200 are inside Regen, waiting on the one render, before the origin answers
+        awaitTrue(() -> server.engine().stats().misses() == 200);
+        assertThat(origin.renders("/p/cold")).isEqualTo(1);
+        origin.release();
+        for (CompletableFuture<HttpResponse<String>> f : all) {
+            HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("<p>/p/cold render 1</p>");
+            assertThat(cacheStatus(r)).isEqualTo("MISS");
+        }
+        assertThat(origin.renders("/p/cold")).isEqualTo(1);
+    }
+
+    @Test
+    void get_200ConcurrentToStalePage_oneRenderNobodyWaits() throws Exception {
+        get("/p/stale");
+        clock.advance(Duration.ofSeconds(61));
+        origin.hold();
+        List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            all.add(client.sendAsync(request("/p/stale").build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        // every answer arrives while the one background render is still held open at the origin
+        for (CompletableFuture<HttpResponse<String>> f : all) {
+            HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
+            assertThat(cacheStatus(r)).isEqualTo("STALE");
+            assertThat(r.body()).isEqualTo("<p>/p/stale render 1</p>");
+        }
+        assertThat(origin.renders("/p/stale")).isEqualTo(2);
+        origin.release();
+        awaitTrue(() -> hitBody("/p/stale").equals("<p>/p/stale render 2</p>"));
+        assertThat(origin.renders("/p/stale")).isEqualTo(2);
+    }
+
+    @Test
+    void get_originDown_staleServedAndMissIs502() throws Exception {
+        get("/p/down");
+        clock.advance(Duration.ofSeconds(61));
+        origin.stop();
+        HttpResponse<String> stale = get("/p/down");
+        assertThat(stale.statusCode()).isEqualTo(200);
+        assertThat(cacheStatus(stale)).isEqualTo("STALE");
+        awaitTrue(() -> server.engine().stats().renderErrors() == 1);
+        HttpResponse<String> again = get("/p/down");
+        assertThat(again.statusCode()).isEqualTo(200);
+        assertThat(again.body()).isEqualTo("<p>/p/down render 1</p>");
+
+        HttpResponse<String> miss = get("/p/never-seen");
+        assertThat(miss.statusCode()).isEqualTo(502);
+        assertThat(miss.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+        assertThat(miss.body()).contains("502").contains("could not be reached");
+
+        origin.start();
+        clock.advance(Duration.ofSeconds(5));
+        awaitTrue(() -> hitBody("/p/down").equals("<p>/p/down render 2</p>"));
+    }
+
+    @Test
+    void get_originError_passedOnNeverStored() throws Exception {
+        origin.on("/p/err", s -> TestOrigin.Response.html("boom " + s.render()).status(500));
+        HttpResponse<String> first = get("/p/err");
+        assertThat(first.statusCode()).isEqualTo(500);
+        assertThat(first.body()).isEqualTo("boom 1");
+        assertThat(cacheStatus(first)).isEqualTo("MISS");
+        assertThat(first.headers().firstValue("cache-status")).hasValue("regen; fwd=uri-miss; stored=false");
+        assertThat(get("/p/err").body()).isEqualTo("boom 2");
+    }
+
+    @Test
+    void get_errorOnRevalidate_keepsGoodPage() throws Exception {
+        get("/p/flaky");
+        origin.on("/p/flaky", s -> TestOrigin.Response.html("bad").status(503));
+        clock.advance(Duration.ofSeconds(61));
+        get("/p/flaky");
+        awaitTrue(() -> server.engine().stats().renderErrors() == 1);
+        HttpResponse<String> r = get("/p/flaky");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("<p>/p/flaky render 1</p>");
+    }
+
+    @Test
+    void get_privateResponses_neverStored() throws Exception {
+        origin.on("/p/cookie", s -> TestOrigin.Response.html("c" + s.render(), "Set-Cookie", "sid=" + s.render()));
+        origin.on("/p/private", s -> TestOrigin.Response.html("p" + s.render(), "Cache-Control", "private"));
+        origin.on("/p/nostore", s -> TestOrigin.Response.html("n" + s.render(), "Cache-Control", "no-store"));
+        for (String path : List.of("/p/cookie", "/p/private", "/p/nostore")) {
+            HttpResponse<String> one = get(path);
+            HttpResponse<String> two = get(path);
+            assertThat(cacheStatus(one)).isEqualTo("MISS");
+            assertThat(cacheStatus(two)).isEqualTo("MISS");
+            assertThat(two.headers().firstValue("cache-status")).hasValue("regen; fwd=uri-miss; stored=false");
+            assertThat(origin.renders(path)).as(path).isEqualTo(2);
+        }
+        assertThat(get("/p/cookie").headers().firstValue("set-cookie")).hasValue("sid=3");
+    }
+
+    @Test
+    void get_binaryBody_byteExact() throws Exception {
+        byte[] bytes = new byte[300_000];
+        new Random(7).nextBytes(bytes);
+        origin.on("/blob", s -> new TestOrigin.Response(200, List.<String[]>of(new String[] {"Content-Type", "application/octet-stream"}), bytes));
+        HttpResponse<byte[]> miss = client.send(request("/blob").build(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> hit = client.send(request("/blob").build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(miss.body()).isEqualTo(bytes);
+        assertThat(hit.body()).isEqualTo(bytes);
+        assertThat(cacheStatus(hit)).isEqualTo("HIT");
+        assertThat(hit.headers().firstValue("content-length")).hasValue("300000");
+    }
+
+    @Test
+    void get_ifNoneMatch_304AndHeadHasNoBody() throws Exception {
+        HttpResponse<String> first = get("/p/etag");
+        String etag = first.headers().firstValue("etag").orElseThrow();
+        HttpResponse<String> notModified = get("/p/etag", "If-None-Match", "\"other\", " + etag);
+        assertThat(notModified.statusCode()).isEqualTo(304);
+        assertThat(notModified.body()).isEmpty();
+        assertThat(notModified.headers().firstValue("etag")).hasValue(etag);
+        assertThat(cacheStatus(notModified)).isEqualTo("HIT");
+
+        HttpResponse<String> head = client.send(request("/p/etag").method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.body()).isEmpty();
+        assertThat(head.headers().firstValue("content-length")).hasValue(String.valueOf(first.body().length()));
+        assertThat(origin.renders("/p/etag")).isEqualTo(1);
+    }
+
+    @Test
+    void get_replayedHeaders_originFieldsKeptInternalOnesDropped() throws Exception {
+        origin.on("/p/h", s -> TestOrigin.Response.html("h", "X-Custom", "1", "Cache-Tag", "posts", "Vary", "Accept-Language"));
+        get("/p/h");
+        HttpResponse<String> hit = get("/p/h");
+        assertThat(hit.headers().firstValue("x-custom")).hasValue("1");
+        assertThat(hit.headers().firstValue("vary")).hasValue("Accept-Language");
+        assertThat(hit.headers().firstValue("cache-tag")).isEmpty();
+        assertThat(hit.headers().firstValue("date")).isPresent();
+    }
+
+    @Test
+    void post_passesThroughWithBody() throws Exception {
+        origin.on("/form", s -> TestOrigin.Response.html(s.method() + ":" + new String(s.body(), StandardCharsets.UTF_8),
+                "Set-Cookie", "flash=1"));
+        HttpResponse<String> r = client.send(request("/form").POST(HttpRequest.BodyPublishers.ofString("a=1&b=2")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("POST:a=1&b=2");
+        assertThat(cacheStatus(r)).isEqualTo("BYPASS");
+        assertThat(r.headers().firstValue("cache-status")).hasValue("regen; fwd=method");
+        assertThat(r.headers().firstValue("set-cookie")).hasValue("flash=1");
+    }
+
+    @Test
+    void get_withAuthorization_bypassesAndStreams() throws Exception {
+        byte[] big = new byte[2_000_000];
+        new Random(3).nextBytes(big);
+        origin.on("/big", s -> new TestOrigin.Response(200, List.of(), big));
+        HttpResponse<byte[]> r = client.send(request("/big", "Authorization", "Bearer abc").build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(cacheStatus(r)).isEqualTo("BYPASS");
+        assertThat(r.body()).isEqualTo(big);
+        client.send(request("/big", "Authorization", "Bearer abc").build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(origin.renders("/big")).isEqualTo(2);
+    }
+
+    @Test
+    void get_spoofedHostAndForwardingHeaders_cannotChangeWhatIsStored() throws Exception {
+        origin.on("/p/host", s -> TestOrigin.Response.html("host=" + s.header("Host") + " xfh=" + s.header("X-Forwarded-Host")
+                + " xfp=" + s.header("X-Forwarded-Proto") + " orig=" + s.header("X-Original-URL")));
+        String raw = rawGet("/p/host", "Host: evil.example\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\n"
+                + "X-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\nForwarded: host=evil.example\r\n");
+        assertThat(raw).startsWith("HTTP/1.1 200");
+        assertThat(raw).contains("host=127.0.0.1:" + originPort() + " xfh=localhost xfp=http orig=null");
+        HttpResponse<String> plain = get("/p/host");
+        assertThat(cacheStatus(plain)).isEqualTo("HIT");
+        assertThat(plain.body()).contains("xfh=localhost");
+    }
+
+    @Test
+    void get_twoSpellingsOfOnePage_oneEntry() throws Exception {
+        get("/p/one?utm_source=news&b=2&a=1");
+        assertThat(cacheStatus(get("/p//one?a=1&b=2&fbclid=x"))).isEqualTo("HIT");
+        assertThat(cacheStatus(get("/p/./x/../one?b=2&a=1"))).isEqualTo("HIT");
+        assertThat(origin.renders("/p/one")).isEqualTo(1);
+        assertThat(get("/p/a%2Fb").statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void get_renderTimeout_504() throws Exception {
+        server.close();
+        server = start(new MemoryStore(1 << 20, clock), RegenConfig.builder().renderTimeout(Duration.ofMillis(300)).build());
+        origin.hold();
+        HttpResponse<String> r = get("/p/slow");
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(r.body()).contains("did not answer");
+        origin.release();
+    }
+
+    @Test
+    void restart_embeddedStore_keepsPages() throws Exception {
+        server.close();
+        server = start(EmbeddedStore.open(dir, clock), RegenConfig.builder().build());
+        HttpResponse<String> first = get("/p/kept");
+        server.close();
+        server = start(EmbeddedStore.open(dir, clock), RegenConfig.builder().build());
+        HttpResponse<String> again = get("/p/kept");
+        assertThat(cacheStatus(again)).isEqualTo("HIT");
+        assertThat(again.body()).isEqualTo(first.body());
+        assertThat(again.headers().firstValue("etag")).isEqualTo(first.headers().firstValue("etag"));
+        assertThat(origin.renders("/p/kept")).isEqualTo(1);
+    }
+
+    @Test
+    void pipelinedRequests_answeredInOrder() throws Exception {
+        get("/p/1");
+        origin.hold();
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            // a miss that waits on the origin, then a hit: the hit must not overtake it
+            out.write(("GET /p/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /p/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            awaitTrue(() -> origin.renders("/p/2") == 1);
+            origin.release();
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(all.indexOf("render 1</p>")).isLessThan(all.lastIndexOf("/p/1 render 1"));
+            assertThat(all.indexOf("/p/2 render 1")).isLessThan(all.indexOf("/p/1 render 1"));
+        }
+    }
+
+    private int originPort() {
+        return URI.create(origin.url()).getPort();
+    }
+
+    private String rawGet(String path, String extraHeaders) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("GET " + path + " HTTP/1.1\r\n" + extraHeaders + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    /** Waits for the server's own threads (a background render) to get somewhere; time itself is faked. */
+    private static void awaitTrue(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not reached within 10 s");
+            }
+            Thread.sleep(10);
+        }
+    }
+}
