@@ -4,8 +4,15 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
+import dev.regen.store.ListPage;
+import dev.regen.store.ListedKey;
+import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,10 +20,17 @@ import org.slf4j.LoggerFactory;
  * Pages in two layers: L1, decoded pages in memory bounded by bytes, in front of L2, the configured
  * {@link KvStore}. A fault of L2 degrades to a miss (reads) or an L1-only page (writes) and is logged
  * once per change of state, not once per request.
+ *
+ * <p>The tag index lives in L2 beside the pages, one empty entry per (tag, page) named
+ * {@code tag:<tag> <key>} (tags never contain spaces), so it survives restarts and is shared by every
+ * node on one store. It may hold entries for pages that lost the tag or are gone; readers check the
+ * page itself and drop such entries.
  */
 final class PageStore {
     private static final Logger log = LoggerFactory.getLogger(PageStore.class);
     static final String PAGE_PREFIX = "page:";
+    static final String TAG_PREFIX = "tag:";
+    private static final int LIST_BATCH = 500;
 
     private final Cache<String, CachedPage> l1;
     private final KvStore l2;
@@ -62,24 +76,92 @@ final class PageStore {
         return page;
     }
 
-    void put(String key, CachedPage page) {
+    /**
+     * Stores {@code page}; {@code previous} is the page it replaces as far as the caller knows (null
+     * if unknown), used to keep the tag index in step without rewriting unchanged tags.
+     */
+    void put(String key, CachedPage page, CachedPage previous) {
         l1.put(key, page);
         try {
             l2.put(PAGE_PREFIX + key, page.body(), PageCodec.options(page));
+            Set<String> before = previous == null ? Set.of() : previous.tags();
+            if (previous == null || !before.equals(page.tags()) || !java.util.Objects.equals(previous.expiresAt(), page.expiresAt())) {
+                PutOptions indexEntry = new PutOptions(page.expiresAt(), java.util.Map.of());
+                for (String tag : page.tags()) {
+                    l2.put(tagEntry(tag, key), EMPTY, indexEntry);
+                }
+            }
+            for (String tag : before) {
+                if (!page.tags().contains(tag)) {
+                    l2.delete(tagEntry(tag, key));
+                }
+            }
             recovered();
         } catch (StoreException e) {
             failed("write", e);
         }
     }
 
-    void delete(String key) {
+    void delete(String key, CachedPage page) {
         l1.invalidate(key);
         try {
             l2.delete(PAGE_PREFIX + key);
+            if (page != null) {
+                for (String tag : page.tags()) {
+                    l2.delete(tagEntry(tag, key));
+                }
+            }
             recovered();
         } catch (StoreException e) {
             failed("delete", e);
         }
+    }
+
+    /** Drops an index entry that no longer matches its page. */
+    void unindex(String tag, String key) {
+        try {
+            l2.delete(tagEntry(tag, key));
+        } catch (StoreException e) {
+            failed("delete", e);
+        }
+    }
+
+    /** Every page key whose path starts with {@code keyPrefix}, streamed in key order. */
+    void forEachPage(String keyPrefix, Consumer<ListedKey> action) {
+        forEach(PAGE_PREFIX + keyPrefix, k -> action.accept(
+                new ListedKey(k.name().substring(PAGE_PREFIX.length()), k.metadata(), k.expiration(), k.size())));
+    }
+
+    /** The page keys the index lists under {@code tag}. */
+    List<String> keysTagged(String tag) {
+        String prefix = TAG_PREFIX + tag + " ";
+        List<String> keys = new ArrayList<>();
+        forEach(prefix, k -> keys.add(k.name().substring(prefix.length())));
+        return keys;
+    }
+
+    /** One page of the page listing (admin API). */
+    ListPage listPages(String keyPrefix, String cursor, int limit) {
+        return l2.list(PAGE_PREFIX + keyPrefix, cursor, limit);
+    }
+
+    private void forEach(String prefix, Consumer<ListedKey> action) {
+        String cursor = null;
+        do {
+            ListPage page = l2.list(prefix, cursor, LIST_BATCH);
+            page.keys().forEach(action);
+            cursor = page.cursor();
+        } while (cursor != null);
+    }
+
+    private static String tagEntry(String tag, String key) {
+        return TAG_PREFIX + tag + " " + key;
+    }
+
+    private static final byte[] EMPTY = new byte[0];
+
+    long localBytes() {
+        return l1.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
     }
 
     long localEntries() {

@@ -3,7 +3,14 @@ package dev.regen;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.regen.http.RequestTarget;
+import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
+import dev.regen.store.ListPage;
+import dev.regen.store.ListedKey;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -52,6 +59,8 @@ public final class RegenEngine implements AutoCloseable {
     private final ConcurrentHashMap<String, CompletableFuture<RenderResult>> inFlight = new ConcurrentHashMap<>();
     private final Cache<String, Backoff> failures = Caffeine.newBuilder().maximumSize(100_000).build();
     private final Stats stats = new Stats();
+    /** Keys invalidated while a render of theirs was in flight: that render's result is stored stale. */
+    private final ConcurrentHashMap<String, Boolean> invalidatedWhileRendering = new ConcurrentHashMap<>();
     private final Duration waitLimit;
     private final List<Header> renderHeaders;
     private final byte[] bypassTokenBytes;
@@ -267,9 +276,14 @@ public final class RegenEngine implements AutoCloseable {
         }
         StoragePolicy.Verdict verdict = policy.evaluate(target.path(), response, now);
         if (verdict instanceof StoragePolicy.Verdict.Store store) {
-            pages.put(key, store.page());
+            CachedPage page = store.page();
+            if (invalidatedWhileRendering.remove(key) != null) {
+                // this render may have read the content from before the invalidation: store it stale
+                page = page.markInvalidated();
+            }
+            pages.put(key, page, previous);
             failures.invalidate(key);
-            return new RenderResult.Stored(store.page());
+            return new RenderResult.Stored(page);
         }
         StoragePolicy.Verdict.Skip skip = (StoragePolicy.Verdict.Skip) verdict;
         if (skip.keepOld()) {
@@ -278,7 +292,7 @@ public final class RegenEngine implements AutoCloseable {
             failures.invalidate(key);
             if (previous != null) {
                 // the origin no longer serves a cacheable page here (404/410, now private, ...)
-                pages.delete(key);
+                pages.delete(key, previous);
                 log.info("removed {}: {}", key, skip.reason());
             }
         }
@@ -298,6 +312,99 @@ public final class RegenEngine implements AutoCloseable {
         } else {
             log.warn("render of {} failed ({})", key, reason);
         }
+    }
+
+    /**
+     * On-demand revalidation. Soft marks pages stale (the next request is served the old page once
+     * and starts one render); hard deletes them (the next request is a MISS). Each path matches every
+     * cached query variant of it, a path with a query only that variant, and a path ending in
+     * {@code /**} the whole subtree. Tags are looked up in the store's tag index.
+     *
+     * <p>All paths are checked before anything changes.
+     *
+     * @return completes with the number of cached entries affected, each counted once
+     * @throws RequestTarget.InvalidTargetException for a path that is not a valid, canonicalisable path
+     */
+    public CompletableFuture<Integer> invalidate(Collection<String> paths, Collection<String> tags, boolean hard) {
+        List<PathPattern> patterns = new ArrayList<>();
+        for (String p : paths) {
+            patterns.add(PathPattern.parse(p, config.query()));
+        }
+        List<String> tagList = List.copyOf(tags);
+        return CompletableFuture.supplyAsync(() -> {
+            Set<String> keys = new LinkedHashSet<>();
+            for (PathPattern p : patterns) {
+                pages.forEachPage(config.host() + p.listPrefix(), k -> {
+                    if (p.matches(k.name().substring(config.host().length()))) {
+                        keys.add(k.name());
+                    }
+                });
+            }
+            int n = 0;
+            for (String key : keys) {
+                n += invalidateKey(key, null, hard) ? 1 : 0;
+            }
+            for (String tag : tagList) {
+                for (String key : pages.keysTagged(tag)) {
+                    if (!keys.contains(key) && invalidateKey(key, tag, hard)) {
+                        keys.add(key);
+                        n++;
+                    }
+                }
+            }
+            stats.invalidations.add(n);
+            log.info("{} revalidation: {} entries (paths {}, tags {})", hard ? "hard" : "soft", n, paths, tagList);
+            return n;
+        }, storeExecutor);
+    }
+
+    private boolean invalidateKey(String key, String viaTag, boolean hard) {
+        CachedPage page = pages.get(key);
+        if (page == null || (viaTag != null && !page.tags().contains(viaTag))) {
+            if (viaTag != null) {
+                pages.unindex(viaTag, key);
+            }
+            return false;
+        }
+        if (inFlight.containsKey(key)) {
+            invalidatedWhileRendering.put(key, Boolean.TRUE);
+        }
+        if (hard) {
+            pages.delete(key, page);
+        } else if (!page.invalidated()) {
+            pages.put(key, page.markInvalidated(), page);
+        }
+        return true;
+    }
+
+    /**
+     * One page of what is cached, in key order, for paths starting with {@code pathPrefix}. Reads
+     * metadata only, never bodies.
+     */
+    public CompletableFuture<EntryList> entries(String pathPrefix, String cursor, int limit) {
+        return CompletableFuture.supplyAsync(() -> {
+            Instant now = clock.instant();
+            ListPage page = pages.listPages(config.host() + pathPrefix, cursor, limit);
+            List<EntryInfo> out = new ArrayList<>();
+            for (ListedKey k : page.keys()) {
+                CachedPage p = PageCodec.decode(new KvEntry(new byte[0], k.metadata(), k.expiration()));
+                if (p != null) {
+                    String key = k.name().substring(PageStore.PAGE_PREFIX.length());
+                    out.add(new EntryInfo(key, key.substring(config.host().length()), p.status(), p.ageSeconds(now),
+                            p.revalidate().toSeconds(), p.expiresAt(), p.tags(), k.size(), p.freshness(now)));
+                }
+            }
+            return new EntryList(out, page.cursor());
+        }, storeExecutor);
+    }
+
+    /** Pages held in memory (L1) and their approximate heap cost. */
+    public long memoryEntries() {
+        return pages.localEntries();
+    }
+
+    public long memoryBytes() {
+        return pages.localBytes();
     }
 
     private static String seconds(Duration d) {

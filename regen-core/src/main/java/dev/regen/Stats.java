@@ -11,6 +11,7 @@ public final class Stats {
     final LongAdder renders = new LongAdder();
     final LongAdder renderErrors = new LongAdder();
     final LongAdder backgroundSkipped = new LongAdder();
+    final LongAdder invalidations = new LongAdder();
 
     public long hits() { return hits.sum(); }
     public long staleHits() { return staleHits.sum(); }
@@ -20,4 +21,6 @@ public final class Stats {
     public long renderErrors() { return renderErrors.sum(); }
     /** Stale hits that found the background pool and its queue full, so queued no render. */
     public long backgroundSkipped() { return backgroundSkipped.sum(); }
+    /** Entries affected by on-demand revalidation. */
+    public long invalidations() { return invalidations.sum(); }
 }

@@ -267,6 +267,43 @@ class RegenEngineTest {
         assertThat(serve("/a%2Fb")).isInstanceOfSatisfying(Reply.Failure.class, f -> assertThat(f.status()).isEqualTo(400));
     }
 
+    @Test
+    void invalidate_soft_marksStaleOnceThenOneRender() throws Exception {
+        serve("/i");
+        assertThat(engine.invalidate(List.of("/i"), List.of(), false).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        // already stale: still counted, not written again
+        assertThat(engine.invalidate(List.of("/i"), List.of(), false).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(status(serve("/i"))).isEqualTo(CacheStatus.STALE);
+        awaitCalls(2);
+        waitUntil(() -> status(serve("/i")) == CacheStatus.HIT);
+        assertThat(body(serve("/i"))).isEqualTo("render 2");
+    }
+
+    @Test
+    void invalidate_duringBackgroundRender_storesThatRenderStale() throws Exception {
+        serve("/race");
+        clock.advance(Duration.ofSeconds(61));
+        origin.hold();
+        assertThat(status(serve("/race"))).isEqualTo(CacheStatus.STALE);
+        awaitCalls(2);
+        // the editor publishes while render 2 (which may have read the old content) is in flight
+        assertThat(engine.invalidate(List.of("/race"), List.of(), false).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        origin.release();
+        waitUntil(() -> body(serve("/race")).equals("render 2"));
+        // render 2 was stored stale, so the next request starts render 3
+        awaitCalls(3);
+        waitUntil(() -> body(serve("/race")).equals("render 3") && status(serve("/race")) == CacheStatus.HIT);
+    }
+
+    @Test
+    void invalidate_badPath_rejectedBeforeAnyChange() {
+        serve("/ok");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> engine.invalidate(List.of("/ok", "/a%2Fb"), List.of(), true))
+                .isInstanceOf(dev.regen.http.RequestTarget.InvalidTargetException.class);
+        assertThat(status(serve("/ok"))).isEqualTo(CacheStatus.HIT);
+    }
+
     private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
         // waits for the engine's own threads to finish a background step, not for time to pass
         for (int i = 0; i < 500; i++) {

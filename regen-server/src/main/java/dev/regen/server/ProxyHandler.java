@@ -301,6 +301,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         final ChannelHandlerContext ctx;
         final FullHttpRequest request;
         private final boolean keepAlive;
+        /** Set by an endpoint before {@link #send} to add Allow / WWW-Authenticate. */
+        String allow;
+        String wwwAuthenticate;
 
         Exchange(ChannelHandlerContext ctx, FullHttpRequest request) {
             this.ctx = ctx;
@@ -322,6 +325,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                     request.method() == HttpMethod.HEAD ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes), false);
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
             r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+            if (allow != null) {
+                r.headers().set(HttpHeaderNames.ALLOW, allow);
+            }
+            if (wwwAuthenticate != null) {
+                r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, wwwAuthenticate);
+            }
             HttpUtil.setContentLength(r, bytes.length);
             finish(r);
         }
