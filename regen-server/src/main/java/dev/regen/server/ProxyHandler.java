@@ -301,9 +301,6 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         final ChannelHandlerContext ctx;
         final FullHttpRequest request;
         private final boolean keepAlive;
-        /** Set by an endpoint before {@link #send} to add Allow / WWW-Authenticate. */
-        String allow;
-        String wwwAuthenticate;
 
         Exchange(ChannelHandlerContext ctx, FullHttpRequest request) {
             this.ctx = ctx;
@@ -320,17 +317,15 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         void send(HttpResponseStatus status, String contentType, String text) {
-            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            send(status, contentType, java.util.Map.of(), text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        void send(HttpResponseStatus status, String contentType, java.util.Map<String, String> headers, byte[] bytes) {
             FullHttpResponse r = new DefaultFullHttpResponse(request.protocolVersion(), status,
                     request.method() == HttpMethod.HEAD ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes), false);
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
             r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
-            if (allow != null) {
-                r.headers().set(HttpHeaderNames.ALLOW, allow);
-            }
-            if (wwwAuthenticate != null) {
-                r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, wwwAuthenticate);
-            }
+            headers.forEach(r.headers()::set);
             HttpUtil.setContentLength(r, bytes.length);
             finish(r);
         }

@@ -1,6 +1,7 @@
 package dev.regen.server;
 
 import dev.regen.RegenEngine;
+import dev.regen.admin.AdminApi;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.KvStore;
@@ -56,7 +57,7 @@ public final class RegenServer implements AutoCloseable {
         boolean epoll = Epoll.isAvailable();
         this.group = new MultiThreadIoEventLoopGroup(epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        Routes routes = new Routes(engine, config);
+        Routes routes = new Routes(new AdminApi(engine, config.secret(), config.webhookPath()));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)

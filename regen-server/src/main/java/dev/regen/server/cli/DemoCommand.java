@@ -43,8 +43,16 @@ final class DemoCommand implements Callable<Integer> {
                     + e.getMessage() + " (try --origin-port)");
         }
         site.setPublicBase("http://localhost:" + port);
+        // the demo shows on-demand revalidation too: without a secret of the user's, make one for this run
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        boolean generated = env.get(ConfigLoader.SECRET_ENV) == null || env.get(ConfigLoader.SECRET_ENV).isBlank();
+        if (generated) {
+            byte[] random = new byte[16];
+            new java.security.SecureRandom().nextBytes(random);
+            env.put(ConfigLoader.SECRET_ENV, java.util.HexFormat.of().formatHex(random));
+        }
         ServerConfig cfg = Running.load(null, new ConfigLoader.Overrides(
-                "http://127.0.0.1:" + site.port(), port, store, Duration.ofSeconds(revalidate)));
+                "http://127.0.0.1:" + site.port(), port, store, Duration.ofSeconds(revalidate)), env);
         RegenServer server;
         try {
             server = Running.start(cfg);
@@ -67,6 +75,15 @@ final class DemoCommand implements Callable<Integer> {
         out.println("  After " + revalidate + " s: STALE, still instant, and exactly one background render;");
         out.println("  the next request is a HIT with a higher Render #.");
         out.println("  Render counts per page: http://127.0.0.1:" + site.port() + "/__renders");
+        out.println();
+        out.println("  Refresh a page now instead of waiting (on-demand revalidation):");
+        out.println("    REGEN_SECRET=" + (generated ? cfg.secret() : "$REGEN_SECRET") + " ./regen revalidate --url " + proxy
+                + " --path /posts/1");
+        out.println("    REGEN_SECRET=" + (generated ? cfg.secret() : "$REGEN_SECRET") + " ./regen revalidate --url " + proxy
+                + " --tag posts --hard");
+        if (generated) {
+            out.println("  (a secret made for this run; set REGEN_SECRET to choose your own)");
+        }
         out.println();
         out.println("  Pages are kept in " + cfg.store() + " and survive a restart. Stop with Ctrl-C.");
         out.println();

@@ -18,8 +18,12 @@ final class Running {
     }
 
     static ServerConfig load(Path file, ConfigLoader.Overrides overrides) {
+        return load(file, overrides, System.getenv());
+    }
+
+    static ServerConfig load(Path file, ConfigLoader.Overrides overrides, java.util.Map<String, String> env) {
         try {
-            return ConfigLoader.load(file, overrides, System.getenv());
+            return ConfigLoader.load(file, overrides, env);
         } catch (ConfigException e) {
             throw new Main.UsageError(e.getMessage());
         }

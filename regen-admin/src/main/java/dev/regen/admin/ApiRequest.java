@@ -1,0 +1,26 @@
+package dev.regen.admin;
+
+import java.util.function.Function;
+
+/**
+ * A request to one of Regen's endpoints, as any edge sees it.
+ *
+ * @param method  upper case
+ * @param uri     path and query as received
+ * @param headers first value of a header by case-insensitive name, or null
+ * @param body    the request body, possibly empty
+ */
+public record ApiRequest(String method, String uri, Function<String, String> headers, byte[] body) {
+    public ApiRequest {
+        body = body == null ? new byte[0] : body;
+    }
+
+    public String header(String name) {
+        return headers.apply(name);
+    }
+
+    public String path() {
+        int q = uri.indexOf('?');
+        return q < 0 ? uri : uri.substring(0, q);
+    }
+}
