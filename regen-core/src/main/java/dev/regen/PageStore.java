@@ -50,6 +50,21 @@ final class PageStore {
         return l1.getIfPresent(key);
     }
 
+    /** Drops the L1 copy: another node changed the page. */
+    void evictLocal(String key) {
+        l1.invalidate(key);
+    }
+
+    void evictAllLocal() {
+        l1.invalidateAll();
+    }
+
+    /** From L2 only (blocking), refreshing L1: what another node may just have stored. */
+    CachedPage getShared(String key) {
+        l1.invalidate(key);
+        return get(key);
+    }
+
     /** From L1, else L2 (blocking), promoting what L2 had into L1. */
     CachedPage get(String key) {
         CachedPage page = l1.getIfPresent(key);

@@ -2,6 +2,7 @@ package dev.regen;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.regen.cluster.Cluster;
 import dev.regen.http.RequestTarget;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
@@ -59,6 +60,10 @@ public final class RegenEngine implements AutoCloseable {
     private final ConcurrentHashMap<String, CompletableFuture<RenderResult>> inFlight = new ConcurrentHashMap<>();
     private final Cache<String, Backoff> failures = Caffeine.newBuilder().maximumSize(100_000).build();
     private final Stats stats = new Stats();
+    private final Cluster cluster;
+    private final Duration lockTtl;
+    /** Foreground waits on another node's render, woken by that node's change message. */
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> remoteChanges = new ConcurrentHashMap<>();
     /** Keys invalidated while a render of theirs was in flight: that render's result is stored stale. */
     private final ConcurrentHashMap<String, Boolean> invalidatedWhileRendering = new ConcurrentHashMap<>();
     private final Duration waitLimit;
@@ -81,6 +86,27 @@ public final class RegenEngine implements AutoCloseable {
                 ? new SynchronousQueue<>() : new ArrayBlockingQueue<>(config.backgroundQueue());
         this.background = pool("regen-render", config.backgroundRenders(), queue);
         this.waitLimit = config.renderTimeout().plusSeconds(2);
+        // a node that dies mid-render holds the lock no longer than one render could take
+        this.lockTtl = config.renderTimeout().plusSeconds(5);
+        this.cluster = b.cluster;
+        cluster.subscribe(new Cluster.Listener() {
+            @Override
+            public void changed(Collection<String> keys) {
+                for (String key : keys) {
+                    pages.evictLocal(key);
+                    CompletableFuture<Void> waiting = remoteChanges.remove(key);
+                    if (waiting != null) {
+                        waiting.complete(null);
+                    }
+                }
+            }
+
+            @Override
+            public void missedChanges() {
+                pages.evictAllLocal();
+                log.info("dropped every page held in memory: changes from other nodes may have been missed");
+            }
+        });
         // Renders are anonymous and identical for every client: nothing a client sends can change what is stored.
         this.renderHeaders = List.of(
                 new Header("Accept", "*/*"),
@@ -223,13 +249,20 @@ public final class RegenEngine implements AutoCloseable {
         if (running != null) {
             return new Flight(running, false);
         }
+        // The caller looked the page up before the previous flight stored it and left the map:
+        // what that flight stored is the answer, not a second render.
+        CachedPage current = pages.getLocal(key);
+        if (current != null && current != previous && current.freshness(clock.instant()) != Freshness.EXPIRED) {
+            finish(key, mine, new RenderResult.Stored(current));
+            return new Flight(mine, true);
+        }
         if (!inBackground) {
-            render(key, target, previous).whenComplete((r, e) -> finish(key, mine, r));
+            render(key, target, previous, false).whenComplete((r, e) -> finish(key, mine, r));
             return new Flight(mine, true);
         }
         try {
             // the pool thread waits for the render, which is what bounds background load on the origin
-            background.execute(() -> finish(key, mine, render(key, target, previous).join()));
+            background.execute(() -> finish(key, mine, render(key, target, previous, true).join()));
         } catch (RejectedExecutionException e) {
             stats.backgroundSkipped.increment();
             finish(key, mine, new RenderResult.Skipped());
@@ -244,8 +277,64 @@ public final class RegenEngine implements AutoCloseable {
                 : new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "render failed"));
     }
 
-    /** One origin render and its effect on the store. Never completes exceptionally. */
-    private CompletableFuture<RenderResult> render(String key, RequestTarget target, CachedPage previous) {
+    /**
+     * One render of {@code key} for the whole cluster: this node renders if it gets the render lock;
+     * otherwise a background render is skipped (the page stays stale until the other node's result
+     * arrives) and a foreground one waits for the other node's page. Never completes exceptionally.
+     */
+    private CompletableFuture<RenderResult> render(String key, RequestTarget target, CachedPage previous,
+                                                   boolean inBackground) {
+        return CompletableFuture.supplyAsync(() -> lock(key), storeExecutor).thenCompose(lock -> {
+            if (lock != null) {
+                return renderLocked(key, target, previous, lock);
+            }
+            if (inBackground) {
+                return CompletableFuture.completedFuture(new RenderResult.Skipped());
+            }
+            return awaitOtherNode(key, target, previous, clock.instant().plus(waitLimit), 0);
+        });
+    }
+
+    private Cluster.RenderLock lock(String key) {
+        try {
+            return cluster.tryLock(key, lockTtl);
+        } catch (RuntimeException e) {
+            // the cluster SPI must not throw; if it does, render here rather than fail the request
+            log.warn("render lock for {} failed ({}); rendering locally", key, e.toString());
+            return new Cluster.RenderLock(key, "local");
+        }
+    }
+
+    /** Polls the shared store for the page another node is rendering, woken early by its change message. */
+    private CompletableFuture<RenderResult> awaitOtherNode(String key, RequestTarget target, CachedPage previous,
+                                                           Instant deadline, int attempt) {
+        CompletableFuture<Void> changed = remoteChanges.computeIfAbsent(key, k -> new CompletableFuture<>());
+        long delay = Math.min(200, 10L << Math.min(attempt, 5));
+        CompletableFuture<Object> tick = CompletableFuture.anyOf(changed,
+                CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)));
+        return tick.thenComposeAsync(x -> {
+            Instant now = clock.instant();
+            CachedPage page = pages.getShared(key);
+            if (page != null && page.freshness(now) != Freshness.EXPIRED
+                    && (previous == null || page.renderedAt().isAfter(previous.renderedAt()))) {
+                return CompletableFuture.completedFuture(new RenderResult.Stored(page));
+            }
+            Cluster.RenderLock lock = lock(key);
+            if (lock != null) {
+                // the other node finished without a storable page, or died: render here
+                return renderLocked(key, target, previous, lock);
+            }
+            if (!now.isBefore(deadline)) {
+                return CompletableFuture.completedFuture(new RenderResult.Failed(OriginException.Kind.TIMEOUT,
+                        "another node is still rendering " + target));
+            }
+            return awaitOtherNode(key, target, previous, deadline, attempt + 1);
+        }, storeExecutor);
+    }
+
+    /** One origin render under the render lock, and its effect on the store. Never completes exceptionally. */
+    private CompletableFuture<RenderResult> renderLocked(String key, RequestTarget target, CachedPage previous,
+                                                         Cluster.RenderLock lock) {
         stats.renders.increment();
         CompletableFuture<OriginResponse> response;
         try {
@@ -258,7 +347,8 @@ public final class RegenEngine implements AutoCloseable {
                 .exceptionally(e -> {
                     log.error("render of {} could not be settled: {}", key, e.toString());
                     return new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "internal error");
-                });
+                })
+                .whenComplete((r, e) -> cluster.unlock(lock));
     }
 
     private RenderResult settle(String key, RequestTarget target, CachedPage previous, OriginResponse response,
@@ -282,6 +372,7 @@ public final class RegenEngine implements AutoCloseable {
                 page = page.markInvalidated();
             }
             pages.put(key, page, previous);
+            cluster.publish(List.of(key));
             failures.invalidate(key);
             return new RenderResult.Stored(page);
         }
@@ -293,6 +384,7 @@ public final class RegenEngine implements AutoCloseable {
             if (previous != null) {
                 // the origin no longer serves a cacheable page here (404/410, now private, ...)
                 pages.delete(key, previous);
+                cluster.publish(List.of(key));
                 log.info("removed {}: {}", key, skip.reason());
             }
         }
@@ -351,6 +443,9 @@ public final class RegenEngine implements AutoCloseable {
                         n++;
                     }
                 }
+            }
+            if (!keys.isEmpty()) {
+                cluster.publish(keys);
             }
             stats.invalidations.add(n);
             log.info("{} revalidation: {} entries (paths {}, tags {})", hard ? "hard" : "soft", n, paths, tagList);
@@ -453,6 +548,10 @@ public final class RegenEngine implements AutoCloseable {
         private KvStore store;
         private InstantSource clock = InstantSource.system();
         private long memoryBytes = 256L * 1024 * 1024;
+        private Cluster cluster = Cluster.LOCAL;
+
+        /** Other nodes sharing the store (default: none). The engine does not close it. */
+        public Builder cluster(Cluster v) { cluster = Objects.requireNonNull(v); return this; }
 
         public Builder config(RegenConfig v) { config = v; return this; }
         public Builder origin(Origin v) { origin = v; return this; }
