@@ -7,6 +7,7 @@ import dev.regen.server.demo.DemoSite;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -32,6 +33,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        CountDownLatch stop = Running.trapSignals();
         if (revalidate <= 0) {
             throw new Main.UsageError("--revalidate must be positive: " + revalidate);
         }
@@ -87,6 +89,6 @@ final class DemoCommand implements Callable<Integer> {
         out.println();
         out.println("  Pages are kept in " + cfg.store() + " and survive a restart. Stop with Ctrl-C.");
         out.println();
-        return Running.untilStopped(server, site::close);
+        return Running.untilStopped(stop, server, site::close);
     }
 }

@@ -41,10 +41,10 @@ final class Running {
     }
 
     /**
-     * Blocks until SIGTERM or SIGINT, then closes {@code resources} in order and returns 0: stop
-     * accepting, finish what is in flight, close the store (DESIGN.md: exit 0 within 15 s).
+     * Catches SIGTERM and SIGINT from now on, so a signal that arrives while the server is still
+     * starting also ends in an orderly stop and exit 0. Call first thing in a command.
      */
-    static int untilStopped(AutoCloseable... resources) {
+    static CountDownLatch trapSignals() {
         CountDownLatch stop = new CountDownLatch(1);
         for (String name : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), s -> {
@@ -52,6 +52,14 @@ final class Running {
                 stop.countDown();
             });
         }
+        return stop;
+    }
+
+    /**
+     * Blocks until {@code stop} opens, then closes {@code resources} in order and returns 0: stop
+     * accepting, finish what is in flight, close the store (DESIGN.md: exit 0 within 15 s).
+     */
+    static int untilStopped(CountDownLatch stop, AutoCloseable... resources) {
         try {
             stop.await();
         } catch (InterruptedException e) {

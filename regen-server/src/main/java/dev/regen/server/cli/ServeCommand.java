@@ -6,6 +6,7 @@ import dev.regen.server.config.ServerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -33,6 +34,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        CountDownLatch stop = Running.trapSignals();
         if (revalidate != null && revalidate <= 0) {
             throw new Main.UsageError("--revalidate must be positive: " + revalidate);
         }
@@ -41,6 +43,6 @@ final class ServeCommand implements Callable<Integer> {
         RegenServer server = Running.start(cfg);
         log.info("listening on http://{}:{} -> origin {} (store {}, revalidate {} s)", cfg.listenHost(), server.port(),
                 cfg.origin(), cfg.store(), cfg.engine().revalidate().toSeconds());
-        return Running.untilStopped(server);
+        return Running.untilStopped(stop, server);
     }
 }
