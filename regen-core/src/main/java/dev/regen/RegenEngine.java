@@ -60,6 +60,9 @@ public final class RegenEngine implements AutoCloseable {
     private final ConcurrentHashMap<String, CompletableFuture<RenderResult>> inFlight = new ConcurrentHashMap<>();
     private final Cache<String, Backoff> failures = Caffeine.newBuilder().maximumSize(100_000).build();
     private final Stats stats = new Stats();
+    private final EngineListener listener;
+    private static final int MAX_RECENT_ERRORS = 50;
+    private final java.util.ArrayDeque<RenderError> recentErrors = new java.util.ArrayDeque<>();
     private final Cluster cluster;
     private final Duration lockTtl;
     /** Foreground waits on another node's render, woken by that node's change message. */
@@ -89,6 +92,7 @@ public final class RegenEngine implements AutoCloseable {
         // a node that dies mid-render holds the lock no longer than one render could take
         this.lockTtl = config.renderTimeout().plusSeconds(5);
         this.cluster = b.cluster;
+        this.listener = b.listener;
         cluster.subscribe(new Cluster.Listener() {
             @Override
             public void changed(Collection<String> keys) {
@@ -138,6 +142,7 @@ public final class RegenEngine implements AutoCloseable {
         String method = request.method();
         if (!"GET".equals(method) && !"HEAD".equals(method)) {
             stats.bypasses.increment();
+            listener.served(CacheStatus.BYPASS);
             return CompletableFuture.completedFuture(new Reply.PassThrough(CacheStatus.BYPASS, "method"));
         }
         RequestTarget target;
@@ -148,6 +153,7 @@ public final class RegenEngine implements AutoCloseable {
         }
         if (bypasses(request, target)) {
             stats.bypasses.increment();
+            listener.served(CacheStatus.BYPASS);
             return CompletableFuture.completedFuture(new Reply.PassThrough(CacheStatus.BYPASS, "bypass"));
         }
         String key = key(target);
@@ -195,10 +201,12 @@ public final class RegenEngine implements AutoCloseable {
             switch (page.freshness(now)) {
                 case FRESH -> {
                     stats.hits.increment();
+                    listener.served(CacheStatus.HIT);
                     return CompletableFuture.completedFuture(new Reply.Page(page, CacheStatus.HIT));
                 }
                 case STALE -> {
                     stats.staleHits.increment();
+                    listener.served(CacheStatus.STALE);
                     revalidateInBackground(key, target, page, now);
                     return CompletableFuture.completedFuture(new Reply.Page(page, CacheStatus.STALE));
                 }
@@ -206,6 +214,7 @@ public final class RegenEngine implements AutoCloseable {
             }
         }
         stats.misses.increment();
+        listener.served(CacheStatus.MISS);
         Flight flight = join(key, target, page, false);
         return flight.result().copy()
                 .orTimeout(waitLimit.toMillis(), TimeUnit.MILLISECONDS)
@@ -336,6 +345,7 @@ public final class RegenEngine implements AutoCloseable {
     private CompletableFuture<RenderResult> renderLocked(String key, RequestTarget target, CachedPage previous,
                                                          Cluster.RenderLock lock) {
         stats.renders.increment();
+        long started = System.nanoTime();
         CompletableFuture<OriginResponse> response;
         try {
             response = origin.fetch(new OriginRequest("GET", target.pathAndQuery(), renderHeaders));
@@ -348,7 +358,23 @@ public final class RegenEngine implements AutoCloseable {
                     log.error("render of {} could not be settled: {}", key, e.toString());
                     return new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "internal error");
                 })
-                .whenComplete((r, e) -> cluster.unlock(lock));
+                .whenComplete((r, e) -> {
+                    cluster.unlock(lock);
+                    listener.rendered(outcome(r), Duration.ofNanos(System.nanoTime() - started));
+                });
+    }
+
+    private static EngineListener.RenderOutcome outcome(RenderResult r) {
+        if (r instanceof RenderResult.Stored) {
+            return EngineListener.RenderOutcome.OK;
+        }
+        if (r instanceof RenderResult.Uncached u) {
+            int status = u.response().status();
+            return status == 404 || status == 410 ? EngineListener.RenderOutcome.NOT_FOUND
+                    : status >= 500 ? EngineListener.RenderOutcome.ERROR : EngineListener.RenderOutcome.UNCACHEABLE;
+        }
+        return r instanceof RenderResult.Failed f && f.kind() == OriginException.Kind.TIMEOUT
+                ? EngineListener.RenderOutcome.TIMEOUT : EngineListener.RenderOutcome.ERROR;
     }
 
     private RenderResult settle(String key, RequestTarget target, CachedPage previous, OriginResponse response,
@@ -393,6 +419,12 @@ public final class RegenEngine implements AutoCloseable {
 
     private void failed(String key, Instant now, CachedPage previous, String reason) {
         stats.renderErrors.increment();
+        synchronized (recentErrors) {
+            if (recentErrors.size() == MAX_RECENT_ERRORS) {
+                recentErrors.removeLast();
+            }
+            recentErrors.addFirst(new RenderError(now, key, reason));
+        }
         Backoff next = failures.asMap().compute(key, (k, old) -> {
             int attempts = old == null ? 1 : old.attempts() + 1;
             long seconds = Math.min(MAX_BACKOFF.toSeconds(), 1L << Math.min(attempts - 1, 6));
@@ -448,6 +480,7 @@ public final class RegenEngine implements AutoCloseable {
                 cluster.publish(keys);
             }
             stats.invalidations.add(n);
+            listener.invalidated(patterns.isEmpty() ? "tag" : tagList.isEmpty() ? "path" : "path+tag", n);
             log.info("{} revalidation: {} entries (paths {}, tags {})", hard ? "hard" : "soft", n, paths, tagList);
             return n;
         }, storeExecutor);
@@ -491,6 +524,23 @@ public final class RegenEngine implements AutoCloseable {
             }
             return new EntryList(out, page.cursor());
         }, storeExecutor);
+    }
+
+    /** The last render failures, newest first (at most 50). */
+    public List<RenderError> recentErrors() {
+        synchronized (recentErrors) {
+            return List.copyOf(recentErrors);
+        }
+    }
+
+    /** Background renders waiting for a thread of the bounded pool. */
+    public int backgroundQueueDepth() {
+        return background.getQueue().size();
+    }
+
+    /** Renders under way on this node (foreground and background). */
+    public int rendersInFlight() {
+        return inFlight.size();
     }
 
     /** Pages held in memory (L1) and their approximate heap cost. */
@@ -549,6 +599,10 @@ public final class RegenEngine implements AutoCloseable {
         private InstantSource clock = InstantSource.system();
         private long memoryBytes = 256L * 1024 * 1024;
         private Cluster cluster = Cluster.LOCAL;
+        private EngineListener listener = EngineListener.NONE;
+
+        /** Told about requests, renders and invalidations (metrics). */
+        public Builder listener(EngineListener v) { listener = Objects.requireNonNull(v); return this; }
 
         /** Other nodes sharing the store (default: none). The engine does not close it. */
         public Builder cluster(Cluster v) { cluster = Objects.requireNonNull(v); return this; }
