@@ -18,6 +18,8 @@ import java.util.Set;
  * @param staleWindow  how long after turning stale it may still be served; null = forever
  * @param tags         from Cache-Tag / Surrogate-Key and route rules
  * @param invalidated  marked stale on demand (soft revalidation) before its time
+ * @param gzipBody     the body gzip-compressed, made once when the page is rendered or loaded; null when
+ *                     not worth it (small, incompressible, or already encoded by the origin)
  */
 public record CachedPage(
         int status,
@@ -28,7 +30,8 @@ public record CachedPage(
         Duration revalidate,
         Duration staleWindow,
         Set<String> tags,
-        boolean invalidated) {
+        boolean invalidated,
+        byte[] gzipBody) {
 
     public CachedPage {
         headers = List.copyOf(headers);
@@ -37,6 +40,13 @@ public record CachedPage(
         Objects.requireNonNull(renderedAt, "renderedAt");
         Objects.requireNonNull(revalidate, "revalidate");
         tags = Set.copyOf(tags);
+    }
+
+    /** A page with its gzip variant made from {@code body} when that is worth it. */
+    public CachedPage(int status, List<Header> headers, byte[] body, String etag, Instant renderedAt,
+                      Duration revalidate, Duration staleWindow, Set<String> tags, boolean invalidated) {
+        this(status, headers, body, etag, renderedAt, revalidate, staleWindow, tags, invalidated,
+                dev.regen.http.Compression.gzipIfUseful(headers, body));
     }
 
     /** When the page turns stale. */
@@ -75,12 +85,12 @@ public record CachedPage(
     }
 
     public CachedPage markInvalidated() {
-        return new CachedPage(status, headers, body, etag, renderedAt, revalidate, staleWindow, tags, true);
+        return new CachedPage(status, headers, body, etag, renderedAt, revalidate, staleWindow, tags, true, gzipBody);
     }
 
     /** Rough heap cost, for byte-bounded caches. */
     public long weight() {
-        long w = 256L + body.length + etag.length() * 2L;
+        long w = 256L + body.length + (gzipBody == null ? 0 : 16 + gzipBody.length) + etag.length() * 2L;
         for (Header h : headers) {
             w += 48 + 2L * (h.name().length() + h.value().length());
         }

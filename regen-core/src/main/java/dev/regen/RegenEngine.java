@@ -60,6 +60,8 @@ public final class RegenEngine implements AutoCloseable {
     private final ConcurrentHashMap<String, CompletableFuture<RenderResult>> inFlight = new ConcurrentHashMap<>();
     private final Cache<String, Backoff> failures = Caffeine.newBuilder().maximumSize(100_000).build();
     private final Stats stats = new Stats();
+    /** Parsed request targets: canonicalising and matching routes once per distinct target, not per request. */
+    private final Cache<String, Target> targets = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
     private final EngineListener listener;
     private static final int MAX_RECENT_ERRORS = 50;
     private final java.util.ArrayDeque<RenderError> recentErrors = new java.util.ArrayDeque<>();
@@ -145,18 +147,19 @@ public final class RegenEngine implements AutoCloseable {
             listener.served(CacheStatus.BYPASS);
             return CompletableFuture.completedFuture(new Reply.PassThrough(CacheStatus.BYPASS, "method"));
         }
-        RequestTarget target;
+        Target t;
         try {
-            target = RequestTarget.parse(request.target(), config.query());
+            t = targets.get(request.target(), this::target);
         } catch (RequestTarget.InvalidTargetException e) {
             return CompletableFuture.completedFuture(new Reply.Failure(400, e.getMessage()));
         }
-        if (bypasses(request, target)) {
+        RequestTarget target = t.target();
+        if (t.uncachedRoute() || bypasses(request)) {
             stats.bypasses.increment();
             listener.served(CacheStatus.BYPASS);
             return CompletableFuture.completedFuture(new Reply.PassThrough(CacheStatus.BYPASS, "bypass"));
         }
-        String key = key(target);
+        String key = t.key();
         CachedPage local = pages.getLocal(key);
         if (local != null) {
             return respond(key, target, local);
@@ -165,7 +168,16 @@ public final class RegenEngine implements AutoCloseable {
                 .thenCompose(page -> respond(key, target, page));
     }
 
-    private boolean bypasses(ClientRequest request, RequestTarget target) {
+    /** What the hot path needs of a raw request target, computed once per distinct target. */
+    private record Target(RequestTarget target, String key, boolean uncachedRoute) { }
+
+    private Target target(String raw) {
+        RequestTarget target = RequestTarget.parse(raw, config.query());
+        RouteRule route = config.routeFor(target.path());
+        return new Target(target, key(target), route != null && !route.cache());
+    }
+
+    private boolean bypasses(ClientRequest request) {
         if (request.header("authorization") != null) {
             return true;
         }
@@ -173,8 +185,7 @@ public final class RegenEngine implements AutoCloseable {
                 || tokenMatches(cookie(request.header("cookie"), BYPASS_COOKIE)))) {
             return true;
         }
-        RouteRule route = config.routeFor(target.path());
-        return route != null && !route.cache();
+        return false;
     }
 
     private boolean tokenMatches(String presented) {

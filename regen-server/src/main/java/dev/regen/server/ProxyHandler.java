@@ -56,6 +56,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private final InstantSource clock;
     private final Routes routes;
     private final java.util.concurrent.atomic.AtomicInteger active;
+    private final HttpDate date;
+    /** Writes through this context skip the response encoder: pre-encoded bytes go out as they are. */
+    private ChannelHandlerContext rawCtx;
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
     private boolean busy;
 
@@ -66,6 +69,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         this.clock = clock;
         this.routes = routes;
         this.active = active;
+        this.date = new HttpDate(clock);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        rawCtx = ctx.pipeline().context(io.netty.handler.codec.http.HttpResponseEncoder.class);
     }
 
     @Override
@@ -129,27 +138,42 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
     private void sendPage(Exchange ex, CachedPage page, CacheStatus status) {
         Instant now = clock.instant();
-        boolean notModified = Conditional.noneMatch(ex.request.headers().get(HttpHeaderNames.IF_NONE_MATCH), page.etag());
-        HttpResponseStatus code = notModified ? HttpResponseStatus.NOT_MODIFIED : HttpResponseStatus.valueOf(page.status());
-        boolean withBody = !notModified && ex.request.method() != HttpMethod.HEAD;
-        ByteBuf body = withBody ? Unpooled.wrappedBuffer(page.body()) : Unpooled.EMPTY_BUFFER;
-        FullHttpResponse response = new DefaultFullHttpResponse(ex.request.protocolVersion(), code, body, false);
-        HttpHeaders h = response.headers();
-        for (Header header : page.headers()) {
-            if (!notModified || Conditional.keptOn304(header.name())) {
-                h.add(header.name(), header.value());
-            }
-        }
-        h.set(HttpHeaderNames.ETAG, page.etag());
-        h.set(HttpHeaderNames.AGE, page.ageSeconds(now));
-        h.set("X-Cache-Status", status.name());
-        h.set("Cache-Status", switch (status) {
+        PreparedPage.Variant v = PreparedPage.of(page).select(ex.request.headers().get(HttpHeaderNames.ACCEPT_ENCODING));
+        String cacheStatus = switch (status) {
             case HIT -> "regen; hit; ttl=" + page.ttlSeconds(now);
             case STALE -> "regen; hit; fwd=stale";
             default -> "regen; fwd=uri-miss; stored=true";
-        });
+        };
+        boolean notModified = Conditional.noneMatch(ex.request.headers().get(HttpHeaderNames.IF_NONE_MATCH), v.etag());
+        if (!notModified && ex.request.method() == HttpMethod.GET && ex.request.protocolVersion() == HttpVersion.HTTP_1_1) {
+            // the hot path: pre-encoded status line and headers, a few per-request fields, the body as is
+            StringBuilder perRequest = new StringBuilder(160)
+                    .append("Date: ").append(date.now())
+                    .append("\r\nAge: ").append(page.ageSeconds(now))
+                    .append("\r\nX-Cache-Status: ").append(status.name())
+                    .append("\r\nCache-Status: ").append(cacheStatus);
+            if (!ex.keepAlive) {
+                perRequest.append("\r\nConnection: close");
+            }
+            perRequest.append("\r\n\r\n");
+            ex.finishRaw(v.headForWrite(), perRequest, v.body(), page.status());
+            return;
+        }
+        HttpResponseStatus code = notModified ? HttpResponseStatus.NOT_MODIFIED : HttpResponseStatus.valueOf(page.status());
+        boolean withBody = !notModified && ex.request.method() != HttpMethod.HEAD;
+        ByteBuf body = withBody ? Unpooled.wrappedBuffer(v.body()) : Unpooled.EMPTY_BUFFER;
+        FullHttpResponse response = new DefaultFullHttpResponse(ex.request.protocolVersion(), code, body, false);
+        HttpHeaders h = response.headers();
+        for (Header header : v.headers()) {
+            if (!notModified || Conditional.keptOn304(header.name()) || header.is("etag")) {
+                h.add(header.name(), header.value());
+            }
+        }
+        h.set(HttpHeaderNames.AGE, page.ageSeconds(now));
+        h.set("X-Cache-Status", status.name());
+        h.set("Cache-Status", cacheStatus);
         if (!notModified) {
-            HttpUtil.setContentLength(response, page.body().length);
+            HttpUtil.setContentLength(response, v.body().length);
         }
         ex.finish(response);
     }
@@ -300,7 +324,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     final class Exchange {
         final ChannelHandlerContext ctx;
         final FullHttpRequest request;
-        private final boolean keepAlive;
+        final boolean keepAlive;
 
         Exchange(ChannelHandlerContext ctx, FullHttpRequest request) {
             this.ctx = ctx;
@@ -353,6 +377,17 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             finish(r);
         }
 
+        /** Writes a pre-encoded response: head block, per-request fields (ending the header), body. */
+        void finishRaw(ByteBuf head, CharSequence perRequest, byte[] body, int status) {
+            rawCtx.write(head);
+            rawCtx.write(io.netty.buffer.ByteBufUtil.writeAscii(ctx.alloc(), perRequest));
+            var future = rawCtx.writeAndFlush(Unpooled.wrappedBuffer(body));
+            if (!keepAlive) {
+                future.addListener(ChannelFutureListener.CLOSE);
+            }
+            done();
+        }
+
         /** Writes a complete response and moves on to the next request of the connection. */
         void finish(FullHttpResponse response) {
             stamp(response);
@@ -377,7 +412,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void stamp(HttpResponse response) {
-            response.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new Date(clock.millis())));
+            response.headers().set(HttpHeaderNames.DATE, date.now());
             if (!keepAlive) {
                 response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             } else if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {

@@ -21,7 +21,8 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
@@ -68,7 +69,10 @@ public final class RegenServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline()
                                 .addLast(new IdleStateHandler(0, 0, 75, TimeUnit.SECONDS))
-                                .addLast(new HttpServerCodec())
+                                // decoder and encoder apart (not HttpServerCodec): pre-encoded hits bypass the
+                                // encoder, which must then not expect one response per request it saw
+                                .addLast(new HttpRequestDecoder())
+                                .addLast(new HttpResponseEncoder())
                                 .addLast(new HttpServerExpectContinueHandler())
                                 .addLast(new HttpObjectAggregator(MAX_REQUEST_BODY))
                                 .addLast(new ProxyHandler(engine, origin, clock, routes, active));

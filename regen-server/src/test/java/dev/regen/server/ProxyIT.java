@@ -356,6 +356,50 @@ class ProxyIT {
         }
     }
 
+    @Test
+    void get_acceptGzip_precompressedVariantWithOwnEtagAndVary() throws Exception {
+        String html = "<html>" + "<p>compressible text</p>".repeat(400) + "</html>";
+        origin.on("/p/gz", s -> TestOrigin.Response.html(html, "Vary", "Accept-Language"));
+        HttpResponse<String> plain = get("/p/gz");
+        HttpResponse<byte[]> gz = client.send(request("/p/gz", "Accept-Encoding", "br, gzip;q=0.8").build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(gz.headers().firstValue("content-encoding")).hasValue("gzip");
+        assertThat(gz.headers().firstValue("vary")).hasValue("Accept-Language, Accept-Encoding");
+        assertThat(plain.headers().firstValue("vary")).hasValue("Accept-Language, Accept-Encoding");
+        assertThat(plain.headers().firstValue("content-encoding")).isEmpty();
+        String gzEtag = gz.headers().firstValue("etag").orElseThrow();
+        assertThat(gzEtag).isNotEqualTo(plain.headers().firstValue("etag").orElseThrow());
+        assertThat(Integer.parseInt(gz.headers().firstValue("content-length").orElseThrow())).isEqualTo(gz.body().length)
+                .isLessThan(html.length() / 5);
+        try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz.body()))) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(html);
+        }
+        assertThat(get("/p/gz", "Accept-Encoding", "gzip;q=0, identity").headers().firstValue("content-encoding")).isEmpty();
+        HttpResponse<String> notModified = get("/p/gz", "Accept-Encoding", "gzip", "If-None-Match", gzEtag);
+        assertThat(notModified.statusCode()).isEqualTo(304);
+        assertThat(notModified.headers().firstValue("etag")).hasValue(gzEtag);
+        // the identity ETag does not validate the gzip variant
+        assertThat(get("/p/gz", "Accept-Encoding", "gzip", "If-None-Match", plain.headers().firstValue("etag").orElseThrow())
+                .statusCode()).isEqualTo(200);
+        assertThat(origin.renders("/p/gz")).isEqualTo(1);
+    }
+
+    @Test
+    void get_acceptGzip_binaryAndOriginEncodedBodiesSentAsStored() throws Exception {
+        byte[] png = new byte[4096];
+        new Random(1).nextBytes(png);
+        origin.on("/img", s -> new TestOrigin.Response(200, List.<String[]>of(new String[] {"Content-Type", "image/png"}), png));
+        origin.on("/pre", s -> new TestOrigin.Response(200, List.of(new String[] {"Content-Type", "text/html"},
+                new String[] {"Content-Encoding", "br"}), png));
+        for (String path : List.of("/img", "/pre")) {
+            client.send(request(path).build(), HttpResponse.BodyHandlers.ofByteArray());
+            HttpResponse<byte[]> r = client.send(request(path, "Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(cacheStatus(r)).isEqualTo("HIT");
+            assertThat(r.body()).isEqualTo(png);
+            assertThat(r.headers().firstValue("content-encoding")).isEqualTo(path.equals("/pre") ? java.util.Optional.of("br") : java.util.Optional.empty());
+        }
+    }
+
     private int originPort() {
         return URI.create(origin.url()).getPort();
     }
