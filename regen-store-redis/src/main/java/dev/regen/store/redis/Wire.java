@@ -1,0 +1,221 @@
+package dev.regen.store.redis;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The byte formats Regen writes to Redis: a page's metadata (the {@code m} field of its hash) and
+ * the change messages on the pub/sub channel. Both are length-prefixed UTF-8 behind a version byte,
+ * so any string round-trips exactly and a future format can be told apart.
+ *
+ * <pre>
+ * metadata: 0x01 (varint len, key bytes, varint len, value bytes)*     keys sorted; empty map = no bytes
+ * message:  0x01 type nodeId-len nodeId [count (len key)*]             type 1 = changed, 2 = missed
+ * </pre>
+ */
+final class Wire {
+
+    static final byte[] EMPTY = new byte[0];
+
+    static final int CHANGED = 1;
+    static final int MISSED = 2;
+
+    private static final int VERSION = 1;
+
+    private Wire() {
+    }
+
+    /** A decoded pub/sub message: {@code keys} is empty for {@link #MISSED}. */
+    record Message(int type, String nodeId, List<String> keys) {
+    }
+
+    // --- metadata ------------------------------------------------------------------------------
+
+    static byte[] encodeMetadata(Map<String, String> metadata) {
+        if (metadata.isEmpty()) {
+            return EMPTY;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(16 * metadata.size() + 1);
+        out.write(VERSION);
+        for (Map.Entry<String, String> e : new TreeMap<>(metadata).entrySet()) {
+            writeString(out, utf8("metadata key", e.getKey()));
+            writeString(out, utf8("metadata value", e.getValue()));
+        }
+        return out.toByteArray();
+    }
+
+    /** @throws IllegalArgumentException if {@code bytes} were not written by {@link #encodeMetadata} */
+    static Map<String, String> decodeMetadata(byte[] bytes) {
+        if (bytes == null || bytes.length == 0) {
+            return Map.of();
+        }
+        Reader in = new Reader(bytes);
+        in.version();
+        Map<String, String> metadata = new HashMap<>();
+        while (in.more()) {
+            String key = in.string();
+            metadata.put(key, in.string());
+        }
+        return Map.copyOf(metadata);
+    }
+
+    // --- messages ------------------------------------------------------------------------------
+
+    static byte[] encodeChanged(String nodeId, Collection<String> keys) {
+        ByteArrayOutputStream out = header(CHANGED, nodeId);
+        writeVarint(out, keys.size());
+        for (String key : keys) {
+            writeString(out, utf8("key", key));
+        }
+        return out.toByteArray();
+    }
+
+    static byte[] encodeMissed(String nodeId) {
+        return header(MISSED, nodeId).toByteArray();
+    }
+
+    /** @throws IllegalArgumentException if {@code bytes} are not a message of this format */
+    static Message decodeMessage(byte[] bytes) {
+        Reader in = new Reader(bytes);
+        in.version();
+        int type = in.varint();
+        String nodeId = in.string();
+        List<String> keys = new ArrayList<>();
+        if (type == CHANGED) {
+            int count = in.varint();
+            for (int i = 0; i < count; i++) {
+                keys.add(in.string());
+            }
+        } else if (type != MISSED) {
+            throw new IllegalArgumentException("unknown message type " + type);
+        }
+        if (in.more()) {
+            throw new IllegalArgumentException("trailing bytes after the message");
+        }
+        return new Message(type, nodeId, List.copyOf(keys));
+    }
+
+    private static ByteArrayOutputStream header(int type, String nodeId) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64);
+        out.write(VERSION);
+        writeVarint(out, type);
+        writeString(out, utf8("node id", nodeId));
+        return out;
+    }
+
+    // --- strings -------------------------------------------------------------------------------
+
+    /**
+     * UTF-8 bytes of {@code s}. Rejects unpaired surrogates: Java would encode them as '?', so two
+     * different keys could land on one Redis key.
+     */
+    static byte[] utf8(String what, String s) {
+        Objects.requireNonNull(s, what);
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new IllegalArgumentException(what + " has an unpaired surrogate at index " + i);
+            }
+        }
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Strict decoding: bytes that are not UTF-8 are corruption, not text to patch up. */
+    static String string(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("not UTF-8: " + e.getMessage(), e);
+        }
+    }
+
+    static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = new byte[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    static byte[] ascii(long n) {
+        return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static void writeString(ByteArrayOutputStream out, byte[] bytes) {
+        writeVarint(out, bytes.length);
+        out.writeBytes(bytes);
+    }
+
+    private static void writeVarint(ByteArrayOutputStream out, int n) {
+        while ((n & ~0x7F) != 0) {
+            out.write((n & 0x7F) | 0x80);
+            n >>>= 7;
+        }
+        out.write(n);
+    }
+
+    private static final class Reader {
+        private final byte[] bytes;
+        private int pos;
+
+        Reader(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        boolean more() {
+            return pos < bytes.length;
+        }
+
+        void version() {
+            if (bytes.length == 0 || bytes[pos] != VERSION) {
+                throw new IllegalArgumentException("unknown format version "
+                        + (bytes.length == 0 ? "(no bytes)" : Integer.toString(bytes[0] & 0xFF)));
+            }
+            pos++;
+        }
+
+        int varint() {
+            int n = 0;
+            for (int shift = 0; shift < 35; shift += 7) {
+                if (pos >= bytes.length) {
+                    throw new IllegalArgumentException("truncated at byte " + pos);
+                }
+                int b = bytes[pos++] & 0xFF;
+                n |= (b & 0x7F) << shift;
+                if ((b & 0x80) == 0) {
+                    if (n < 0) {
+                        throw new IllegalArgumentException("length out of range at byte " + pos);
+                    }
+                    return n;
+                }
+            }
+            throw new IllegalArgumentException("varint too long at byte " + pos);
+        }
+
+        String string() {
+            int length = varint();
+            if (length > bytes.length - pos) {
+                throw new IllegalArgumentException("truncated string at byte " + pos);
+            }
+            byte[] s = new byte[length];
+            System.arraycopy(bytes, pos, s, 0, length);
+            pos += length;
+            return Wire.string(s);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package dev.regen.store.redis;
+
+import dev.regen.cluster.Cluster;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Records what a {@link Cluster} tells its listener. */
+final class RecordingListener implements Cluster.Listener {
+
+    final List<List<String>> changes = new CopyOnWriteArrayList<>();
+    final AtomicInteger missed = new AtomicInteger();
+
+    @Override
+    public void changed(Collection<String> keys) {
+        changes.add(List.copyOf(keys));
+    }
+
+    @Override
+    public void missedChanges() {
+        missed.incrementAndGet();
+    }
+}

@@ -1,0 +1,287 @@
+package dev.regen.store.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.regen.cluster.Cluster;
+import dev.regen.cluster.Cluster.RenderLock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Two {@link RedisCluster} nodes on one real redis-server, which the outage tests kill and pause. */
+@Timeout(60)
+class RedisClusterIT {
+
+    private static RedisServerFixture redis;
+
+    private RedisCluster a;
+    private RedisCluster b;
+    private final RecordingListener heardByA = new RecordingListener();
+    private final RecordingListener heardByB = new RecordingListener();
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisServerFixture.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @BeforeEach
+    void openNodes() {
+        a = RedisCluster.open(redis.uri("?timeout=300ms"), "node-a");
+        b = RedisCluster.open(redis.uri("?timeout=300ms"), "node-b");
+        a.subscribe(heardByA);
+        b.subscribe(heardByB);
+    }
+
+    @AfterEach
+    void closeNodes() {
+        a.close();
+        b.close();
+    }
+
+    // --- render locks --------------------------------------------------------------------------
+
+    @Test
+    void tryLock_heldByAnotherNode_returnsNull() {
+        RenderLock lock = a.tryLock("/page", Duration.ofSeconds(10));
+
+        assertThat(lock).isNotNull();
+        assertThat(lock.token()).startsWith("node-a:");
+        assertThat(b.tryLock("/page", Duration.ofSeconds(10))).isNull();
+        assertThat(a.tryLock("/page", Duration.ofSeconds(10))).as("not reentrant either").isNull();
+    }
+
+    @Test
+    void tryLock_afterOwnerUnlocks_isGranted() {
+        RenderLock lock = a.tryLock("/page", Duration.ofSeconds(10));
+        a.unlock(lock);
+
+        Eventually.await(Duration.ofSeconds(2), "b gets the lock a released",
+                () -> b.tryLock("/page", Duration.ofSeconds(10)) != null);
+    }
+
+    @Test
+    void tryLock_ownerDiesWithoutUnlock_lockExpiresForOthers() {
+        assertThat(a.tryLock("/dies", Duration.ofMillis(400))).isNotNull();
+        long start = System.nanoTime();
+        a.close(); // the owner is gone without releasing
+
+        assertThat(b.tryLock("/dies", Duration.ofSeconds(10))).isNull();
+        Eventually.await(Duration.ofSeconds(3), "b gets the expired lock",
+                () -> b.tryLock("/dies", Duration.ofSeconds(10)) != null);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    }
+
+    @Test
+    void unlock_byAnotherNodeOrWithWrongToken_leavesLockHeld() throws Exception {
+        RenderLock lock = a.tryLock("/k", Duration.ofSeconds(10));
+
+        b.unlock(new RenderLock("/k", "node-b:1"));
+        b.unlock(new RenderLock("/k", lock.token() + "0"));
+        a.unlock(new RenderLock("/k", "local:node-a:7")); // a local lock never touches Redis
+
+        // b's unlocks went first on b's connection, so this SET runs after them.
+        assertThat(b.tryLock("/k", Duration.ofSeconds(10))).isNull();
+        assertThat(redis.call("GET", "regen:lock:/k")).isEqualTo(lock.token());
+    }
+
+    @Test
+    void unlock_afterLockExpiredAndWasTaken_leavesNewOwnersLock() throws Exception {
+        RenderLock old = a.tryLock("/t", Duration.ofMillis(200));
+        RenderLock[] taken = new RenderLock[1];
+        Eventually.await(Duration.ofSeconds(3), "b takes the expired lock",
+                () -> (taken[0] = b.tryLock("/t", Duration.ofSeconds(10))) != null);
+
+        a.unlock(old);
+
+        assertThat(a.tryLock("/t", Duration.ofSeconds(10))).isNull();
+        assertThat(redis.call("GET", "regen:lock:/t")).isEqualTo(taken[0].token());
+    }
+
+    @Test
+    void tryLock_twoNodesRacingForManyKeys_grantEachKeyOnce() throws Exception {
+        int keys = 100;
+        Set<String> granted = ConcurrentHashMap.newKeySet();
+        AtomicInteger grants = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        CountDownLatch start = new CountDownLatch(1);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                RedisCluster node = t % 2 == 0 ? a : b;
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    for (int k = 0; k < keys; k++) {
+                        RenderLock lock = node.tryLock("/race/" + k, Duration.ofSeconds(30));
+                        if (lock != null) {
+                            assertThat(lock.token()).doesNotStartWith("local:");
+                            granted.add(lock.key());
+                            grants.incrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : futures) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(grants.get()).isEqualTo(keys);
+        assertThat(granted).hasSize(keys);
+    }
+
+    // --- changes -------------------------------------------------------------------------------
+
+    @Test
+    void publish_reachesOtherNodesButNotItself() {
+        List<String> keys = List.of("/blog/a", "/ü 😀\nnext line", "", "page:/x?a=1&b=2");
+        a.publish(keys);
+        Eventually.await(Duration.ofSeconds(2), "b hears a's change", () -> heardByB.changes.contains(keys));
+
+        b.publish(List.of("/from-b"));
+        Eventually.await(Duration.ofSeconds(2), "a hears b's change", () -> !heardByA.changes.isEmpty());
+
+        // Messages reach a subscriber in publish order: a's own would have come before b's.
+        assertThat(heardByA.changes).containsExactly(List.of("/from-b"));
+        assertThat(heardByB.changes).containsExactly(keys);
+        assertThat(heardByA.missed).hasValue(0);
+        assertThat(heardByB.missed).hasValue(0);
+    }
+
+    @Test
+    void publish_emptyOrNull_sendsNothingAndDoesNotThrow() {
+        a.publish(List.of());
+        a.publish(null);
+        a.publish(List.of("/marker"));
+
+        Eventually.await(Duration.ofSeconds(2), "b hears the marker", () -> !heardByB.changes.isEmpty());
+        assertThat(heardByB.changes).containsExactly(List.of("/marker"));
+    }
+
+    @Test
+    void publish_200Changes_reachTheOtherNodeWithin100msAtP99() {
+        ConcurrentHashMap<String, Long> receivedAt = new ConcurrentHashMap<>();
+        b.subscribe(new Cluster.Listener() {
+            @Override
+            public void changed(Collection<String> keys) {
+                long now = System.nanoTime();
+                keys.forEach(k -> receivedAt.put(k, now));
+            }
+
+            @Override
+            public void missedChanges() {
+            }
+        });
+        long[] latencies = new long[200];
+        for (int i = 0; i < latencies.length; i++) {
+            String key = "/latency/" + i;
+            long sent = System.nanoTime();
+            a.publish(List.of(key));
+            Eventually.await(Duration.ofSeconds(2), "b hears " + key, () -> receivedAt.containsKey(key));
+            latencies[i] = receivedAt.get(key) - sent;
+        }
+
+        Arrays.sort(latencies);
+        long p50 = latencies[99] / 1_000;
+        long p99 = latencies[197] / 1_000;
+        System.out.printf("publish -> other node's listener over loopback: p50 %d us, p99 %d us, max %d us%n",
+                p50, p99, latencies[199] / 1_000);
+        assertThat(Duration.ofNanos(latencies[197])).isLessThan(Duration.ofMillis(100));
+    }
+
+    // --- outages -------------------------------------------------------------------------------
+
+    @Test
+    void redisKilled_locksGoLocalWithOneLogLine_thenBackWithMissedChangesWithin5s() {
+        try (LogCapture logs = new LogCapture(RedisCluster.class)) {
+            redis.kill();
+            Eventually.await(Duration.ofSeconds(2), "both nodes notice", () -> !a.connected() && !b.connected());
+
+            long start = System.nanoTime();
+            for (int i = 0; i < 200; i++) {
+                RenderLock lock = a.tryLock("/down/" + i, Duration.ofSeconds(10));
+                assertThat(lock.token()).startsWith("local:");
+                a.unlock(lock);
+                a.publish(List.of("/down/" + i));
+                b.unlock(new RenderLock("/down/" + i, "node-b:1"));
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("nothing waits on a dead Redis")
+                    .isLessThan(Duration.ofSeconds(1));
+            assertThat(logs.lines("unreachable")).hasSize(2).anyMatch(l -> l.contains("node-a"))
+                    .anyMatch(l -> l.contains("node-b"));
+
+            long down = System.nanoTime();
+            redis.restart();
+            Duration back = Eventually.await(Duration.ofSeconds(5), () -> "both nodes back and told; logs: " + logs.all(),
+                    () -> a.connected() && b.connected() && heardByA.missed.get() == 1 && heardByB.missed.get() >= 1);
+            a.publish(List.of("/after"));
+            Eventually.await(Duration.ofSeconds(5).minus(back), "b hears a's change after the restart",
+                    () -> heardByB.changes.contains(List.of("/after")));
+            System.out.printf("redis restart -> nodes back %d ms, publish delivered %d ms after the restart%n",
+                    back.toMillis(), (System.nanoTime() - down) / 1_000_000);
+
+            assertThat(a.tryLock("/after", Duration.ofSeconds(10)).token()).startsWith("node-a:");
+            assertThat(logs.lines("unreachable")).as("one line per node going down").hasSize(2);
+            assertThat(logs.lines("is back for node")).as("one line per node coming back").hasSize(2);
+            assertThat(heardByA.changes).isEmpty(); // the dropped publishes never arrive
+            // b lost its subscription, and a dropped publishes: b may be told twice, never less than once.
+            assertThat(heardByB.missed.get()).isBetween(1, 2);
+            assertThat(heardByA.missed).hasValue(1);
+        } finally {
+            if (!redis.running()) {
+                redis.restart();
+            }
+        }
+    }
+
+    @Test
+    void redisHangs_lockFallsBackToLocalAfterTimeout_andOtherNodesAreToldToDropTheirCopies() {
+        try (LogCapture logs = new LogCapture(RedisCluster.class)) {
+            redis.pause();
+            long start = System.nanoTime();
+            RenderLock lock = a.tryLock("/hang", Duration.ofSeconds(30));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(lock.token()).startsWith("local:");
+            assertThat(took).isBetween(Duration.ofMillis(250), Duration.ofMillis(1500));
+            assertThat(a.connected()).isFalse();
+            a.publish(List.of("/hang")); // dropped: b must drop its copies once Redis is back
+
+            redis.resume();
+            Eventually.await(Duration.ofSeconds(5), "a back, b told to drop everything",
+                    () -> a.connected() && heardByB.missed.get() == 1);
+            assertThat(heardByA.missed).as("a's subscription never dropped").hasValue(0);
+            assertThat(b.connected()).isTrue();
+            assertThat(logs.lines("unreachable")).hasSize(1);
+            // The timed-out SET ran once Redis resumed; the release queued behind it freed the key.
+            Eventually.await(Duration.ofSeconds(2), "the orphaned lock is released",
+                    () -> b.tryLock("/hang", Duration.ofSeconds(10)) != null);
+        } finally {
+            redis.resume();
+        }
+    }
+}
