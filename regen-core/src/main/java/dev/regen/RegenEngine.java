@@ -164,8 +164,12 @@ public final class RegenEngine implements AutoCloseable {
         if (local != null) {
             return respond(key, target, local);
         }
-        return CompletableFuture.supplyAsync(() -> pages.get(key), storeExecutor)
-                .thenCompose(page -> respond(key, target, page));
+        try {
+            return CompletableFuture.supplyAsync(() -> pages.get(key), storeExecutor)
+                    .thenCompose(page -> respond(key, target, page));
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(new Reply.Failure(503, "Regen is shutting down"));
+        }
     }
 
     /** What the hot path needs of a raw request target, computed once per distinct target. */
@@ -306,6 +310,11 @@ public final class RegenEngine implements AutoCloseable {
                                                    boolean inBackground) {
         return CompletableFuture.supplyAsync(() -> lock(key), storeExecutor).thenCompose(lock -> {
             if (lock != null) {
+                CachedPage done = renderedElsewhere(key, previous);
+                if (done != null) {
+                    cluster.unlock(lock);
+                    return CompletableFuture.completedFuture(new RenderResult.Stored(done));
+                }
                 return renderLocked(key, target, previous, lock);
             }
             if (inBackground) {
@@ -313,6 +322,19 @@ public final class RegenEngine implements AutoCloseable {
             }
             return awaitOtherNode(key, target, previous, clock.instant().plus(waitLimit), 0);
         });
+    }
+
+    /**
+     * With other nodes: the page another node stored while this one waited for the lock (it released
+     * the lock before its change message reached us), or null. Alone, the in-flight map covers this.
+     */
+    private CachedPage renderedElsewhere(String key, CachedPage previous) {
+        if (cluster == Cluster.LOCAL) {
+            return null;
+        }
+        CachedPage shared = pages.getShared(key);
+        boolean newer = shared != null && (previous == null || shared.renderedAt().isAfter(previous.renderedAt()));
+        return newer && shared.freshness(clock.instant()) == Freshness.FRESH ? shared : null;
     }
 
     private Cluster.RenderLock lock(String key) {
@@ -364,7 +386,7 @@ public final class RegenEngine implements AutoCloseable {
             response = CompletableFuture.failedFuture(e);
         }
         return response.orTimeout(config.renderTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .handleAsync((r, e) -> settle(key, target, previous, r, e), storeExecutor)
+                .handleAsync((r, e) -> settle(key, target, previous, lock, r, e), storeExecutor)
                 .exceptionally(e -> {
                     log.error("render of {} could not be settled: {}", key, e.toString());
                     return new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "internal error");
@@ -388,8 +410,8 @@ public final class RegenEngine implements AutoCloseable {
                 ? EngineListener.RenderOutcome.TIMEOUT : EngineListener.RenderOutcome.ERROR;
     }
 
-    private RenderResult settle(String key, RequestTarget target, CachedPage previous, OriginResponse response,
-                                Throwable error) {
+    private RenderResult settle(String key, RequestTarget target, CachedPage previous, Cluster.RenderLock lock,
+                                OriginResponse response, Throwable error) {
         Instant now = clock.instant();
         if (error != null) {
             Throwable cause = unwrap(error);
@@ -404,7 +426,10 @@ public final class RegenEngine implements AutoCloseable {
         StoragePolicy.Verdict verdict = policy.evaluate(target.path(), response, now);
         if (verdict instanceof StoragePolicy.Verdict.Store store) {
             CachedPage page = store.page();
-            if (invalidatedWhileRendering.remove(key) != null) {
+            // both checked: each clears its mark
+            boolean here = invalidatedWhileRendering.remove(key) != null;
+            boolean elsewhere = cluster.takeInvalidated(lock);
+            if (here || elsewhere) {
                 // this render may have read the content from before the invalidation: store it stale
                 page = page.markInvalidated();
             }
@@ -508,6 +533,7 @@ public final class RegenEngine implements AutoCloseable {
         if (inFlight.containsKey(key)) {
             invalidatedWhileRendering.put(key, Boolean.TRUE);
         }
+        cluster.markInvalidated(key);
         if (hard) {
             pages.delete(key, page);
         } else if (!page.invalidated()) {

@@ -24,6 +24,19 @@ public interface Cluster extends AutoCloseable {
     /** Releases {@code lock} if this node still holds it; a lock that expired or was taken over is left alone. */
     void unlock(RenderLock lock);
 
+    /**
+     * {@code key} was just invalidated: if another node is rendering it now, that render may have read
+     * the content from before the change, so its result must be stored stale. Default: nothing (one node
+     * tracks that itself).
+     */
+    default void markInvalidated(String key) {
+    }
+
+    /** Whether {@code key} was invalidated by another node while this node held {@code lock}; clears the mark. */
+    default boolean takeInvalidated(RenderLock lock) {
+        return false;
+    }
+
     /** Tells the other nodes that the pages under {@code keys} changed (stored, marked stale or deleted). */
     void publish(Collection<String> keys);
 

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.regen.CachedPage;
 import dev.regen.Header;
+import dev.regen.http.CacheHeaders;
 import dev.regen.http.Compression;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -58,7 +59,7 @@ final class PreparedPage {
                 continue;
             }
             if (h.is("vary") && !varyDone) {
-                headers.add(new Header(h.name(), mergeVary(h.value())));
+                headers.add(new Header(h.name(), CacheHeaders.varyWithAcceptEncoding(h.value())));
                 varyDone = true;
             } else {
                 headers.add(h);
@@ -80,15 +81,5 @@ final class PreparedPage {
         byte[] bytes = sb.toString().getBytes(StandardCharsets.ISO_8859_1);
         ByteBuf head = Unpooled.unreleasableBuffer(Unpooled.directBuffer(bytes.length).writeBytes(bytes).asReadOnly());
         return new Variant(body, etag, headers, head);
-    }
-
-    private static String mergeVary(String vary) {
-        for (String token : vary.split(",")) {
-            String t = token.trim();
-            if (t.equalsIgnoreCase("accept-encoding") || t.equals("*")) {
-                return vary;
-            }
-        }
-        return vary + ", Accept-Encoding";
     }
 }

@@ -8,6 +8,7 @@ import dev.regen.OriginException;
 import dev.regen.OriginResponse;
 import dev.regen.RegenEngine;
 import dev.regen.Reply;
+import dev.regen.http.CacheHeaders;
 import dev.regen.http.HttpFields;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -57,19 +58,21 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private final Routes routes;
     private final java.util.concurrent.atomic.AtomicInteger active;
     private final HttpDate date;
+    private final AccessLog accessLog;
     /** Writes through this context skip the response encoder: pre-encoded bytes go out as they are. */
     private ChannelHandlerContext rawCtx;
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
     private boolean busy;
 
     ProxyHandler(RegenEngine engine, HttpOrigin origin, InstantSource clock, Routes routes,
-                 java.util.concurrent.atomic.AtomicInteger active) {
+                 java.util.concurrent.atomic.AtomicInteger active, AccessLog accessLog) {
         this.engine = engine;
         this.origin = origin;
         this.clock = clock;
         this.routes = routes;
         this.active = active;
         this.date = new HttpDate(clock);
+        this.accessLog = accessLog;
     }
 
     @Override
@@ -139,12 +142,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private void sendPage(Exchange ex, CachedPage page, CacheStatus status) {
         Instant now = clock.instant();
         PreparedPage.Variant v = PreparedPage.of(page).select(ex.request.headers().get(HttpHeaderNames.ACCEPT_ENCODING));
-        String cacheStatus = switch (status) {
-            case HIT -> "regen; hit; ttl=" + page.ttlSeconds(now);
-            case STALE -> "regen; hit; fwd=stale";
-            default -> "regen; fwd=uri-miss; stored=true";
-        };
-        boolean notModified = Conditional.noneMatch(ex.request.headers().get(HttpHeaderNames.IF_NONE_MATCH), v.etag());
+        String cacheStatus = CacheHeaders.forPage(page, status, now);
+        boolean notModified = CacheHeaders.noneMatch(ex.request.headers().get(HttpHeaderNames.IF_NONE_MATCH), v.etag());
         if (!notModified && ex.request.method() == HttpMethod.GET && ex.request.protocolVersion() == HttpVersion.HTTP_1_1) {
             // the hot path: pre-encoded status line and headers, a few per-request fields, the body as is
             StringBuilder perRequest = new StringBuilder(160)
@@ -156,7 +155,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 perRequest.append("\r\nConnection: close");
             }
             perRequest.append("\r\n\r\n");
-            ex.finishRaw(v.headForWrite(), perRequest, v.body(), page.status());
+            ex.finishRaw(v.headForWrite(), perRequest, v.body(), page.status(), status);
             return;
         }
         HttpResponseStatus code = notModified ? HttpResponseStatus.NOT_MODIFIED : HttpResponseStatus.valueOf(page.status());
@@ -165,7 +164,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         FullHttpResponse response = new DefaultFullHttpResponse(ex.request.protocolVersion(), code, body, false);
         HttpHeaders h = response.headers();
         for (Header header : v.headers()) {
-            if (!notModified || Conditional.keptOn304(header.name()) || header.is("etag")) {
+            if (!notModified || CacheHeaders.keptOn304(header.name()) || header.is("etag")) {
                 h.add(header.name(), header.value());
             }
         }
@@ -188,7 +187,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             h.add(header.name(), header.value());
         }
         h.set("X-Cache-Status", CacheStatus.MISS.name());
-        h.set("Cache-Status", "regen; fwd=uri-miss; stored=false");
+        h.set("Cache-Status", CacheHeaders.UNSTORED_MISS);
         if (!bodiless(r.status())) {
             HttpUtil.setContentLength(response, r.body().length);
         }
@@ -219,7 +218,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         headers.add(new Header("X-Forwarded-Proto", engine.config().scheme()));
         String target = req.uri().startsWith("/") ? req.uri() : "/";
         byte[] body = ByteBufUtil.getBytes(req.content());
-        String cacheStatus = status == CacheStatus.BYPASS ? "regen; fwd=" + fwd : "regen; fwd=uri-miss; stored=false";
+        String cacheStatus = CacheHeaders.forPassThrough(status, fwd);
         origin.relay(req.method().name(), target, headers, body).whenComplete((response, error) ->
                 ex.ctx.executor().execute(() -> {
                     if (error != null) {
@@ -270,6 +269,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 // ask for more only once the client took this chunk: backpressure from the client's socket
+                ex.counted(chunk.readableBytes());
                 ex.ctx.writeAndFlush(new DefaultHttpContent(chunk)).addListener(f -> {
                     if (f.isSuccess()) {
                         subscription.request(1);
@@ -325,6 +325,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         final ChannelHandlerContext ctx;
         final FullHttpRequest request;
         final boolean keepAlive;
+        private final long startedNanos = System.nanoTime();
+        /** For the access log. */
+        private int status;
+        private String cacheStatus = "-";
+        private long bytes;
 
         Exchange(ChannelHandlerContext ctx, FullHttpRequest request) {
             this.ctx = ctx;
@@ -378,7 +383,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         /** Writes a pre-encoded response: head block, per-request fields (ending the header), body. */
-        void finishRaw(ByteBuf head, CharSequence perRequest, byte[] body, int status) {
+        void finishRaw(ByteBuf head, CharSequence perRequest, byte[] body, int status, CacheStatus cache) {
+            this.status = status;
+            this.cacheStatus = cache.name();
+            this.bytes = body.length;
             rawCtx.write(head);
             rawCtx.write(io.netty.buffer.ByteBufUtil.writeAscii(ctx.alloc(), perRequest));
             var future = rawCtx.writeAndFlush(Unpooled.wrappedBuffer(body));
@@ -390,12 +398,15 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
         /** Writes a complete response and moves on to the next request of the connection. */
         void finish(FullHttpResponse response) {
+            status = response.status().code();
+            bytes = response.content().readableBytes();
             stamp(response);
             write(response);
             done();
         }
 
         void start(HttpResponse head) {
+            status = head.status().code();
             stamp(head);
             ctx.writeAndFlush(head);
         }
@@ -411,7 +422,15 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             active.decrementAndGet();
         }
 
+        void counted(long n) {
+            bytes += n;
+        }
+
         private void stamp(HttpResponse response) {
+            String cache = response.headers().get("X-Cache-Status");
+            if (cache != null) {
+                cacheStatus = cache;
+            }
             response.headers().set(HttpHeaderNames.DATE, date.now());
             if (!keepAlive) {
                 response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -428,6 +447,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void done() {
+            accessLog.log(request.method().name(), request.uri(), status, cacheStatus, bytes,
+                    System.nanoTime() - startedNanos);
             request.release();
             active.decrementAndGet();
             next(ctx);

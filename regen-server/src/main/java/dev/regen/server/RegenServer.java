@@ -1,7 +1,12 @@
 package dev.regen.server;
 
 import dev.regen.RegenEngine;
+import dev.regen.cluster.Cluster;
+import dev.regen.store.redis.RedisCluster;
+import dev.regen.store.redis.RedisStore;
 import dev.regen.admin.AdminApi;
+import dev.regen.admin.HealthMonitor;
+import dev.regen.admin.RegenMetrics;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.KvStore;
@@ -44,21 +49,30 @@ public final class RegenServer implements AutoCloseable {
     private final ServerConfig config;
     private final KvStore store;
     private final RegenEngine engine;
+    private final HealthMonitor health;
+    private final Cluster cluster;
     private final EventLoopGroup group;
     private final Channel channel;
     private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
-    private RegenServer(ServerConfig config, KvStore store, InstantSource clock) throws InterruptedException {
+    private RegenServer(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock) throws InterruptedException {
         this.config = config;
         this.store = store;
+        this.cluster = cluster;
         HttpOrigin origin = new HttpOrigin(config.origin(), config.connectTimeout(), config.engine().renderTimeout(), null);
-        this.engine = RegenEngine.builder().config(config.engine()).origin(origin).store(store).clock(clock)
-                .memoryBytes(config.memoryBytes()).build();
+        // metrics use the system clock: the dashboard's chart shows real time even under a test's fake clock
+        RegenMetrics metrics = new RegenMetrics();
+        this.engine = RegenEngine.builder().config(config.engine()).origin(origin).store(metrics.instrument(store))
+                .clock(clock).memoryBytes(config.memoryBytes()).listener(metrics).cluster(cluster).build();
+        metrics.bind(engine);
+        this.health = OriginHealth.monitor(store, config.origin(), config.connectTimeout());
         boolean epoll = Epoll.isAvailable();
         this.group = new MultiThreadIoEventLoopGroup(epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        Routes routes = new Routes(new AdminApi(engine, config.secret(), config.webhookPath()));
+        AccessLog accessLog = new AccessLog(config.accessLog());
+        Routes routes = new Routes(AdminApi.builder(engine).secret(config.secret()).webhookPath(config.webhookPath())
+                .metrics(metrics).metricsPublic(config.metricsPublic()).health(health).build());
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
@@ -75,25 +89,62 @@ public final class RegenServer implements AutoCloseable {
                                 .addLast(new HttpResponseEncoder())
                                 .addLast(new HttpServerExpectContinueHandler())
                                 .addLast(new HttpObjectAggregator(MAX_REQUEST_BODY))
-                                .addLast(new ProxyHandler(engine, origin, clock, routes, active));
+                                .addLast(new ProxyHandler(engine, origin, clock, routes, active, accessLog));
                     }
                 });
-        this.channel = bootstrap.bind(config.listenHost(), config.listenPort()).sync().channel();
+        try {
+            this.channel = bootstrap.bind(config.listenHost(), config.listenPort()).sync().channel();
+        } catch (Throwable e) {
+            // includes a BindException Netty rethrows unchecked: port in use
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            engine.close();
+            health.close();
+            throw e;
+        }
     }
 
-    /** Opens the configured store and starts serving. */
+    /** Opens the configured store (and, on Redis, joins the cluster of nodes sharing it) and starts serving. */
     public static RegenServer start(ServerConfig config) throws InterruptedException {
-        return start(config, openStore(config.store(), config.memoryBytes(), InstantSource.system()), InstantSource.system());
+        InstantSource clock = InstantSource.system();
+        KvStore store = openStore(config.store(), config.memoryBytes(), clock);
+        Cluster cluster;
+        try {
+            cluster = openCluster(config);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return start(config, store, cluster, clock);
     }
 
     /** Starts serving over a store the caller opened; the server closes it. */
     public static RegenServer start(ServerConfig config, KvStore store, InstantSource clock) throws InterruptedException {
+        return start(config, store, Cluster.LOCAL, clock);
+    }
+
+    /** Starts one node of a cluster over a shared store; the server closes both. */
+    public static RegenServer start(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock)
+            throws InterruptedException {
         try {
-            return new RegenServer(config, store, clock);
-        } catch (RuntimeException | InterruptedException e) {
+            return new RegenServer(config, store, cluster, clock);
+        } catch (Throwable e) {
+            cluster.close();
             store.close();
             throw e;
         }
+    }
+
+    private static Cluster openCluster(ServerConfig config) {
+        if (config.store() instanceof StoreSpec.Redis r) {
+            String host;
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                host = "node";
+            }
+            return RedisCluster.open(r.uri(), host + ":" + config.listenPort() + ":" + ProcessHandle.current().pid());
+        }
+        return Cluster.LOCAL;
     }
 
     public static KvStore openStore(StoreSpec spec, long memoryBytes, InstantSource clock) {
@@ -103,7 +154,10 @@ public final class RegenServer implements AutoCloseable {
         if (spec instanceof StoreSpec.Embedded e) {
             return EmbeddedStore.open(e.dir(), clock);
         }
-        throw new IllegalArgumentException("store " + spec + " is not available in this build (use memory or embedded:DIR)");
+        if (spec instanceof StoreSpec.Redis r) {
+            return RedisStore.open(r.uri(), clock);
+        }
+        throw new IllegalArgumentException("unknown store " + spec);
     }
 
     public int port() {
@@ -140,6 +194,8 @@ public final class RegenServer implements AutoCloseable {
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         engine.close();
+        health.close();
+        cluster.close();
         store.close();
         log.info("stopped");
     }

@@ -400,6 +400,35 @@ class ProxyIT {
         }
     }
 
+    @Test
+    void accessLog_json_oneLinePerRequest() throws Exception {
+        server.close();
+        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0, RegenConfig.builder().build(), null,
+                new StoreSpec.Memory(), 1 << 20, Duration.ofSeconds(1), "/api/revalidate", false, ServerConfig.AccessLog.JSON);
+        server = RegenServer.start(cfg, new MemoryStore(1 << 20, clock), clock);
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("regen.access");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines = new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        logger.addAppender(lines);
+        try {
+            get("/p/log?q=\"x\"".replace("\"", "%22"));
+            get("/p/log?q=%22x%22");
+            awaitTrue(() -> lines.list.size() == 2);
+            String first = lines.list.get(0).getFormattedMessage();
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(first);
+            assertThat(json.get("method").asText()).isEqualTo("GET");
+            assertThat(json.get("path").asText()).isEqualTo("/p/log?q=%22x%22");
+            assertThat(json.get("status").asInt()).isEqualTo(200);
+            assertThat(json.get("cache").asText()).isEqualTo("MISS");
+            assertThat(json.get("bytes").asLong()).isEqualTo("<p>/p/log render 1</p>".length());
+            assertThat(json.get("ms").asDouble()).isPositive();
+            assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.list.get(1).getFormattedMessage())
+                    .get("cache").asText()).isEqualTo("HIT");
+        } finally {
+            logger.detachAppender(lines);
+        }
+    }
+
     private int originPort() {
         return URI.create(origin.url()).getPort();
     }

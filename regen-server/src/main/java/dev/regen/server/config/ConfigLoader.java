@@ -315,10 +315,10 @@ public final class ConfigLoader {
             if (n != null) {
                 metricsPublic = bool(n, "metrics-public");
             }
-            boolean accessLog = false;
+            ServerConfig.AccessLog accessLog = ServerConfig.AccessLog.OFF;
             n = field(root, "access-log");
             if (n != null) {
-                accessLog = bool(n, "access-log");
+                accessLog = accessLog(n);
             }
 
             return new ServerConfig(origin, listenHost, listenPort, engineConfig, secret, store, memory,
@@ -641,6 +641,25 @@ public final class ConfigLoader {
                 throw new ConfigException(field, "must be a positive size, got " + Values.quote(text));
             }
             return bytes;
+        }
+
+        /** {@code true}/{@code false} (text or off) or the format's name. */
+        private ServerConfig.AccessLog accessLog(JsonNode n) {
+            String field = "access-log";
+            if (n.isBoolean()) {
+                return n.booleanValue() ? ServerConfig.AccessLog.TEXT : ServerConfig.AccessLog.OFF;
+            }
+            if (n.isTextual()) {
+                String v = interpolate(n.textValue(), field).strip();
+                switch (v) {
+                    case "true", "text" -> { return ServerConfig.AccessLog.TEXT; }
+                    case "false", "off" -> { return ServerConfig.AccessLog.OFF; }
+                    case "json" -> { return ServerConfig.AccessLog.JSON; }
+                    default -> { }
+                }
+                throw new ConfigException(field, "must be off, text or json, got " + Values.quote(v));
+            }
+            throw new ConfigException(field, "must be off, text or json, got " + describe(n));
         }
 
         private boolean bool(JsonNode n, String field) {

@@ -21,7 +21,7 @@ import java.util.Objects;
  * @param connectTimeout origin connect timeout, default 2 s
  * @param webhookPath    path of the revalidation webhook, default {@code /api/revalidate}
  * @param metricsPublic  whether {@code /_regen/metrics} is served without the secret
- * @param accessLog      whether each request is logged
+ * @param accessLog      one line per request: off (default), text or json
  */
 public record ServerConfig(
         URI origin,
@@ -34,7 +34,18 @@ public record ServerConfig(
         Duration connectTimeout,
         String webhookPath,
         boolean metricsPublic,
-        boolean accessLog) {
+        AccessLog accessLog) {
+
+    /** The access log's format. */
+    public enum AccessLog { OFF, TEXT, JSON }
+
+    /** With the access log on (text) or off. */
+    public ServerConfig(URI origin, String listenHost, int listenPort, RegenConfig engine, String secret,
+                        StoreSpec store, long memoryBytes, Duration connectTimeout, String webhookPath,
+                        boolean metricsPublic, boolean accessLog) {
+        this(origin, listenHost, listenPort, engine, secret, store, memoryBytes, connectTimeout, webhookPath,
+                metricsPublic, accessLog ? AccessLog.TEXT : AccessLog.OFF);
+    }
 
     public static final String DEFAULT_LISTEN_HOST = "0.0.0.0";
     public static final int DEFAULT_LISTEN_PORT = 8080;

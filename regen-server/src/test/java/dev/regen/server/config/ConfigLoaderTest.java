@@ -86,7 +86,7 @@ class ConfigLoaderTest {
         assertThat(c.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
         assertThat(c.webhookPath()).isEqualTo("/api/revalidate");
         assertThat(c.metricsPublic()).isFalse();
-        assertThat(c.accessLog()).isFalse();
+        assertThat(c.accessLog()).isEqualTo(ServerConfig.AccessLog.OFF);
 
         var e = c.engine();
         assertThat(e.host()).isEqualTo("www.example.com");
@@ -117,7 +117,7 @@ class ConfigLoaderTest {
         assertThat(c.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
         assertThat(c.webhookPath()).isEqualTo("/api/revalidate");
         assertThat(c.metricsPublic()).isFalse();
-        assertThat(c.accessLog()).isFalse();
+        assertThat(c.accessLog()).isEqualTo(ServerConfig.AccessLog.OFF);
         assertThat(c.engine().host()).isEqualTo("localhost");
         assertThat(c.engine().scheme()).isEqualTo("http");
         assertThat(c.engine().revalidate()).isEqualTo(Duration.ofSeconds(60));
@@ -165,7 +165,7 @@ class ConfigLoaderTest {
         assertThat(c.engine().maxBodyBytes()).isEqualTo(1L << 30);
         assertThat(c.webhookPath()).isEqualTo("/hooks/regen");
         assertThat(c.metricsPublic()).isTrue();
-        assertThat(c.accessLog()).isTrue();
+        assertThat(c.accessLog()).isEqualTo(ServerConfig.AccessLog.TEXT);
         assertThat(c.connectTimeout()).isEqualTo(Duration.ofMillis(500));
         assertThat(c.engine().renderTimeout()).isEqualTo(Duration.ofMinutes(5));
     }
@@ -599,5 +599,21 @@ class ConfigLoaderTest {
         assertThat(Values.size("9999999999TB")).isNull();
         assertThat(Values.size("1TiB")).isEqualTo(1L << 40);
         assertThat(Values.duration("90")).isEqualTo(Duration.ofSeconds(90));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"true, TEXT", "false, OFF", "text, TEXT", "json, JSON", "off, OFF"})
+    void load_accessLogFormats(String value, ServerConfig.AccessLog expected) throws Exception {
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("regen", ".yaml");
+        java.nio.file.Files.writeString(f, "origin: http://127.0.0.1:4321\naccess-log: " + value + "\n");
+        assertThat(ConfigLoader.load(f, null, java.util.Map.of()).accessLog()).isEqualTo(expected);
+    }
+
+    @org.junit.jupiter.api.Test
+    void load_accessLogUnknownFormat_namesField() throws Exception {
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("regen", ".yaml");
+        java.nio.file.Files.writeString(f, "origin: http://127.0.0.1:4321\naccess-log: xml\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ConfigLoader.load(f, null, java.util.Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("access-log").hasMessageContaining("json");
     }
 }
