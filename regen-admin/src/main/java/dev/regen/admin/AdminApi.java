@@ -5,31 +5,47 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.regen.CacheStatus;
+import dev.regen.EngineListener.RenderOutcome;
 import dev.regen.EntryInfo;
-import dev.regen.EntryList;
 import dev.regen.Freshness;
 import dev.regen.RegenEngine;
+import dev.regen.RenderError;
 import dev.regen.Stats;
 import dev.regen.http.RequestTarget;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Regen's own endpoints, the same for every edge (proxy, servlet filter): the revalidation webhook,
- * the admin API under {@code /_regen/api/} and the health check. Edges ask {@link #owns} first and
- * hand over the whole request; everything else is a page.
+ * the admin API under {@code /_regen/api/}, the metrics, the dashboard and its login, and the health
+ * check. Edges ask {@link #owns} first and hand over the whole request; everything else is a page.
+ *
+ * <p>Auth: the admin API, the metrics (unless public) and the webhook take {@code Authorization:
+ * Bearer <secret>} or a dashboard session cookie. A session comes from {@code POST /_regen/login} with
+ * the secret; it is an HMAC-signed expiring token (see {@code Sessions}), never the secret, scoped to
+ * {@code Path=/_regen/} so that it is never sent to the origin with page requests. A request that
+ * changes something on the strength of the cookie alone must also carry the session's CSRF token in
+ * {@code X-Regen-CSRF} (a header no other site can make a browser send), and, when the browser says
+ * where it comes from ({@code Origin}), come from this host.
  *
  * <p>Thread-safe. Answers never block the caller: store work runs on the engine's executors.
  */
@@ -38,24 +54,61 @@ public final class AdminApi {
     public static final String PREFIX = "/_regen/";
     public static final int MAX_WEBHOOK_BODY = 64 * 1024;
     static final int MAX_PATHS = 1000;
+    static final String CSRF_HEADER = "x-regen-csrf";
+    /** The dashboard's own door to the webhook: inside {@link #PREFIX}, where its cookie is sent. */
+    static final String DASHBOARD_REVALIDATE = PREFIX + "api/revalidate";
     private static final int DEFAULT_LIMIT = 100;
     private static final int MAX_LIMIT = 1000;
+    /** A tag search reads at most this many entries per call, then hands back a cursor. */
+    private static final int MAX_TAG_SCAN = 10_000;
+    private static final int MAX_LOGIN_BODY = 4 * 1024;
+    /** Failed logins allowed per minute, over all clients: the secret is long, this just caps the noise. */
+    private static final int MAX_FAILED_LOGINS_PER_MINUTE = 30;
     private static final String NO_SECRET = "no secret is configured: set REGEN_SECRET (or secret: in the config)";
+    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
     private final ObjectMapper json = new ObjectMapper();
     private final RegenEngine engine;
     private final String webhookPath;
     /** SHA-256 of the secret: comparing digests takes the same time whatever the guess and its length. */
     private final byte[] secretDigest;
+    private final Sessions sessions;
+    private final RegenMetrics metrics;
+    private final boolean metricsPublic;
+    private final HealthCheck health;
+    private final InstantSource clock;
+    private final boolean secureCookie;
+    private final AtomicLong failedLoginMinute = new AtomicLong();
+    private final AtomicLong failedLogins = new AtomicLong();
 
     /**
+     * The webhook and the admin API only: no metrics, health from nothing. Prefer {@link #builder}.
+     *
      * @param secret      the webhook and admin secret, or null: those endpoints then answer 503
      * @param webhookPath where the webhook listens, e.g. {@code /api/revalidate}
      */
     public AdminApi(RegenEngine engine, String secret, String webhookPath) {
-        this.engine = engine;
-        this.webhookPath = webhookPath;
-        this.secretDigest = secret == null ? null : sha256(secret);
+        this(builder(engine).secret(secret).webhookPath(webhookPath));
+    }
+
+    private AdminApi(Builder b) {
+        this.engine = Objects.requireNonNull(b.engine, "engine");
+        this.webhookPath = Objects.requireNonNull(b.webhookPath, "webhookPath");
+        if (!webhookPath.startsWith("/")) {
+            throw new IllegalArgumentException("webhookPath must start with /: " + webhookPath);
+        }
+        this.secretDigest = b.secret == null ? null : sha256(b.secret);
+        this.clock = b.clock;
+        this.sessions = b.secret == null ? null : new Sessions(b.secret, b.clock);
+        this.metrics = b.metrics;
+        this.metricsPublic = b.metricsPublic;
+        this.health = b.health;
+        this.secureCookie = "https".equals(engine.config().scheme());
+    }
+
+    /** Builds an {@link AdminApi} for {@code engine}; everything else is optional. */
+    public static Builder builder(RegenEngine engine) {
+        return new Builder(engine);
     }
 
     /** Whether a request for {@code path} is Regen's to answer. */
@@ -70,15 +123,27 @@ public final class AdminApi {
 
     public CompletableFuture<ApiResponse> handle(ApiRequest request) {
         String path = request.path();
-        if (path.equals(webhookPath)) {
+        if (path.equals(webhookPath) || path.equals(DASHBOARD_REVALIDATE)) {
             return webhook(request);
         }
-        return switch (path.substring(PREFIX.length())) {
-            case "health" -> done(ApiResponse.json(200, "{\"status\":\"ok\"}", Map.of()));
-            case "api/entries" -> admin(request, this::entries);
-            case "api/stats" -> admin(request, this::stats);
-            default -> done(error(404, "no such endpoint: " + path));
-        };
+        try {
+            return switch (path.substring(PREFIX.length())) {
+                case "" -> done(dashboard(request));
+                case "login" -> done(login(request));
+                case "logout" -> done(logout(request));
+                case "health" -> done(health(request));
+                case "metrics" -> done(metrics(request));
+                case "assets/app.css", "assets/app.js", "assets/icon.svg" -> done(asset(request, path));
+                case "api/entries" -> admin(request, this::entries);
+                case "api/stats" -> admin(request, this::stats);
+                case "api/timeseries" -> admin(request, this::timeseries);
+                case "api/errors" -> admin(request, this::errors);
+                default -> done(error(404, "no such endpoint: " + path));
+            };
+        } catch (RuntimeException e) {
+            log.error("admin request {} failed: {}", path, e.toString());
+            return done(error(500, "internal error"));
+        }
     }
 
     // ---- the webhook: checks in DESIGN.md's order; a rejected call changes nothing
@@ -111,8 +176,19 @@ public final class AdminApi {
         }
         if (authorization == null) {
             JsonNode secret = body.get("secret");
-            if (secret == null || !secret.isTextual() || !secretMatches(secret.asText())) {
-                return done(unauthorized(secret == null ? "missing secret" : "wrong secret"));
+            if (secret != null) {
+                if (!secret.isTextual() || !secretMatches(secret.asText())) {
+                    return done(unauthorized("wrong secret"));
+                }
+            } else {
+                Sessions.Session session = session(request);
+                if (session == null) {
+                    return done(unauthorized("missing secret"));
+                }
+                ApiResponse refused = csrfRefusal(request, session);
+                if (refused != null) {
+                    return done(refused);
+                }
             }
         }
         List<String> paths;
@@ -204,7 +280,7 @@ public final class AdminApi {
         throw new IllegalArgumentException("\"mode\" must be \"soft\" or \"hard\"");
     }
 
-    // ---- the admin API: Bearer auth only
+    // ---- the admin API: Bearer or session cookie
 
     private CompletableFuture<ApiResponse> admin(ApiRequest request,
                                                  Function<Map<String, String>, CompletableFuture<JsonNode>> endpoint) {
@@ -214,12 +290,14 @@ public final class AdminApi {
         if (secretDigest == null) {
             return done(error(503, NO_SECRET));
         }
-        String authorization = request.header("authorization");
-        if (authorization == null || !bearerMatches(authorization)) {
-            return done(unauthorized(authorization == null ? "missing secret" : "wrong secret"));
+        ApiResponse refused = readAccess(request);
+        if (refused != null) {
+            return done(refused);
         }
         try {
             return answer(endpoint.apply(query(request.uri())), Function.identity());
+        } catch (NotWired e) {
+            return done(error(501, e.getMessage()));
         } catch (IllegalArgumentException e) {
             return done(error(400, e.getMessage()));
         }
@@ -239,13 +317,35 @@ public final class AdminApi {
         if (limit < 1 || limit > MAX_LIMIT) {
             throw new IllegalArgumentException("limit must be 1.." + MAX_LIMIT);
         }
-        return engine.entries(prefix, query.get("cursor"), limit).thenApply(this::entriesJson);
+        String tag = query.get("tag");
+        if (tag == null || tag.isEmpty()) {
+            return engine.entries(prefix, query.get("cursor"), limit).thenApply(list -> entriesJson(list.entries(),
+                    list.cursor(), list.entries().size()));
+        }
+        // The engine lists by path only: read pages and keep the tagged entries, a bounded amount per call.
+        return tagged(prefix, tag, query.get("cursor"), limit, new ArrayList<>(), 0);
     }
 
-    private JsonNode entriesJson(EntryList list) {
+    private CompletableFuture<JsonNode> tagged(String prefix, String tag, String cursor, int limit,
+                                               List<EntryInfo> found, int scanned) {
+        return engine.entries(prefix, cursor, limit).thenCompose(page -> {
+            for (EntryInfo e : page.entries()) {
+                if (e.tags().contains(tag)) {
+                    found.add(e);
+                }
+            }
+            int read = scanned + page.entries().size();
+            if (page.cursor() == null || found.size() >= limit || read >= MAX_TAG_SCAN) {
+                return CompletableFuture.completedFuture(entriesJson(found, page.cursor(), read));
+            }
+            return tagged(prefix, tag, page.cursor(), limit, found, read);
+        });
+    }
+
+    private JsonNode entriesJson(List<EntryInfo> list, String cursor, int scanned) {
         ObjectNode out = json.createObjectNode();
         ArrayNode entries = out.putArray("entries");
-        for (EntryInfo e : list.entries()) {
+        for (EntryInfo e : list) {
             ObjectNode n = entries.addObject()
                     .put("key", e.key())
                     .put("path", e.path())
@@ -259,9 +359,10 @@ public final class AdminApi {
             } else {
                 n.put("expiresAt", e.expiresAt().toString());
             }
-            e.tags().forEach(n.putArray("tags")::add);
+            e.tags().stream().sorted().forEach(n.putArray("tags")::add);
         }
-        out.put("cursor", list.cursor());
+        out.put("cursor", cursor);
+        out.put("scanned", scanned);
         return out;
     }
 
@@ -277,8 +378,105 @@ public final class AdminApi {
                 .put("backgroundSkipped", s.backgroundSkipped())
                 .put("invalidations", s.invalidations())
                 .put("memoryEntries", engine.memoryEntries())
-                .put("memoryBytes", engine.memoryBytes());
+                .put("memoryBytes", engine.memoryBytes())
+                .put("backgroundQueueDepth", engine.backgroundQueueDepth())
+                .put("rendersInFlight", engine.rendersInFlight())
+                .put("host", engine.config().host());
         return CompletableFuture.completedFuture(out);
+    }
+
+    /**
+     * The dashboard's chart: per 10 s bucket over the last 15 minutes, requests by cache status and
+     * renders (all, failed); over the window, render latency p50/p99 and totals. Columns, not rows:
+     * {@code {"step":10,"start":<epoch ms of the first bucket>,"hit":[…],"stale":[…],…}}.
+     */
+    private CompletableFuture<JsonNode> timeseries(Map<String, String> query) {
+        if (metrics == null) {
+            throw new NotWired("metrics are not enabled on this edge (no RegenMetrics given to AdminApi)");
+        }
+        TimeSeries.Snapshot snap = metrics.series().snapshot();
+        ObjectNode out = json.createObjectNode()
+                .put("now", snap.nowMillis())
+                .put("step", snap.stepMillis() / 1000)
+                .put("start", snap.buckets().get(0).startMillis());
+        Map<String, ArrayNode> columns = new LinkedHashMap<>();
+        for (CacheStatus st : CacheStatus.values()) {
+            columns.put(st.name().toLowerCase(Locale.ROOT), out.putArray(st.name().toLowerCase(Locale.ROOT)));
+        }
+        ArrayNode renders = out.putArray("renders");
+        ArrayNode failed = out.putArray("renderErrors");
+        long requests = 0;
+        long hits = 0;
+        long cacheable = 0;
+        long renderTotal = 0;
+        long renderErrors = 0;
+        for (TimeSeries.Bucket b : snap.buckets()) {
+            for (CacheStatus st : CacheStatus.values()) {
+                columns.get(st.name().toLowerCase(Locale.ROOT)).add(b.requests(st));
+                requests += b.requests(st);
+            }
+            hits += b.requests(CacheStatus.HIT) + b.requests(CacheStatus.STALE);
+            cacheable += b.requests(CacheStatus.HIT) + b.requests(CacheStatus.STALE) + b.requests(CacheStatus.MISS);
+            long r = 0;
+            for (RenderOutcome o : RenderOutcome.values()) {
+                r += b.renders(o);
+            }
+            long f = b.renders(RenderOutcome.ERROR) + b.renders(RenderOutcome.TIMEOUT);
+            renders.add(r);
+            failed.add(f);
+            renderTotal += r;
+            renderErrors += f;
+        }
+        double windowSeconds = (double) snap.stepMillis() * (snap.buckets().size() - 1) / 1000
+                + (snap.nowMillis() % snap.stepMillis()) / 1000.0;
+        ObjectNode totals = out.putObject("window");
+        totals.put("seconds", Math.round(windowSeconds));
+        totals.put("requests", requests);
+        totals.put("requestsPerSecond", windowSeconds > 0 ? requests / windowSeconds : 0);
+        putRatio(totals, "hitRatio", hits, cacheable);
+        totals.put("renders", renderTotal);
+        totals.put("renderErrors", renderErrors);
+        putRatio(totals, "originErrorRate", renderErrors, renderTotal);
+        putMillis(totals, "renderP50Ms", snap.renderQuantileMs(0.50));
+        putMillis(totals, "renderP99Ms", snap.renderQuantileMs(0.99));
+        return CompletableFuture.completedFuture(out);
+    }
+
+    private static void putRatio(ObjectNode n, String field, long part, long whole) {
+        if (whole == 0) {
+            n.putNull(field);
+        } else {
+            n.put(field, (double) part / whole);
+        }
+    }
+
+    private static void putMillis(ObjectNode n, String field, double ms) {
+        if (Double.isNaN(ms)) {
+            n.putNull(field);
+        } else {
+            n.put(field, Math.round(ms * 10) / 10.0);
+        }
+    }
+
+    private CompletableFuture<JsonNode> errors(Map<String, String> query) {
+        ObjectNode out = json.createObjectNode();
+        ArrayNode list = out.putArray("errors");
+        String host = engine.config().host();
+        for (RenderError e : engine.recentErrors()) {
+            list.addObject()
+                    .put("at", e.at().toString())
+                    .put("key", e.key())
+                    .put("path", e.key().startsWith(host) ? e.key().substring(host.length()) : e.key())
+                    .put("reason", e.reason());
+        }
+        return CompletableFuture.completedFuture(out);
+    }
+
+    /** An optional part of the API that the edge did not provide. */
+    private static final class NotWired extends RuntimeException {
+        NotWired(String message) {
+            super(message, null, false, false);
+        }
     }
 
     private static Map<String, String> query(String uri) {
@@ -301,6 +499,217 @@ public final class AdminApi {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("malformed query string");
         }
+    }
+
+    // ---- auth
+
+    /** The valid session the request's cookie carries, or null. */
+    private Sessions.Session session(ApiRequest request) {
+        if (sessions == null) {
+            return null;
+        }
+        return sessions.verify(Sessions.cookie(request.header("cookie"), Sessions.COOKIE));
+    }
+
+    /** Null when the request may read admin data (Bearer secret or session), else the refusal. */
+    private ApiResponse readAccess(ApiRequest request) {
+        if (secretDigest == null) {
+            return error(503, NO_SECRET);
+        }
+        String authorization = request.header("authorization");
+        if (authorization != null) {
+            return bearerMatches(authorization) ? null : unauthorized("wrong secret");
+        }
+        return session(request) != null ? null : unauthorized("missing secret");
+    }
+
+    /**
+     * Null when a cookie-authenticated change may go ahead: it carries the session's CSRF token, and
+     * comes from this host if the browser says where it comes from. Else a 403.
+     */
+    private ApiResponse csrfRefusal(ApiRequest request, Sessions.Session session) {
+        if (!sameOrigin(request)) {
+            return error(403, "cross-origin request refused");
+        }
+        if (!sessions.csrfMatches(session, request.header(CSRF_HEADER))) {
+            return error(403, "missing or wrong X-Regen-CSRF header (reload the dashboard)");
+        }
+        return null;
+    }
+
+    /**
+     * Whether a browser says the request comes from this site. {@code Sec-Fetch-Site}, which only the
+     * browser can set, decides when present; else {@code Origin}, when present, must name this host.
+     * Neither present: not a browser form or script (curl, a scraper), so no CSRF concern.
+     */
+    private static boolean sameOrigin(ApiRequest request) {
+        String site = request.header("sec-fetch-site");
+        if (site != null) {
+            return site.trim().equals("same-origin") || site.trim().equals("none");
+        }
+        String origin = request.header("origin");
+        if (origin == null) {
+            return true;
+        }
+        String host = request.header("host");
+        if (host == null) {
+            return false;
+        }
+        try {
+            URI o = new URI(origin.trim());
+            if (o.getHost() == null) {
+                return false; // "null": a sandboxed frame, a file, a redirect from elsewhere
+            }
+            return o.getRawAuthority().equalsIgnoreCase(host.trim());
+        } catch (URISyntaxException e) {
+            return false;
+        }
+    }
+
+    // ---- the dashboard: login, logout, the page and its assets
+
+    private ApiResponse dashboard(ApiRequest request) {
+        if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
+            return error(405, "use GET", Map.of("Allow", "GET, HEAD"));
+        }
+        Sessions.Session session = session(request);
+        if (session == null) {
+            return Dashboard.redirect(PREFIX + "login", null);
+        }
+        return Dashboard.page(sessions.csrf(session), engine.config().host(), metricsPublic);
+    }
+
+    private ApiResponse login(ApiRequest request) {
+        String method = request.method();
+        if (method.equals("GET") || method.equals("HEAD")) {
+            if (sessions == null) {
+                return Dashboard.login(503, NO_SECRET);
+            }
+            if (session(request) != null) {
+                return Dashboard.redirect(PREFIX, null);
+            }
+            return Dashboard.login(200, null);
+        }
+        if (!method.equals("POST")) {
+            return error(405, "use GET or POST", Map.of("Allow", "GET, HEAD, POST"));
+        }
+        if (sessions == null) {
+            return Dashboard.login(503, NO_SECRET);
+        }
+        if (!sameOrigin(request)) {
+            return Dashboard.login(403, "This sign-in came from another site and was refused.");
+        }
+        if (request.body().length > MAX_LOGIN_BODY) {
+            return Dashboard.login(413, "The form is too large.");
+        }
+        if (tooManyFailedLogins()) {
+            return Dashboard.login(429, "Too many wrong secrets in the last minute. Wait a minute and try again.");
+        }
+        String secret = formField(request, "secret");
+        if (secret == null || secret.isEmpty()) {
+            return Dashboard.login(400, "Enter the secret.");
+        }
+        if (!secretMatches(secret.strip())) {
+            failedLogin();
+            log.warn("dashboard login with a wrong secret");
+            return Dashboard.login(401, "Wrong secret. Use the value of REGEN_SECRET (or secret: in the config).");
+        }
+        Sessions.Session session = sessions.create();
+        return Dashboard.redirect(PREFIX, cookie(session.token(), sessions.maxAgeSeconds(session)));
+    }
+
+    private ApiResponse logout(ApiRequest request) {
+        if (!request.method().equals("POST")) {
+            return error(405, "use POST", Map.of("Allow", "POST"));
+        }
+        Sessions.Session session = session(request);
+        if (session != null) {
+            String token = request.header(CSRF_HEADER);
+            if (token == null) {
+                token = formField(request, "csrf");
+            }
+            if (!sameOrigin(request) || !sessions.csrfMatches(session, token)) {
+                return error(403, "missing or wrong CSRF token (reload the dashboard)");
+            }
+            sessions.revoke(session);
+        }
+        return Dashboard.redirect(PREFIX + "login", cookie("", 0));
+    }
+
+    private String cookie(String value, long maxAgeSeconds) {
+        return Sessions.COOKIE + "=" + value + "; Path=" + PREFIX + "; Max-Age=" + maxAgeSeconds
+                + "; HttpOnly; SameSite=Strict" + (secureCookie ? "; Secure" : "");
+    }
+
+    private boolean tooManyFailedLogins() {
+        long minute = clock.millis() / 60_000;
+        return failedLoginMinute.get() == minute && failedLogins.get() >= MAX_FAILED_LOGINS_PER_MINUTE;
+    }
+
+    private void failedLogin() {
+        long minute = clock.millis() / 60_000;
+        if (failedLoginMinute.getAndSet(minute) != minute) {
+            failedLogins.set(0);
+        }
+        failedLogins.incrementAndGet();
+    }
+
+    /** A field of an {@code application/x-www-form-urlencoded} body, or null. */
+    private static String formField(ApiRequest request, String name) {
+        String type = request.header("content-type");
+        if (type == null || !type.split(";", 2)[0].trim().equalsIgnoreCase("application/x-www-form-urlencoded")) {
+            return null;
+        }
+        try {
+            return query("?" + new String(request.body(), StandardCharsets.UTF_8)).get(name);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static ApiResponse asset(ApiRequest request, String path) {
+        if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
+            return new ApiResponse(405, "text/plain; charset=utf-8", Map.of("Allow", "GET, HEAD"),
+                    "use GET\n".getBytes(StandardCharsets.UTF_8));
+        }
+        return Dashboard.asset(path.substring((PREFIX + "assets/").length()));
+    }
+
+    // ---- health and metrics
+
+    private ApiResponse health(ApiRequest request) {
+        HealthReport report = health == null ? HealthReport.UNKNOWN : health.report();
+        ObjectNode out = json.createObjectNode().put("status", report.status());
+        component(out.putObject("store"), report.store());
+        component(out.putObject("origin"), report.origin());
+        return ApiResponse.json(report.failing() ? 503 : 200, out.toString(), Map.of());
+    }
+
+    private static void component(ObjectNode n, HealthReport.Component c) {
+        n.put("status", c.state().name().toLowerCase(Locale.ROOT));
+        n.put("detail", c.detail());
+        if (c.checkedAt() != null) {
+            n.put("checkedAt", c.checkedAt().toString());
+        }
+        if (c.latency() != null) {
+            n.put("latencyMs", Math.round(c.latency().toNanos() / 10_000.0) / 100.0);
+        }
+    }
+
+    private ApiResponse metrics(ApiRequest request) {
+        if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
+            return error(405, "use GET", Map.of("Allow", "GET, HEAD"));
+        }
+        if (!metricsPublic) {
+            ApiResponse refused = readAccess(request);
+            if (refused != null) {
+                return refused;
+            }
+        }
+        if (metrics == null) {
+            return error(501, "metrics are not enabled on this edge (no RegenMetrics given to AdminApi)");
+        }
+        return new ApiResponse(200, PROMETHEUS_TEXT, Map.of(), metrics.scrape().getBytes(StandardCharsets.UTF_8));
     }
 
     // ---- shared
@@ -349,6 +758,61 @@ public final class AdminApi {
             return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every JDK", e);
+        }
+    }
+
+    /** Options of an {@link AdminApi}. Only the engine is required. */
+    public static final class Builder {
+        private final RegenEngine engine;
+        private String secret;
+        private String webhookPath = "/api/revalidate";
+        private RegenMetrics metrics;
+        private boolean metricsPublic;
+        private HealthCheck health;
+        private InstantSource clock = InstantSource.system();
+
+        private Builder(RegenEngine engine) {
+            this.engine = Objects.requireNonNull(engine, "engine");
+        }
+
+        /** The webhook, admin and dashboard secret; null (the default) makes those answer 503. */
+        public Builder secret(String v) {
+            secret = v;
+            return this;
+        }
+
+        /** Where the webhook listens (default {@code /api/revalidate}). */
+        public Builder webhookPath(String v) {
+            webhookPath = Objects.requireNonNull(v, "webhookPath");
+            return this;
+        }
+
+        /** Serves {@code /_regen/metrics} and the dashboard's chart from these (the engine's listener). */
+        public Builder metrics(RegenMetrics v) {
+            metrics = v;
+            return this;
+        }
+
+        /** Whether {@code /_regen/metrics} is served without auth (default false). */
+        public Builder metricsPublic(boolean v) {
+            metricsPublic = v;
+            return this;
+        }
+
+        /** What {@code /_regen/health} reports; without, store and origin are "unknown". */
+        public Builder health(HealthCheck v) {
+            health = v;
+            return this;
+        }
+
+        /** The wall clock of sessions and login throttling (default: the system's). */
+        public Builder clock(InstantSource v) {
+            clock = Objects.requireNonNull(v, "clock");
+            return this;
+        }
+
+        public AdminApi build() {
+            return new AdminApi(this);
         }
     }
 }

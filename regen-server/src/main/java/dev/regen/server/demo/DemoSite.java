@@ -57,6 +57,9 @@ public final class DemoSite implements AutoCloseable {
     private final Duration renderDelay;
     private final ConcurrentHashMap<String, AtomicLong> renders = new ConcurrentHashMap<>();
     private final AtomicLong total = new AtomicLong();
+    /** Pages being rendered now (not {@code /__renders}, not the sitemap), and the most there ever were at once. */
+    private final AtomicInteger current = new AtomicInteger();
+    private final AtomicInteger maxConcurrent = new AtomicInteger();
     private volatile String publicBase = DEFAULT_PUBLIC_BASE;
 
     private DemoSite(HttpServer server, ExecutorService executor, Duration renderDelay) {
@@ -128,10 +131,19 @@ public final class DemoSite implements AutoCloseable {
         return total.get();
     }
 
+    /**
+     * The most pages (not {@code /__renders}, not the sitemap) this origin was rendering at the same time,
+     * since the start or {@link #reset()}: what {@code regen warm --concurrency N} must keep at N or below.
+     */
+    public int maxConcurrentRenders() {
+        return maxConcurrent.get();
+    }
+
     /** Sets every render counter back to zero. */
     public void reset() {
         renders.clear();
         total.set(0);
+        maxConcurrent.set(current.get());
     }
 
     /** Stops listening at once and stops the threads; idempotent. */
@@ -166,20 +178,29 @@ public final class DemoSite implements AutoCloseable {
                 respond(ex, 200, "application/xml; charset=utf-8", sitemap());
                 return;
             }
-            sleep(renderDelay);
-            long renderedAt = System.currentTimeMillis();
-            int post = postNumber(path);
-            if (path.equals("/")) {
-                ex.getResponseHeaders().set("Cache-Tag", "posts, index");
-                respond(ex, 200, "text/html; charset=utf-8", indexPage(n, renderedAt));
-            } else if (post > 0) {
-                ex.getResponseHeaders().set("Cache-Tag", "posts, post-" + post);
-                respond(ex, 200, "text/html; charset=utf-8", postPage(post, n, renderedAt));
-            } else {
-                respond(ex, 404, "text/html; charset=utf-8", notFoundPage(path, n, renderedAt));
+            maxConcurrent.accumulateAndGet(current.incrementAndGet(), Math::max);
+            try {
+                render(ex, path, n);
+            } finally {
+                current.decrementAndGet();
             }
         } finally {
             ex.close();
+        }
+    }
+
+    private void render(HttpExchange ex, String path, long n) throws IOException {
+        sleep(renderDelay);
+        long renderedAt = System.currentTimeMillis();
+        int post = postNumber(path);
+        if (path.equals("/")) {
+            ex.getResponseHeaders().set("Cache-Tag", "posts, index");
+            respond(ex, 200, "text/html; charset=utf-8", indexPage(n, renderedAt));
+        } else if (post > 0) {
+            ex.getResponseHeaders().set("Cache-Tag", "posts, post-" + post);
+            respond(ex, 200, "text/html; charset=utf-8", postPage(post, n, renderedAt));
+        } else {
+            respond(ex, 404, "text/html; charset=utf-8", notFoundPage(path, n, renderedAt));
         }
     }
 

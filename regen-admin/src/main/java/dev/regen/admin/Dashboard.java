@@ -1,0 +1,104 @@
+package dev.regen.admin;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The dashboard's HTML, CSS and JavaScript, read once from this module's resources: no build step, no
+ * CDN. Pages carry a strict Content-Security-Policy (scripts and styles from this server only, no
+ * inline script, no framing).
+ */
+final class Dashboard {
+    private static final String BASE = "/dev/regen/admin/dashboard/";
+    private static final String INDEX = read("index.html");
+    private static final String LOGIN = read("login.html");
+    private static final Map<String, ApiResponse> ASSETS = Map.of(
+            "app.css", new ApiResponse(200, "text/css; charset=utf-8", securityHeaders(), bytes("app.css")),
+            "app.js", new ApiResponse(200, "text/javascript; charset=utf-8", securityHeaders(), bytes("app.js")),
+            "icon.svg", new ApiResponse(200, "image/svg+xml", securityHeaders(), bytes("icon.svg")));
+
+    private Dashboard() {
+    }
+
+    /** The dashboard for a signed-in user, with the session's CSRF token for the page's changes. */
+    static ApiResponse page(String csrf, String host, boolean metricsPublic) {
+        String html = INDEX.replace("{{csrf}}", escape(csrf))
+                .replace("{{host}}", escape(host))
+                .replace("{{metricsAuth}}", metricsPublic ? "public" : "secret or session");
+        return html(200, html, Map.of());
+    }
+
+    /** The login page, with an error message when {@code error} is not null. */
+    static ApiResponse login(int status, String error) {
+        String html = LOGIN.replace("{{error}}", error == null ? ""
+                : "<p class=\"alert\" role=\"alert\" id=\"login-error\">" + escape(error) + "</p>");
+        return html(status, html, Map.of());
+    }
+
+    /** 303 to {@code location}, setting {@code setCookie} if not null. */
+    static ApiResponse redirect(String location, String setCookie) {
+        Map<String, String> headers = new HashMap<>(securityHeaders());
+        headers.put("Location", location);
+        if (setCookie != null) {
+            headers.put("Set-Cookie", setCookie);
+        }
+        return new ApiResponse(303, "text/plain; charset=utf-8", headers,
+                ("see " + location + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    static ApiResponse asset(String name) {
+        ApiResponse r = ASSETS.get(name);
+        return r != null ? r : new ApiResponse(404, "text/plain; charset=utf-8", Map.of(),
+                "no such asset\n".getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static ApiResponse html(int status, String html, Map<String, String> extra) {
+        Map<String, String> headers = new HashMap<>(securityHeaders());
+        headers.putAll(extra);
+        return new ApiResponse(status, "text/html; charset=utf-8", headers, html.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static Map<String, String> securityHeaders() {
+        return Map.of(
+                "Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                        + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                "X-Content-Type-Options", "nosniff",
+                "X-Frame-Options", "DENY",
+                "Referrer-Policy", "same-origin");
+    }
+
+    static String escape(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '<' -> b.append("&lt;");
+                case '>' -> b.append("&gt;");
+                case '&' -> b.append("&amp;");
+                case '"' -> b.append("&quot;");
+                case '\'' -> b.append("&#39;");
+                default -> b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private static String read(String name) {
+        return new String(bytes(name), StandardCharsets.UTF_8);
+    }
+
+    private static byte[] bytes(String name) {
+        try (InputStream in = Dashboard.class.getResourceAsStream(BASE + name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + BASE + name);
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

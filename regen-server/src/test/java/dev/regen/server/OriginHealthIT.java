@@ -1,0 +1,58 @@
+package dev.regen.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.ServerSocket;
+import java.net.URI;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The origin probe of /_regen/health against a real origin on a loopback port. */
+class OriginHealthIT {
+    private TestOrigin origin;
+
+    @BeforeEach
+    void start() throws Exception {
+        origin = new TestOrigin();
+    }
+
+    @AfterEach
+    void stop() {
+        origin.close();
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void connect_originListening_upWithoutAnyHttpRequest() throws Exception {
+        OriginHealth probe = new OriginHealth(URI.create(origin.url()), Duration.ofSeconds(1), OriginHealth.Mode.CONNECT);
+
+        assertThat(probe.check()).startsWith("accepts connections on 127.0.0.1:");
+        assertThat(origin.renders("/")).isZero();
+    }
+
+    @Test
+    void connect_nothingListening_downWithReason() throws Exception {
+        OriginHealth probe = new OriginHealth(URI.create("http://127.0.0.1:" + freePort()), Duration.ofSeconds(1),
+                OriginHealth.Mode.CONNECT);
+
+        assertThatThrownBy(probe::check).hasMessageContaining("refused");
+    }
+
+    @Test
+    void head_below500Up_5xxDown() throws Exception {
+        OriginHealth probe = new OriginHealth(URI.create(origin.url()), Duration.ofSeconds(1), OriginHealth.Mode.HEAD);
+        origin.on("/", s -> TestOrigin.Response.html("").status(404));
+        assertThat(probe.check()).isEqualTo("HEAD / answered HTTP 404");
+
+        origin.on("/", s -> TestOrigin.Response.html("").status(503));
+        assertThatThrownBy(probe::check).hasMessage("HEAD / answered HTTP 503");
+    }
+}
