@@ -1,0 +1,182 @@
+package dev.regen.spring;
+
+import dev.regen.QueryPolicy;
+import dev.regen.RegenConfig;
+import dev.regen.RegenEngine;
+import dev.regen.RouteRule;
+import dev.regen.cluster.Cluster;
+import dev.regen.servlet.RegenFilter;
+import dev.regen.store.KvStore;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+/**
+ * Regen in a Spring Boot servlet app, from {@code regen.*} properties ({@link RegenProperties}).
+ *
+ * <p>Beans, each replaceable by the app's own:
+ * <ul>
+ *   <li>{@link KvStore} {@code regenStore}: from {@code regen.store}; define a {@code KvStore} bean to
+ *       use another (e.g. Redis). Closed on shutdown after the filter.</li>
+ *   <li>{@link RegenFilter} and its registration: {@code /*}, REQUEST and ASYNC dispatches, async
+ *       supported, order {@code regen.filter-order} (right after Spring Security's chain).</li>
+ *   <li>{@link RegenEngine} (owned and closed by the filter) and {@link RegenCache}.</li>
+ *   <li>{@link RegenMetrics} when Micrometer is present: bound to the app's registry by Spring Boot.</li>
+ * </ul>
+ * Time comes from the app's {@link InstantSource} bean if it has exactly one ({@link java.time.Clock}
+ * is one), else the system clock: tests move a fake clock instead of sleeping.
+ */
+@AutoConfiguration
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+@ConditionalOnClass({Filter.class, RegenFilter.class})
+@EnableConfigurationProperties(RegenProperties.class)
+public class RegenAutoConfiguration {
+
+    /** Regen on (the default). */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnProperty(prefix = "regen", name = "enabled", havingValue = "true", matchIfMissing = true)
+    static class Enabled {
+
+        @Bean(destroyMethod = "close")
+        @ConditionalOnMissingBean(KvStore.class)
+        KvStore regenStore(RegenProperties properties, ObjectProvider<InstantSource> clock) {
+            return Stores.open(properties.store(), properties.memory().toBytes(), clock(clock));
+        }
+
+        @Bean(destroyMethod = "close")
+        @ConditionalOnMissingBean
+        RegenFilter regenFilter(RegenProperties properties, KvStore store, ObjectProvider<InstantSource> clock,
+                                ObjectProvider<Cluster> cluster, Environment environment) {
+            try {
+                return RegenFilter.builder()
+                        .config(config(properties, environment))
+                        .store(store)
+                        .clock(clock(clock))
+                        .cluster(cluster.getIfUnique(() -> Cluster.LOCAL))
+                        .memoryBytes(properties.memory().toBytes())
+                        .secret(properties.secret())
+                        .webhookPath(properties.webhookPath())
+                        .renderUrl(properties.renderUrl())
+                        .connectTimeout(properties.timeouts().connect())
+                        .build();
+            } catch (IllegalArgumentException e) {
+                // the message names the field; the property is that field under regen.
+                throw new IllegalArgumentException("regen." + e.getMessage());
+            }
+        }
+
+        @Bean
+        @ConditionalOnMissingBean(name = "regenFilterRegistration")
+        FilterRegistrationBean<RegenFilter> regenFilterRegistration(RegenFilter filter, RegenProperties properties) {
+            FilterRegistrationBean<RegenFilter> registration = new FilterRegistrationBean<>(filter);
+            registration.setName("regenFilter");
+            registration.setOrder(properties.filterOrder());
+            registration.setAsyncSupported(true);
+            // ASYNC: a request that waited for a render is answered on the dispatch that follows
+            registration.setDispatcherTypes(DispatcherType.REQUEST, DispatcherType.ASYNC);
+            registration.addUrlPatterns("/*");
+            return registration;
+        }
+
+        /** The filter's engine; the filter closes it. */
+        @Bean(destroyMethod = "")
+        @ConditionalOnMissingBean
+        RegenEngine regenEngine(RegenFilter filter) {
+            return filter.engine();
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        RegenCache regenCache(RegenEngine engine) {
+            return new RegenCache(engine);
+        }
+
+        @Configuration(proxyBeanMethods = false)
+        @ConditionalOnClass(name = "io.micrometer.core.instrument.binder.MeterBinder")
+        static class Metrics {
+            @Bean
+            @ConditionalOnMissingBean
+            RegenMetrics regenMetrics(RegenEngine engine) {
+                return new RegenMetrics(engine);
+            }
+        }
+    }
+
+    /** {@code regen.enabled=false}: nothing is cached, and the app's calls to {@link RegenCache} do nothing. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnProperty(prefix = "regen", name = "enabled", havingValue = "false")
+    static class Disabled {
+        @Bean
+        @ConditionalOnMissingBean
+        RegenCache regenCache() {
+            return RegenCache.disabled();
+        }
+    }
+
+    static InstantSource clock(ObjectProvider<InstantSource> clock) {
+        return clock.getIfUnique(InstantSource::system);
+    }
+
+    /** The engine's config; route rules get a last one that keeps the actuator endpoints out of the cache. */
+    static RegenConfig config(RegenProperties p, Environment environment) {
+        List<RouteRule> routes = new ArrayList<>();
+        for (int i = 0; i < p.routes().size(); i++) {
+            RegenProperties.Route r = p.routes().get(i);
+            try {
+                routes.add(new RouteRule(r.match(), r.revalidate(), r.tags(), r.cache()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage().replace("routes[]", "routes[" + i + "]"));
+            }
+        }
+        String contextPath = trimSlash(environment.getProperty("server.servlet.context-path", ""));
+        String actuator = trimSlash(environment.getProperty("management.endpoints.web.base-path", "/actuator"));
+        if (!actuator.isEmpty()) {
+            routes.add(new RouteRule(contextPath + actuator + "/**", null, List.of(), false));
+        }
+        return RegenConfig.builder()
+                .host(p.host())
+                .scheme(p.scheme())
+                .revalidate(p.revalidate())
+                .expire(p.expire())
+                .routes(routes)
+                .query(query(p.query()))
+                .renderTimeout(p.timeouts().render())
+                .bypassToken(p.bypassToken())
+                .build();
+    }
+
+    private static String trimSlash(String path) {
+        String p = path == null ? "" : path.strip();
+        while (p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
+        }
+        return p.isEmpty() || p.startsWith("/") ? p : "/" + p;
+    }
+
+    static QueryPolicy query(List<String> values) {
+        if (values.size() == 1) {
+            switch (values.get(0).strip().toLowerCase(Locale.ROOT)) {
+                case "all" -> { return QueryPolicy.ALL; }
+                case "none" -> { return QueryPolicy.NONE; }
+                case "ignore-tracking" -> { return QueryPolicy.IGNORE_TRACKING; }
+                default -> { }
+            }
+        }
+        List<String> names = values.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        return QueryPolicy.allowOnly(names);
+    }
+}

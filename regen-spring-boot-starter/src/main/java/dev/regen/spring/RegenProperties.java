@@ -1,0 +1,88 @@
+package dev.regen.spring;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.boot.convert.DurationUnit;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * The {@code regen.*} properties: the same settings as the proxy's config file, for a Spring Boot
+ * app. Durations without a unit are seconds ({@code regen.revalidate=60}). Immutable; the values are
+ * checked when the engine is built, and a bad one stops the app with a message naming the property.
+ *
+ * @param enabled      {@code false} registers nothing (a no-op {@link RegenCache} stays injectable)
+ * @param revalidate   default revalidate time for pages without {@code s-maxage} or a route rule
+ * @param expire       how long after turning stale a page may still be served; unset = forever
+ * @param host         public host: in every cache key, sent to renders as {@code X-Forwarded-Host}
+ * @param scheme       public scheme, sent to renders as {@code X-Forwarded-Proto}
+ * @param routes       per-path rules, first match wins; paths include the servlet context path
+ * @param store        {@code memory} (default) or {@code embedded:DIR} (needs regen-store-embedded);
+ *                     for Redis define a {@code KvStore} bean instead
+ * @param memory       budget of the in-memory cache (L1), and of the store when it is {@code memory}
+ * @param query        which query parameters identify a page: {@code ignore-tracking} (default),
+ *                     {@code all}, {@code none}, or the names of the parameters to keep
+ * @param secret       webhook and admin API secret; without one they answer 503
+ * @param webhookPath  where the revalidation webhook listens
+ * @param bypassToken  preview token ({@code X-Regen-Bypass} header or {@code regen_bypass} cookie)
+ * @param timeouts     render and connect timeouts of loopback renders
+ * @param renderUrl    where renders are sent ({@code http://HOST:PORT}); default: 127.0.0.1 and the
+ *                     port of the first request
+ * @param filterOrder  order of the filter; the default runs right after Spring Security's filter chain
+ */
+@ConfigurationProperties("regen")
+public record RegenProperties(
+        @DefaultValue("true") boolean enabled,
+        @DefaultValue("60s") @DurationUnit(ChronoUnit.SECONDS) Duration revalidate,
+        @DurationUnit(ChronoUnit.SECONDS) Duration expire,
+        @DefaultValue("localhost") String host,
+        @DefaultValue("http") String scheme,
+        List<Route> routes,
+        @DefaultValue("memory") String store,
+        @DefaultValue("64MB") DataSize memory,
+        @DefaultValue("ignore-tracking") List<String> query,
+        String secret,
+        @DefaultValue("/api/revalidate") String webhookPath,
+        String bypassToken,
+        @DefaultValue Timeouts timeouts,
+        URI renderUrl,
+        @DefaultValue("" + RegenProperties.DEFAULT_FILTER_ORDER) int filterOrder) {
+
+    /**
+     * Spring Security's filter chain is registered at order -100 ({@code SecurityProperties.DEFAULT_FILTER_ORDER}):
+     * Regen comes right after it, so access rules still apply to cached pages, and before the app's
+     * own filters at the default order, which a cached page skips like the app itself.
+     */
+    public static final int DEFAULT_FILTER_ORDER = -90;
+
+    public RegenProperties {
+        routes = routes == null ? List.of() : List.copyOf(routes);
+        query = query == null ? List.of("ignore-tracking") : List.copyOf(query);
+    }
+
+    /**
+     * One route rule ({@code regen.routes[n].*}).
+     *
+     * @param match      glob on the page path: {@code *} within a segment, {@code **} across segments
+     * @param revalidate revalidate time of matching pages, unless the response has {@code s-maxage}
+     * @param tags       tags added to matching pages, for {@code revalidateTag}
+     * @param cache      {@code false}: matching requests pass through uncached
+     */
+    public record Route(String match, @DurationUnit(ChronoUnit.SECONDS) Duration revalidate, List<String> tags,
+                        @DefaultValue("true") boolean cache) {
+        public Route {
+            tags = tags == null ? List.of() : List.copyOf(tags);
+        }
+    }
+
+    /**
+     * @param render  a render taking longer fails (504 on a miss; the stale page is kept otherwise)
+     * @param connect connect timeout of loopback renders
+     */
+    public record Timeouts(@DefaultValue("30s") @DurationUnit(ChronoUnit.SECONDS) Duration render,
+                           @DefaultValue("2s") @DurationUnit(ChronoUnit.SECONDS) Duration connect) {
+    }
+}
