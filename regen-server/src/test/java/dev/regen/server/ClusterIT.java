@@ -204,6 +204,35 @@ class ClusterIT {
     }
 
     @Test
+    void redisAndOriginDown_stalePagesInMemory_stillServedStale() throws Exception {
+        String path = "/p/l1";
+        for (int n = 0; n < nodes.size(); n++) {
+            assertThat(nodes.get(n, path).statusCode()).isEqualTo(200);
+        }
+        String body = "<p>" + path + " render 1</p>";
+        redis.kill();
+        origin.stop();
+        try {
+            clock.advance(REVALIDATE.plusSeconds(1));
+            // stale-while-revalidate: each node answers from L1 and tries one render, which fails
+            List<String> seen = new ArrayList<>();
+            for (int n = 0; n < nodes.size(); n++) {
+                seen.add("node " + n + ": " + describe(nodes.get(n, path)));
+            }
+            awaitTrue("the renders end", Duration.ofSeconds(10), () -> nodes.rendersInFlight() == 0);
+            // stale-if-error: the page is still in memory and still served, neither Redis nor the origin answering
+            for (int n = 0; n < nodes.size(); n++) {
+                seen.add("node " + n + " after its render failed: " + describe(nodes.get(n, path)));
+            }
+            System.out.printf("[ClusterIT] Redis and origin down, page stale in L1: %s%n", seen);
+            assertThat(seen).allMatch(line -> line.endsWith("200 STALE " + body), "200 STALE from L1");
+        } finally {
+            origin.start();
+            redis.restart(); // closing the nodes is quicker with Redis there
+        }
+    }
+
+    @Test
     void nodeKilledMidRender_lockExpires_anotherNodeRendersOnce() throws Exception {
         String path = "/p/orphan";
         int port = freePort();

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code regen} command. Exit codes: 0 ok, 1 failure at run time, 2 bad usage or config. */
 @Command(name = "regen", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Incremental Static Regeneration in front of any server-rendered site.",
-        subcommands = {ServeCommand.class, DemoCommand.class, RevalidateCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, RevalidateCommand.class, WarmCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

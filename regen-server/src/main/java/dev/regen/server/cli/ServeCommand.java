@@ -41,8 +41,9 @@ final class ServeCommand implements Callable<Integer> {
         ServerConfig cfg = Running.load(config, new ConfigLoader.Overrides(origin, port, store,
                 revalidate == null ? null : Duration.ofSeconds(revalidate)));
         RegenServer server = Running.start(cfg);
-        log.info("listening on http://{}:{} -> origin {} (store {}, revalidate {} s)", cfg.listenHost(), server.port(),
-                cfg.origin(), cfg.store(), cfg.engine().revalidate().toSeconds());
+        log.info("listening on http://{}:{} -> origin {} (store {}, revalidate {} s), started in {} ms", cfg.listenHost(),
+                server.port(), cfg.origin(), cfg.store(), cfg.engine().revalidate().toSeconds(),
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
         return Running.untilStopped(stop, server);
     }
 }
