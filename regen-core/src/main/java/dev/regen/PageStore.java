@@ -59,10 +59,24 @@ final class PageStore {
         l1.invalidateAll();
     }
 
-    /** From L2 only (blocking), refreshing L1: what another node may just have stored. */
+    /**
+     * From L2 only (blocking): what another node may just have stored. Found, it replaces the L1 copy;
+     * missing or unreadable, L1 keeps what it has (with L2 down, that copy is what serves stale).
+     */
     CachedPage getShared(String key) {
-        l1.invalidate(key);
-        return get(key);
+        KvEntry entry;
+        try {
+            entry = l2.get(PAGE_PREFIX + key);
+            recovered();
+        } catch (StoreException e) {
+            failed("read", e);
+            return null;
+        }
+        CachedPage page = entry == null ? null : PageCodec.decode(entry);
+        if (page != null) {
+            l1.put(key, page);
+        }
+        return page;
     }
 
     /** From L1, else L2 (blocking), promoting what L2 had into L1. */

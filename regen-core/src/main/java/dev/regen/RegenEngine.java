@@ -355,6 +355,8 @@ public final class RegenEngine implements AutoCloseable {
         CompletableFuture<Object> tick = CompletableFuture.anyOf(changed,
                 CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)));
         return tick.thenComposeAsync(x -> {
+            // each round registers afresh; an entry no change message completed must not stay behind
+            remoteChanges.remove(key, changed);
             Instant now = clock.instant();
             CachedPage page = pages.getShared(key);
             if (page != null && page.freshness(now) != Freshness.EXPIRED

@@ -717,6 +717,12 @@ public final class AdminApi {
     private <T> CompletableFuture<ApiResponse> answer(CompletableFuture<T> result, Function<T, JsonNode> toJson) {
         return result.handle((value, e) -> {
             if (e != null) {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (cause instanceof dev.regen.store.StoreException) {
+                    // expected while the store is down: the caller should retry, no stack trace
+                    log.warn("admin request failed, store unreachable: {}", cause.getMessage());
+                    return error(503, "the store is unreachable: retry when it is back");
+                }
                 log.error("admin request failed: {}", e.toString());
                 return error(500, "internal error");
             }

@@ -79,7 +79,8 @@ final class PreparedPage {
         }
         sb.append("Content-Length: ").append(body.length).append("\r\n");
         byte[] bytes = sb.toString().getBytes(StandardCharsets.ISO_8859_1);
-        ByteBuf head = Unpooled.unreleasableBuffer(Unpooled.directBuffer(bytes.length).writeBytes(bytes).asReadOnly());
+        // a heap buffer, never released, freed with its page: the socket write copies it to direct memory
+        ByteBuf head = Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(bytes).asReadOnly());
         return new Variant(body, etag, headers, head);
     }
 }
