@@ -87,6 +87,9 @@ final class DemoCommand implements Callable<Integer> {
             out.println("  (a secret made for this run; set REGEN_SECRET to choose your own)");
         }
         out.println();
+        out.println("  Dashboard (sign in with that secret): " + proxy + "/_regen/");
+        out.println("  Pre-render every page from the sitemap: ./regen warm --url " + proxy + " --sitemap /sitemap.xml");
+        out.println();
         out.println("  Pages are kept in " + cfg.store() + " and survive a restart. Stop with Ctrl-C.");
         out.println();
         return Running.untilStopped(stop, server, site::close);
