@@ -3,6 +3,7 @@ package dev.regen;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.regen.cluster.Cluster;
+import dev.regen.http.HttpFields;
 import dev.regen.http.RequestTarget;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
@@ -186,7 +187,7 @@ public final class RegenEngine implements AutoCloseable {
             return true;
         }
         if (bypassTokenBytes != null && (tokenMatches(request.header(BYPASS_HEADER))
-                || tokenMatches(cookie(request.header("cookie"), BYPASS_COOKIE)))) {
+                || tokenMatches(HttpFields.cookie(request.header("cookie"), BYPASS_COOKIE)))) {
             return true;
         }
         return false;
@@ -197,18 +198,6 @@ public final class RegenEngine implements AutoCloseable {
                 && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), bypassTokenBytes);
     }
 
-    static String cookie(String header, String name) {
-        if (header == null) {
-            return null;
-        }
-        for (String pair : header.split(";")) {
-            int eq = pair.indexOf('=');
-            if (eq > 0 && pair.substring(0, eq).trim().equals(name)) {
-                return pair.substring(eq + 1).trim();
-            }
-        }
-        return null;
-    }
 
     private CompletableFuture<Reply> respond(String key, RequestTarget target, CachedPage page) {
         if (page != null) {

@@ -508,7 +508,7 @@ public final class AdminApi {
         if (sessions == null) {
             return null;
         }
-        return sessions.verify(Sessions.cookie(request.header("cookie"), Sessions.COOKIE));
+        return sessions.verify(dev.regen.http.HttpFields.cookie(request.header("cookie"), Sessions.COOKIE));
     }
 
     /** Null when the request may read admin data (Bearer secret or session), else the refusal. */

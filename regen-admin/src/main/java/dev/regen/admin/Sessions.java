@@ -148,18 +148,4 @@ final class Sessions {
             throw new IllegalStateException("SHA-256 is required of every JDK", e);
         }
     }
-
-    /** A cookie's value from a {@code Cookie} header, or null. */
-    static String cookie(String header, String name) {
-        if (header == null) {
-            return null;
-        }
-        for (String pair : header.split(";")) {
-            int eq = pair.indexOf('=');
-            if (eq > 0 && pair.substring(0, eq).trim().equals(name)) {
-                return pair.substring(eq + 1).trim();
-            }
-        }
-        return null;
-    }
 }

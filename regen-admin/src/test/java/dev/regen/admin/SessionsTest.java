@@ -63,8 +63,8 @@ class SessionsTest {
 
     @Test
     void cookie_findsByExactName() {
-        assertThat(Sessions.cookie("a=1; regen_session=x.y.z; b=2", "regen_session")).isEqualTo("x.y.z");
-        assertThat(Sessions.cookie("xregen_session=1", "regen_session")).isNull();
-        assertThat(Sessions.cookie(null, "regen_session")).isNull();
+        assertThat(dev.regen.http.HttpFields.cookie("a=1; regen_session=x.y.z; b=2", "regen_session")).isEqualTo("x.y.z");
+        assertThat(dev.regen.http.HttpFields.cookie("xregen_session=1", "regen_session")).isNull();
+        assertThat(dev.regen.http.HttpFields.cookie(null, "regen_session")).isNull();
     }
 }

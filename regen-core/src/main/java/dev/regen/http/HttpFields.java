@@ -86,6 +86,20 @@ public final class HttpFields {
         return kept;
     }
 
+    /** A cookie's value from a {@code Cookie} header, or null. */
+    public static String cookie(String header, String name) {
+        if (header == null) {
+            return null;
+        }
+        for (String pair : header.split(";")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0 && pair.substring(0, eq).trim().equals(name)) {
+                return pair.substring(eq + 1).trim();
+            }
+        }
+        return null;
+    }
+
     /** Tags from {@code Cache-Tag} and {@code Surrogate-Key}: comma or space separated, deduplicated. */
     public static Set<String> tags(List<Header> headers) {
         Set<String> tags = new LinkedHashSet<>();

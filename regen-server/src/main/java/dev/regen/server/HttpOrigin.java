@@ -5,14 +5,10 @@ import dev.regen.Origin;
 import dev.regen.OriginException;
 import dev.regen.OriginRequest;
 import dev.regen.OriginResponse;
-import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,7 +59,7 @@ public final class HttpOrigin implements Origin {
         return client.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray())
                 .handle((r, e) -> {
                     if (e != null) {
-                        throw new CompletionException(classify(e));
+                        throw new CompletionException(OriginException.from(e));
                     }
                     return new OriginResponse(r.statusCode(), headers(r.headers().map()), r.body());
                 });
@@ -78,7 +74,7 @@ public final class HttpOrigin implements Origin {
         return client.sendAsync(request, HttpResponse.BodyHandlers.ofPublisher())
                 .handle((r, e) -> {
                     if (e != null) {
-                        throw new CompletionException(classify(e));
+                        throw new CompletionException(OriginException.from(e));
                     }
                     return r;
                 });
@@ -104,26 +100,5 @@ public final class HttpOrigin implements Origin {
             }
         });
         return out;
-    }
-
-    static OriginException classify(Throwable e) {
-        Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-        if (t instanceof OriginException oe) {
-            return oe;
-        }
-        if (t instanceof HttpConnectTimeoutException) {
-            return new OriginException(OriginException.Kind.UNREACHABLE, "connect timed out", t);
-        }
-        if (t instanceof HttpTimeoutException) {
-            return new OriginException(OriginException.Kind.TIMEOUT, "the origin did not answer in time", t);
-        }
-        if (t instanceof ConnectException) {
-            return new OriginException(OriginException.Kind.UNREACHABLE, "connection refused", t);
-        }
-        if (t instanceof IOException) {
-            String m = t.getMessage();
-            return new OriginException(OriginException.Kind.UNREACHABLE, m == null ? t.getClass().getSimpleName() : m, t);
-        }
-        return new OriginException(OriginException.Kind.UNREACHABLE, String.valueOf(t), t);
     }
 }

@@ -222,7 +222,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         origin.relay(req.method().name(), target, headers, body).whenComplete((response, error) ->
                 ex.ctx.executor().execute(() -> {
                     if (error != null) {
-                        OriginException oe = HttpOrigin.classify(error);
+                        OriginException oe = OriginException.from(error);
                         ex.sendError(oe.kind() == OriginException.Kind.TIMEOUT ? 504 : 502, oe.getMessage());
                         return;
                     }

@@ -5,14 +5,10 @@ import dev.regen.Origin;
 import dev.regen.OriginException;
 import dev.regen.OriginRequest;
 import dev.regen.OriginResponse;
-import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -110,7 +106,7 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
         r.header(RenderSignature.HEADER, signature.sign(request.method(), request.pathAndQuery()));
         return client.sendAsync(r.build(), HttpResponse.BodyHandlers.ofByteArray()).handle((response, e) -> {
             if (e != null) {
-                throw new CompletionException(classify(e));
+                throw new CompletionException(OriginException.from(e));
             }
             List<Header> headers = new ArrayList<>();
             response.headers().map().forEach((name, values) -> {
@@ -120,24 +116,6 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
             });
             return new OriginResponse(response.statusCode(), headers, response.body());
         });
-    }
-
-    static OriginException classify(Throwable e) {
-        Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-        if (t instanceof HttpConnectTimeoutException) {
-            return new OriginException(OriginException.Kind.UNREACHABLE, "connect timed out", t);
-        }
-        if (t instanceof HttpTimeoutException) {
-            return new OriginException(OriginException.Kind.TIMEOUT, "the app did not answer in time", t);
-        }
-        if (t instanceof ConnectException) {
-            return new OriginException(OriginException.Kind.UNREACHABLE, "connection refused", t);
-        }
-        if (t instanceof IOException) {
-            String m = t.getMessage();
-            return new OriginException(OriginException.Kind.UNREACHABLE, m == null ? t.getClass().getSimpleName() : m, t);
-        }
-        return new OriginException(OriginException.Kind.UNREACHABLE, String.valueOf(t), t);
     }
 
     @Override
