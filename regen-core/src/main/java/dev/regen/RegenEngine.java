@@ -71,7 +71,8 @@ public final class RegenEngine implements AutoCloseable {
     /** Foreground waits on another node's render, woken by that node's change message. */
     private final ConcurrentHashMap<String, CompletableFuture<Void>> remoteChanges = new ConcurrentHashMap<>();
     /** Keys invalidated while a render of theirs was in flight: that render's result is stored stale. */
-    private final ConcurrentHashMap<String, Boolean> invalidatedWhileRendering = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<CompletableFuture<RenderResult>, Boolean> invalidatedWhileRendering =
+            new ConcurrentHashMap<>();
     private final Duration waitLimit;
     private final List<Header> renderHeaders;
     private final byte[] bypassTokenBytes;
@@ -270,12 +271,12 @@ public final class RegenEngine implements AutoCloseable {
             return new Flight(mine, true);
         }
         if (!inBackground) {
-            render(key, target, previous, false).whenComplete((r, e) -> finish(key, mine, r));
+            render(key, target, previous, false, mine).whenComplete((r, e) -> finish(key, mine, r));
             return new Flight(mine, true);
         }
         try {
             // the pool thread waits for the render, which is what bounds background load on the origin
-            background.execute(() -> finish(key, mine, render(key, target, previous, true).join()));
+            background.execute(() -> finish(key, mine, render(key, target, previous, true, mine).join()));
         } catch (RejectedExecutionException e) {
             stats.backgroundSkipped.increment();
             finish(key, mine, new RenderResult.Skipped());
@@ -284,6 +285,7 @@ public final class RegenEngine implements AutoCloseable {
     }
 
     private void finish(String key, CompletableFuture<RenderResult> flight, RenderResult result) {
+        invalidatedWhileRendering.remove(flight);
         // leave the map first: a request arriving now must find the stored page, not a finished flight
         inFlight.remove(key, flight);
         flight.complete(result != null ? result
@@ -296,7 +298,7 @@ public final class RegenEngine implements AutoCloseable {
      * arrives) and a foreground one waits for the other node's page. Never completes exceptionally.
      */
     private CompletableFuture<RenderResult> render(String key, RequestTarget target, CachedPage previous,
-                                                   boolean inBackground) {
+                                                   boolean inBackground, CompletableFuture<RenderResult> flight) {
         return CompletableFuture.supplyAsync(() -> lock(key), storeExecutor).thenCompose(lock -> {
             if (lock != null) {
                 CachedPage done = renderedElsewhere(key, previous);
@@ -304,12 +306,12 @@ public final class RegenEngine implements AutoCloseable {
                     cluster.unlock(lock);
                     return CompletableFuture.completedFuture(new RenderResult.Stored(done));
                 }
-                return renderLocked(key, target, previous, lock);
+                return renderLocked(key, target, previous, lock, flight);
             }
             if (inBackground) {
                 return CompletableFuture.completedFuture(new RenderResult.Skipped());
             }
-            return awaitOtherNode(key, target, previous, clock.instant().plus(waitLimit), 0);
+            return awaitOtherNode(key, target, previous, clock.instant().plus(waitLimit), 0, flight);
         });
     }
 
@@ -338,7 +340,8 @@ public final class RegenEngine implements AutoCloseable {
 
     /** Polls the shared store for the page another node is rendering, woken early by its change message. */
     private CompletableFuture<RenderResult> awaitOtherNode(String key, RequestTarget target, CachedPage previous,
-                                                           Instant deadline, int attempt) {
+                                                           Instant deadline, int attempt,
+                                                           CompletableFuture<RenderResult> flight) {
         CompletableFuture<Void> changed = remoteChanges.computeIfAbsent(key, k -> new CompletableFuture<>());
         long delay = Math.min(200, 10L << Math.min(attempt, 5));
         CompletableFuture<Object> tick = CompletableFuture.anyOf(changed,
@@ -355,19 +358,19 @@ public final class RegenEngine implements AutoCloseable {
             Cluster.RenderLock lock = lock(key);
             if (lock != null) {
                 // the other node finished without a storable page, or died: render here
-                return renderLocked(key, target, previous, lock);
+                return renderLocked(key, target, previous, lock, flight);
             }
             if (!now.isBefore(deadline)) {
                 return CompletableFuture.completedFuture(new RenderResult.Failed(OriginException.Kind.TIMEOUT,
                         "another node is still rendering " + target));
             }
-            return awaitOtherNode(key, target, previous, deadline, attempt + 1);
+            return awaitOtherNode(key, target, previous, deadline, attempt + 1, flight);
         }, storeExecutor);
     }
 
     /** One origin render under the render lock, and its effect on the store. Never completes exceptionally. */
     private CompletableFuture<RenderResult> renderLocked(String key, RequestTarget target, CachedPage previous,
-                                                         Cluster.RenderLock lock) {
+                                                         Cluster.RenderLock lock, CompletableFuture<RenderResult> flight) {
         stats.renders.increment();
         long started = System.nanoTime();
         CompletableFuture<OriginResponse> response;
@@ -377,7 +380,7 @@ public final class RegenEngine implements AutoCloseable {
             response = CompletableFuture.failedFuture(e);
         }
         return response.orTimeout(config.renderTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .handleAsync((r, e) -> settle(key, target, previous, lock, r, e), storeExecutor)
+                .handleAsync((r, e) -> settle(key, target, previous, lock, flight, r, e), storeExecutor)
                 .exceptionally(e -> {
                     log.error("render of {} could not be settled: {}", key, e.toString());
                     return new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "internal error");
@@ -402,7 +405,7 @@ public final class RegenEngine implements AutoCloseable {
     }
 
     private RenderResult settle(String key, RequestTarget target, CachedPage previous, Cluster.RenderLock lock,
-                                OriginResponse response, Throwable error) {
+                                CompletableFuture<RenderResult> flight, OriginResponse response, Throwable error) {
         Instant now = clock.instant();
         if (error != null) {
             Throwable cause = unwrap(error);
@@ -418,9 +421,14 @@ public final class RegenEngine implements AutoCloseable {
         if (verdict instanceof StoragePolicy.Verdict.Store store) {
             CachedPage page = store.page();
             // both checked: each clears its mark
-            boolean here = invalidatedWhileRendering.remove(key) != null;
+            Boolean here = invalidatedWhileRendering.remove(flight);
             boolean elsewhere = cluster.takeInvalidated(lock);
-            if (here || elsewhere) {
+            if (Boolean.TRUE.equals(here)) {
+                // hard-purged mid-render: this result may predate the purge, and a newer flight renders
+                failures.invalidate(key);
+                return new RenderResult.Uncached(response, true);
+            }
+            if (here != null || elsewhere) {
                 // this render may have read the content from before the invalidation: store it stale
                 page = page.markInvalidated();
             }
@@ -521,8 +529,13 @@ public final class RegenEngine implements AutoCloseable {
             }
             return false;
         }
-        if (inFlight.containsKey(key)) {
-            invalidatedWhileRendering.put(key, Boolean.TRUE);
+        CompletableFuture<RenderResult> running = inFlight.get(key);
+        if (running != null) {
+            invalidatedWhileRendering.merge(running, hard, Boolean::logicalOr);
+            if (hard) {
+                // the next request must not join a render that began before the purge
+                inFlight.remove(key, running);
+            }
         }
         cluster.markInvalidated(key);
         if (hard) {

@@ -303,6 +303,27 @@ class RegenEngineTest {
     }
 
     @Test
+    void invalidate_hardDuringBackgroundRender_nextRequestWaitsForANewRender() throws Exception {
+        serve("/hard");
+        clock.advance(Duration.ofSeconds(61));
+        origin.hold();
+        assertThat(status(serve("/hard"))).isEqualTo(CacheStatus.STALE);
+        awaitCalls(2);
+        // render 2 began before the purge and may carry the old content
+        assertThat(engine.invalidate(List.of("/hard"), List.of(), true).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        CompletableFuture<Reply> next = engine.serve(get("/hard"));
+        awaitCalls(3);
+        origin.release();
+        Reply r = next.get(5, TimeUnit.SECONDS);
+        assertThat(status(r)).isEqualTo(CacheStatus.MISS);
+        assertThat(body(r)).isEqualTo("render 3");
+        waitUntil(() -> engine.rendersInFlight() == 0);
+        // render 2 ended after the purge and was not stored over render 3
+        assertThat(status(serve("/hard"))).isEqualTo(CacheStatus.HIT);
+        assertThat(body(serve("/hard"))).isEqualTo("render 3");
+    }
+
+    @Test
     void invalidate_badPath_rejectedBeforeAnyChange() {
         serve("/ok");
         org.assertj.core.api.Assertions.assertThatThrownBy(
