@@ -1,5 +1,6 @@
 package dev.regen.admin;
 
+import dev.regen.http.Html;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -26,8 +27,8 @@ final class Dashboard {
 
     /** The dashboard for a signed-in user, with the session's CSRF token for the page's changes. */
     static ApiResponse page(String csrf, String host, boolean metricsPublic) {
-        String html = INDEX.replace("{{csrf}}", escape(csrf))
-                .replace("{{host}}", escape(host))
+        String html = INDEX.replace("{{csrf}}", Html.escape(csrf))
+                .replace("{{host}}", Html.escape(host))
                 .replace("{{metricsAuth}}", metricsPublic ? "public" : "secret or session");
         return html(200, html, Map.of());
     }
@@ -35,7 +36,7 @@ final class Dashboard {
     /** The login page, with an error message when {@code error} is not null. */
     static ApiResponse login(int status, String error) {
         String html = LOGIN.replace("{{error}}", error == null ? ""
-                : "<p class=\"alert\" role=\"alert\" id=\"login-error\">" + escape(error) + "</p>");
+                : "<p class=\"alert\" role=\"alert\" id=\"login-error\">" + Html.escape(error) + "</p>");
         return html(status, html, Map.of());
     }
 
@@ -69,22 +70,6 @@ final class Dashboard {
                 "X-Content-Type-Options", "nosniff",
                 "X-Frame-Options", "DENY",
                 "Referrer-Policy", "same-origin");
-    }
-
-    static String escape(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '<' -> b.append("&lt;");
-                case '>' -> b.append("&gt;");
-                case '&' -> b.append("&amp;");
-                case '"' -> b.append("&quot;");
-                case '\'' -> b.append("&#39;");
-                default -> b.append(c);
-            }
-        }
-        return b.toString();
     }
 
     private static String read(String name) {

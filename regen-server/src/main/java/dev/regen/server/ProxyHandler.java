@@ -10,6 +10,7 @@ import dev.regen.RegenEngine;
 import dev.regen.Reply;
 import dev.regen.http.CacheHeaders;
 import dev.regen.http.HttpFields;
+import dev.regen.http.Html;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -367,10 +368,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 case 504 -> "Origin timed out";
                 default -> "Error";
             };
-            String html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>" + status + " " + title
-                    + "</title></head><body style=\"font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto\">"
-                    + "<h1>" + status + " " + title + "</h1><p>" + escape(reason) + "</p>"
-                    + "<p><small>Regen had no cached copy of this page to serve instead.</small></p></body></html>\n";
+            String html = Html.errorPage(status, title, reason);
             byte[] bytes = html.getBytes(StandardCharsets.UTF_8);
             FullHttpResponse r = new DefaultFullHttpResponse(request.protocolVersion(), HttpResponseStatus.valueOf(status),
                     request.method() == HttpMethod.HEAD ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes), false);
@@ -453,9 +451,5 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             active.decrementAndGet();
             next(ctx);
         }
-    }
-
-    static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }

@@ -15,6 +15,7 @@ import dev.regen.cluster.Cluster;
 import dev.regen.http.CacheHeaders;
 import dev.regen.http.Compression;
 import dev.regen.http.HttpFields;
+import dev.regen.http.Html;
 import dev.regen.store.KvStore;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
@@ -340,10 +341,7 @@ public final class RegenFilter implements Filter, AutoCloseable {
             case 504 -> "Render timed out";
             default -> "Error";
         };
-        String html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>" + status + " " + title
-                + "</title></head><body style=\"font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto\">"
-                + "<h1>" + status + " " + title + "</h1><p>" + escape(reason) + "</p>"
-                + "<p><small>Regen had no cached copy of this page to serve instead.</small></p></body></html>\n";
+        String html = Html.errorPage(status, title, reason);
         res.setStatus(status);
         res.setContentType("text/html;charset=utf-8");
         res.setHeader("Cache-Control", "no-store");
@@ -387,10 +385,6 @@ public final class RegenFilter implements Filter, AutoCloseable {
 
     private static boolean bodiless(int status) {
         return status == 204 || status == 304 || (status >= 100 && status < 200);
-    }
-
-    private static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 
     /** Stops the engine's threads and renders. Does not close the store: its owner does. Idempotent. */

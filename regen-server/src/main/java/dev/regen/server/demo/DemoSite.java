@@ -1,5 +1,6 @@
 package dev.regen.server.demo;
 
+import dev.regen.http.Html;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -287,7 +288,7 @@ public final class DemoSite implements AutoCloseable {
     }
 
     private String sitemap() {
-        String base = escape(publicBase);
+        String base = Html.escape(publicBase);
         StringBuilder b = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
                 .append("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n")
                 .append("  <url><loc>").append(base).append("/</loc></url>\n");
@@ -300,7 +301,7 @@ public final class DemoSite implements AutoCloseable {
     private String indexPage(long n, long renderedAt) {
         StringBuilder list = new StringBuilder("<ol class=\"posts\">\n");
         for (int i = 1; i <= POSTS; i++) {
-            list.append("  <li><a href=\"/posts/").append(i).append("\">").append(escape(title(i)))
+            list.append("  <li><a href=\"/posts/").append(i).append("\">").append(Html.escape(title(i)))
                     .append("</a></li>\n");
         }
         list.append("</ol>\n");
@@ -311,7 +312,7 @@ public final class DemoSite implements AutoCloseable {
     }
 
     private String postPage(int post, long n, long renderedAt) {
-        String title = escape(title(post));
+        String title = Html.escape(title(post));
         StringBuilder nav = new StringBuilder("<nav class=\"pager\">");
         nav.append(post > 1 ? "<a rel=\"prev\" href=\"/posts/" + (post - 1) + "\">&larr; Previous</a>" : "<span></span>");
         nav.append(post < POSTS ? "<a rel=\"next\" href=\"/posts/" + (post + 1) + "\">Next &rarr;</a>" : "<span></span>");
@@ -332,7 +333,7 @@ public final class DemoSite implements AutoCloseable {
 
     private String notFoundPage(String path, long n, long renderedAt) {
         return page("Not found — Regen demo", n, renderedAt,
-                "<h1>Not found</h1>\n<p>There is no page at <code>" + escape(path) + "</code>. "
+                "<h1>Not found</h1>\n<p>There is no page at <code>" + Html.escape(path) + "</code>. "
                         + "<a href=\"/\">Back to all posts</a>.</p>\n");
     }
 
@@ -403,22 +404,6 @@ public final class DemoSite implements AutoCloseable {
             .watch ul { margin: 0; padding-left: 1.2rem; }
             .watch li { margin: .4rem 0; }
             """;
-
-    private static String escape(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '<' -> b.append("&lt;");
-                case '>' -> b.append("&gt;");
-                case '&' -> b.append("&amp;");
-                case '"' -> b.append("&quot;");
-                case '\'' -> b.append("&#39;");
-                default -> b.append(c);
-            }
-        }
-        return b.toString();
-    }
 
     private static String jsonString(String s) {
         StringBuilder b = new StringBuilder("\"");
