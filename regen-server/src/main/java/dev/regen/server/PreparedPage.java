@@ -1,49 +1,62 @@
 package dev.regen.server;
 
-import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.regen.CachedPage;
 import dev.regen.Header;
 import dev.regen.http.CacheHeaders;
 import dev.regen.http.Compression;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.IllegalReferenceCountException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A cached page made ready to write, once per page rather than once per request: for each variant
- * (identity, gzip) the status line and every header that does not change per request, already
- * encoded as bytes. A hit then writes that block, the few per-request fields, and the body array
- * itself, without copying it.
+ * (identity, gzip) every header that does not change per request followed by the body, as one
+ * off-heap buffer. A hit writes the status line and the few per-request fields, then a view of that
+ * buffer: the socket reads it where it is, with no copy and no allocation of the body.
  */
 final class PreparedPage {
-    /** Keyed by page identity (weak keys), so a page replaced in the cache drops its prepared form too. */
-    private static final Cache<CachedPage, PreparedPage> CACHE = Caffeine.newBuilder()
-            .weakKeys().maximumSize(100_000).executor(Runnable::run).build();
-
     final Variant identity;
     final Variant gzip;
 
-    /** One encoding of the page. */
-    record Variant(byte[] body, String etag, List<Header> headers, ByteBuf head) {
-        /** A view of the pre-encoded block for one write; the block itself is never released. */
-        ByteBuf headForWrite() {
-            return head.duplicate();
+    /**
+     * One encoding of the page. {@code tail} holds the fixed header fields, the blank line ending the
+     * header block, and the body; it is released when the page leaves {@link Cache the prepared cache}.
+     */
+    record Variant(int status, String statusLine, byte[] body, String etag, List<Header> headers, ByteBuf tail, int headLength) {
+        /**
+         * The fixed fields and the body (or, for {@code headOnly}, the fields alone), retained for one
+         * write; null if the cache released the buffer meanwhile (the caller then writes a copy).
+         */
+        ByteBuf retainTail(boolean headOnly) {
+            try {
+                return headOnly ? tail.retainedSlice(0, headLength) : tail.retainedDuplicate();
+            } catch (IllegalReferenceCountException released) {
+                return null;
+            }
+        }
+
+        /** The same bytes as {@link #tail}, copied on the heap: for the rare write that lost a race with eviction. */
+        ByteBuf copyTail(boolean headOnly) {
+            byte[] fields = fields(headers, body.length).getBytes(StandardCharsets.ISO_8859_1);
+            return headOnly ? Unpooled.wrappedBuffer(fields) : Unpooled.wrappedBuffer(fields, body);
+        }
+
+        long bytes() {
+            return tail.capacity();
         }
     }
 
-    private PreparedPage(CachedPage page) {
+    private PreparedPage(CachedPage page, ByteBufAllocator alloc) {
         boolean compressed = page.gzipBody() != null;
-        identity = variant(page, page.body(), page.etag(), null, compressed);
+        identity = variant(page, page.body(), page.etag(), null, compressed, alloc);
         gzip = compressed
-                ? variant(page, page.gzipBody(), Compression.gzipEtag(page.etag()), "gzip", true) : null;
-    }
-
-    static PreparedPage of(CachedPage page) {
-        return CACHE.get(page, PreparedPage::new);
+                ? variant(page, page.gzipBody(), Compression.gzipEtag(page.etag()), "gzip", true, alloc) : null;
     }
 
     /** The variant to send for a request's {@code Accept-Encoding}. */
@@ -51,7 +64,19 @@ final class PreparedPage {
         return gzip != null && Compression.acceptsGzip(acceptEncoding) ? gzip : identity;
     }
 
-    private static Variant variant(CachedPage page, byte[] body, String etag, String encoding, boolean varies) {
+    private long bytes() {
+        return identity.bytes() + (gzip == null ? 0 : gzip.bytes());
+    }
+
+    private void release() {
+        identity.tail.release();
+        if (gzip != null) {
+            gzip.tail.release();
+        }
+    }
+
+    private static Variant variant(CachedPage page, byte[] body, String etag, String encoding, boolean varies,
+                                   ByteBufAllocator alloc) {
         List<Header> headers = new ArrayList<>(page.headers().size() + 4);
         boolean varyDone = !varies;
         for (Header h : page.headers()) {
@@ -72,15 +97,57 @@ final class PreparedPage {
             headers.add(new Header("Content-Encoding", encoding));
         }
         headers.add(new Header("ETag", etag));
+        byte[] fields = fields(headers, body.length).getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuf tail = alloc.directBuffer(fields.length + body.length);
+        tail.writeBytes(fields).writeBytes(body);
+        return new Variant(page.status(), "HTTP/1.1 " + HttpResponseStatus.valueOf(page.status()) + "\r\n", body, etag, headers, tail, fields.length);
+    }
+
+    /** The fixed header fields and the blank line that ends the header block. */
+    private static String fields(List<Header> headers, int contentLength) {
         StringBuilder sb = new StringBuilder(512);
-        sb.append("HTTP/1.1 ").append(HttpResponseStatus.valueOf(page.status())).append("\r\n");
         for (Header h : headers) {
             sb.append(h.name()).append(": ").append(h.value()).append("\r\n");
         }
-        sb.append("Content-Length: ").append(body.length).append("\r\n");
-        byte[] bytes = sb.toString().getBytes(StandardCharsets.ISO_8859_1);
-        // a heap buffer, never released, freed with its page: the socket write copies it to direct memory
-        ByteBuf head = Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(bytes).asReadOnly());
-        return new Variant(body, etag, headers, head);
+        return sb.append("Content-Length: ").append(contentLength).append("\r\n\r\n").toString();
+    }
+
+    /**
+     * Prepared pages of one server, bounded in off-heap bytes; the rest are prepared again when asked
+     * for. Keyed by page identity (weak keys), so a page replaced in the engine's cache drops its
+     * prepared form too, and its buffers with it.
+     */
+    static final class Cache implements AutoCloseable {
+        private final com.github.benmanes.caffeine.cache.Cache<CachedPage, PreparedPage> pages;
+        private final ByteBufAllocator alloc;
+
+        Cache(long maxBytes, ByteBufAllocator alloc) {
+            this.alloc = alloc;
+            this.pages = Caffeine.newBuilder()
+                    .weakKeys()
+                    .maximumWeight(maxBytes)
+                    .weigher((CachedPage page, PreparedPage p) -> (int) Math.min(Integer.MAX_VALUE, p.bytes()))
+                    .removalListener((CachedPage page, PreparedPage p, com.github.benmanes.caffeine.cache.RemovalCause cause) -> {
+                        if (p != null) {
+                            p.release();
+                        }
+                    })
+                    .executor(Runnable::run)
+                    .build();
+        }
+
+        PreparedPage of(CachedPage page) {
+            return pages.get(page, p -> new PreparedPage(p, alloc));
+        }
+
+        long bytes() {
+            return pages.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+        }
+
+        @Override
+        public void close() {
+            pages.invalidateAll();
+            pages.cleanUp();
+        }
     }
 }

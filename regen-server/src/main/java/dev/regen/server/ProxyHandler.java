@@ -60,13 +60,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private final java.util.concurrent.atomic.AtomicInteger active;
     private final HttpDate date;
     private final AccessLog accessLog;
+    private final PreparedPage.Cache prepared;
     /** Writes through this context skip the response encoder: pre-encoded bytes go out as they are. */
     private ChannelHandlerContext rawCtx;
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
     private boolean busy;
 
     ProxyHandler(RegenEngine engine, HttpOrigin origin, InstantSource clock, Routes routes,
-                 java.util.concurrent.atomic.AtomicInteger active, AccessLog accessLog) {
+                 java.util.concurrent.atomic.AtomicInteger active, AccessLog accessLog, PreparedPage.Cache prepared) {
         this.engine = engine;
         this.origin = origin;
         this.clock = clock;
@@ -74,6 +75,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         this.active = active;
         this.date = new HttpDate(clock);
         this.accessLog = accessLog;
+        this.prepared = prepared;
     }
 
     @Override
@@ -142,39 +144,36 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
     private void sendPage(Exchange ex, CachedPage page, CacheStatus status) {
         Instant now = clock.instant();
-        PreparedPage.Variant v = PreparedPage.of(page).select(ex.request.headers().get(HttpHeaderNames.ACCEPT_ENCODING));
+        PreparedPage.Variant v = prepared.of(page).select(ex.request.headers().get(HttpHeaderNames.ACCEPT_ENCODING));
         String cacheStatus = CacheHeaders.forPage(page, status, now);
         boolean notModified = CacheHeaders.noneMatch(ex.request.headers().get(HttpHeaderNames.IF_NONE_MATCH), v.etag());
-        if (!notModified && ex.request.method() == HttpMethod.GET && ex.request.protocolVersion() == HttpVersion.HTTP_1_1) {
-            // the hot path: pre-encoded status line and headers, a few per-request fields, the body as is
-            StringBuilder perRequest = new StringBuilder(160)
+        if (!notModified) {
+            // the hot path: status line and per-request fields, then the prepared fields and body as they are
+            StringBuilder perRequest = new StringBuilder(192).append(v.statusLine())
                     .append("Date: ").append(date.now())
                     .append("\r\nAge: ").append(page.ageSeconds(now))
                     .append("\r\nX-Cache-Status: ").append(status.name())
                     .append("\r\nCache-Status: ").append(cacheStatus);
             if (!ex.keepAlive) {
                 perRequest.append("\r\nConnection: close");
+            } else if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                perRequest.append("\r\nConnection: keep-alive");
             }
-            perRequest.append("\r\n\r\n");
-            ex.finishRaw(v.headForWrite(), perRequest, v.body(), page.status(), status);
+            perRequest.append("\r\n");
+            ex.finishRaw(perRequest, v, ex.request.method() == HttpMethod.HEAD, status);
             return;
         }
-        HttpResponseStatus code = notModified ? HttpResponseStatus.NOT_MODIFIED : HttpResponseStatus.valueOf(page.status());
-        boolean withBody = !notModified && ex.request.method() != HttpMethod.HEAD;
-        ByteBuf body = withBody ? Unpooled.wrappedBuffer(v.body()) : Unpooled.EMPTY_BUFFER;
-        FullHttpResponse response = new DefaultFullHttpResponse(ex.request.protocolVersion(), code, body, false);
+        FullHttpResponse response = new DefaultFullHttpResponse(ex.request.protocolVersion(),
+                HttpResponseStatus.NOT_MODIFIED, Unpooled.EMPTY_BUFFER, false);
         HttpHeaders h = response.headers();
         for (Header header : v.headers()) {
-            if (!notModified || CacheHeaders.keptOn304(header.name()) || header.is("etag")) {
+            if (CacheHeaders.keptOn304(header.name()) || header.is("etag")) {
                 h.add(header.name(), header.value());
             }
         }
         h.set(HttpHeaderNames.AGE, page.ageSeconds(now));
         h.set("X-Cache-Status", status.name());
         h.set("Cache-Status", cacheStatus);
-        if (!notModified) {
-            HttpUtil.setContentLength(response, v.body().length);
-        }
         ex.finish(response);
     }
 
@@ -380,14 +379,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             finish(r);
         }
 
-        /** Writes a pre-encoded response: head block, per-request fields (ending the header), body. */
-        void finishRaw(ByteBuf head, CharSequence perRequest, byte[] body, int status, CacheStatus cache) {
-            this.status = status;
+        /** Writes a prepared page: the status line and per-request fields, then the page's fixed fields and body. */
+        void finishRaw(CharSequence perRequest, PreparedPage.Variant v, boolean headOnly, CacheStatus cache) {
+            this.status = v.status();
             this.cacheStatus = cache.name();
-            this.bytes = body.length;
-            rawCtx.write(head);
-            rawCtx.write(io.netty.buffer.ByteBufUtil.writeAscii(ctx.alloc(), perRequest));
-            var future = rawCtx.writeAndFlush(Unpooled.wrappedBuffer(body));
+            this.bytes = headOnly ? 0 : v.body().length;
+            ByteBuf tail = v.retainTail(headOnly);
+            rawCtx.write(ByteBufUtil.writeAscii(ctx.alloc(), perRequest));
+            var future = rawCtx.writeAndFlush(tail != null ? tail : v.copyTail(headOnly));
             if (!keepAlive) {
                 future.addListener(ChannelFutureListener.CLOSE);
             }

@@ -13,6 +13,7 @@ import dev.regen.store.KvStore;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.embedded.EmbeddedStore;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -52,6 +53,7 @@ public final class RegenServer implements AutoCloseable {
     private final HealthMonitor health;
     private final Cluster cluster;
     private final EventLoopGroup group;
+    private final PreparedPage.Cache prepared;
     private final Channel channel;
     private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
@@ -74,6 +76,8 @@ public final class RegenServer implements AutoCloseable {
                 epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         AccessLog accessLog = new AccessLog(config.accessLog());
+        // off-heap copies of the hottest pages, ready to write: a quarter of the L1 budget
+        this.prepared = new PreparedPage.Cache(config.memoryBytes() / 4, UnpooledByteBufAllocator.DEFAULT);
         Routes routes = new Routes(AdminApi.builder(engine).secret(config.secret()).webhookPath(config.webhookPath())
                 .metrics(metrics).metricsPublic(config.metricsPublic()).health(health).build());
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -92,7 +96,7 @@ public final class RegenServer implements AutoCloseable {
                                 .addLast(new HttpResponseEncoder())
                                 .addLast(new HttpServerExpectContinueHandler())
                                 .addLast(new HttpObjectAggregator(MAX_REQUEST_BODY))
-                                .addLast(new ProxyHandler(engine, origin, clock, routes, active, accessLog));
+                                .addLast(new ProxyHandler(engine, origin, clock, routes, active, accessLog, prepared));
                     }
                 });
         try {
@@ -100,6 +104,7 @@ public final class RegenServer implements AutoCloseable {
         } catch (Throwable e) {
             // includes a BindException Netty rethrows unchecked: port in use
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            prepared.close();
             engine.close();
             health.close();
             throw e;
@@ -196,6 +201,7 @@ public final class RegenServer implements AutoCloseable {
             log.warn("{} requests still in flight after 10 s; closing anyway", active.get());
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        prepared.close();
         engine.close();
         health.close();
         cluster.close();

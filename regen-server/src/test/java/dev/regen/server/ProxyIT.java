@@ -357,6 +357,26 @@ class ProxyIT {
     }
 
     @Test
+    void http10_hitsKeepTheConnectionOnlyWhenAsked_headHasLengthButNoBody() throws Exception {
+        String body = get("/p/10").body();
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("HEAD /p/10 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                    + "GET /p/10 HTTP/1.0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int second = all.indexOf("HTTP/1.1 200", 1);
+            String head = all.substring(0, second);
+            String get = all.substring(second);
+            assertThat(head).contains("Connection: keep-alive\r\n").contains("X-Cache-Status: HIT\r\n")
+                    .contains("Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n")
+                    .endsWith("\r\n\r\n");
+            assertThat(get).contains("Connection: close\r\n").endsWith("\r\n\r\n" + body);
+        }
+    }
+
+    @Test
     void get_acceptGzip_precompressedVariantWithOwnEtagAndVary() throws Exception {
         String html = "<html>" + "<p>compressible text</p>".repeat(400) + "</html>";
         origin.on("/p/gz", s -> TestOrigin.Response.html(html, "Vary", "Accept-Language"));
