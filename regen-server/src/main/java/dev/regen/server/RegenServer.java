@@ -33,6 +33,8 @@ import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
 import java.time.InstantSource;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,13 +60,22 @@ public final class RegenServer implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
-    private RegenServer(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock) throws InterruptedException {
+    /** The parts that need neither the store nor the cluster, so they can come up while those open. */
+    private record Parts(HttpOrigin origin, RegenMetrics metrics) {
+        static Parts of(ServerConfig config) {
+            // metrics use the system clock: the dashboard's chart shows real time even under a test's fake clock
+            return new Parts(new HttpOrigin(config.origin(), config.connectTimeout(), config.engine().renderTimeout(), null),
+                    new RegenMetrics());
+        }
+    }
+
+    private RegenServer(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock, Parts parts)
+            throws InterruptedException {
         this.config = config;
         this.store = store;
         this.cluster = cluster;
-        HttpOrigin origin = new HttpOrigin(config.origin(), config.connectTimeout(), config.engine().renderTimeout(), null);
-        // metrics use the system clock: the dashboard's chart shows real time even under a test's fake clock
-        RegenMetrics metrics = new RegenMetrics();
+        HttpOrigin origin = parts.origin();
+        RegenMetrics metrics = parts.metrics();
         this.engine = RegenEngine.builder().config(config.engine()).origin(origin).store(metrics.instrument(store))
                 .clock(clock).memoryBytes(config.memoryBytes()).listener(metrics).cluster(cluster).build();
         metrics.bind(engine);
@@ -114,6 +125,13 @@ public final class RegenServer implements AutoCloseable {
     /** Opens the configured store (and, on Redis, joins the cluster of nodes sharing it) and starts serving. */
     public static RegenServer start(ServerConfig config) throws InterruptedException {
         InstantSource clock = InstantSource.system();
+        // On a cold JVM the store (SQLite's native library, a Redis connection) and the origin's HTTP
+        // client with the metrics registry each take a few hundred ms to come up: side by side, then.
+        CompletableFuture<Parts> parts = CompletableFuture.supplyAsync(() -> Parts.of(config), task -> {
+            Thread t = new Thread(task, "regen-start");
+            t.setDaemon(true);
+            t.start();
+        });
         KvStore store = openStore(config.store(), config.memoryBytes(), clock);
         Cluster cluster;
         try {
@@ -122,7 +140,15 @@ public final class RegenServer implements AutoCloseable {
             store.close();
             throw e;
         }
-        return start(config, store, cluster, clock);
+        Parts ready;
+        try {
+            ready = parts.join();
+        } catch (CompletionException e) {
+            cluster.close();
+            store.close();
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+        return start(config, store, cluster, clock, ready);
     }
 
     /** Starts serving over a store the caller opened; the server closes it. */
@@ -133,8 +159,21 @@ public final class RegenServer implements AutoCloseable {
     /** Starts one node of a cluster over a shared store; the server closes both. */
     public static RegenServer start(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock)
             throws InterruptedException {
+        Parts parts;
         try {
-            return new RegenServer(config, store, cluster, clock);
+            parts = Parts.of(config);
+        } catch (RuntimeException e) {
+            cluster.close();
+            store.close();
+            throw e;
+        }
+        return start(config, store, cluster, clock, parts);
+    }
+
+    private static RegenServer start(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock, Parts parts)
+            throws InterruptedException {
+        try {
+            return new RegenServer(config, store, cluster, clock, parts);
         } catch (Throwable e) {
             cluster.close();
             store.close();

@@ -121,6 +121,18 @@ public final class EmbeddedStore implements KvStore {
      * @throws StoreException naming the file when it cannot be created or opened, is not a SQLite
      *                        database, or was written by a newer Regen
      */
+    /**
+     * Loads SQLite's native library now (it is unpacked from the jar first: ~0.1-0.2 s on a cold JVM),
+     * so a later {@link #open} does not wait for it. Safe to call from any thread, any number of times.
+     */
+    public static void preload() {
+        try {
+            org.sqlite.SQLiteJDBCLoader.initialize();
+        } catch (Exception e) {
+            // open() reports it, with the store's path
+        }
+    }
+
     public static EmbeddedStore open(Path dir, InstantSource clock) {
         return open(dir, clock, DEFAULT_SWEEP_INTERVAL);
     }
