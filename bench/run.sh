@@ -3,6 +3,7 @@
 #
 #   bench/run.sh                                  # PEERS="nginx ours", harness defaults (5 x 10 s wrk runs)
 #   PEERS="nginx varnish ours" bench/run.sh       # more peers ("ours" is Regen)
+#   PEERS="nginx varnish next ours" bench/run.sh  # with Next.js ISR: built once in a private copy of the harness
 #   REGEN_JAR=/tmp/regen-bench/regen.jar bench/run.sh   # use this jar as is (no build, no copy)
 #   WRK_REPEATS=9 bench/run.sh                    # any harness knob passes through (see its README.md)
 #   REGEN_REVALIDATE_MODE=soft bench/run.sh       # on-demand scenario with a soft webhook call (default hard)
@@ -37,6 +38,16 @@ REGEN_JVM_OPTS=${REGEN_JVM_OPTS:-"-XX:+UseSerialGC -XX:ActiveProcessorCount=1 -X
 
 [ -d "$SHARED_BENCH" ] && [ -f "$SHARED_BENCH/run-peers.sh" ] \
   || { echo "shared harness not found at $SHARED_BENCH (set SHARED_BENCH)" >&2; exit 1; }
+# The harness builds the Next.js peer inside its own folder (npm ci, next build). That folder is
+# shared and not ours to write: when Next is asked for, run a private copy of the harness, reused
+# from run to run (the build is redone only when the app's sources change).
+if [[ " ${PEERS:-} " == *" next "* ]]; then
+  copy=${SNAP_DIR}/shared-bench
+  mkdir -p "$copy"
+  (cd "$SHARED_BENCH" && tar --exclude=./next-app/node_modules --exclude=./next-app/.next --exclude=./results -cf - .) \
+    | (cd "$copy" && tar -xf -)
+  SHARED_BENCH=$copy
+fi
 [ -f "$CONFIG" ] || { echo "missing config $CONFIG" >&2; exit 1; }
 command -v java >/dev/null || { echo "missing: java (a JDK 17+)" >&2; exit 1; }
 
