@@ -52,6 +52,7 @@ final class PreparedPage {
         }
     }
 
+    /** @param alloc where the buffers go (off-heap), or null for views of the page's own arrays on the heap */
     private PreparedPage(CachedPage page, ByteBufAllocator alloc) {
         boolean compressed = page.gzipBody() != null;
         identity = variant(page, page.body(), page.etag(), null, compressed, alloc);
@@ -98,8 +99,13 @@ final class PreparedPage {
         }
         headers.add(new Header("ETag", etag));
         byte[] fields = fields(headers, body.length).getBytes(StandardCharsets.ISO_8859_1);
-        ByteBuf tail = alloc.directBuffer(fields.length + body.length);
-        tail.writeBytes(fields).writeBytes(body);
+        ByteBuf tail;
+        if (alloc == null) {
+            tail = Unpooled.wrappedBuffer(fields, body);
+        } else {
+            tail = alloc.directBuffer(fields.length + body.length);
+            tail.writeBytes(fields).writeBytes(body);
+        }
         return new Variant(page.status(), "HTTP/1.1 " + HttpResponseStatus.valueOf(page.status()) + "\r\n", body, etag, headers, tail, fields.length);
     }
 
@@ -120,9 +126,11 @@ final class PreparedPage {
     static final class Cache implements AutoCloseable {
         private final com.github.benmanes.caffeine.cache.Cache<CachedPage, PreparedPage> pages;
         private final ByteBufAllocator alloc;
+        private final long maxBytes;
 
         Cache(long maxBytes, ByteBufAllocator alloc) {
             this.alloc = alloc;
+            this.maxBytes = maxBytes;
             this.pages = Caffeine.newBuilder()
                     .weakKeys()
                     .maximumWeight(maxBytes)
@@ -137,6 +145,12 @@ final class PreparedPage {
         }
 
         PreparedPage of(CachedPage page) {
+            long size = page.body().length + (page.gzipBody() == null ? 0L : page.gzipBody().length);
+            if (size > maxBytes / 16) {
+                // a copy of a page this big would crowd out the rest: prepared for this request only,
+                // over the page's own arrays (the socket write then copies them, as it must from the heap)
+                return new PreparedPage(page, null);
+            }
             return pages.get(page, p -> new PreparedPage(p, alloc));
         }
 

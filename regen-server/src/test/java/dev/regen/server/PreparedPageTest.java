@@ -61,22 +61,39 @@ class PreparedPageTest {
 
     @Test
     void cache_boundedInBytes_evictedPagesReleaseTheirBuffers() {
-        long max = 64 * 1024;
+        long max = 256 * 1024;
         try (PreparedPage.Cache cache = new PreparedPage.Cache(max, UnpooledByteBufAllocator.DEFAULT)) {
             List<PreparedPage> made = new ArrayList<>();
             List<CachedPage> pages = new ArrayList<>();
-            for (int i = 0; i < 40; i++) {
+            for (int i = 0; i < 80; i++) {
                 CachedPage page = page(i, 10_000);
                 pages.add(page);
                 made.add(cache.of(page));
             }
             assertThat(cache.bytes()).isPositive().isLessThanOrEqualTo(max);
             long released = made.stream().filter(p -> p.identity.tail().refCnt() == 0).count();
-            assertThat(released).isGreaterThan(30);
+            assertThat(released).isGreaterThan(50);
             for (PreparedPage p : made) {
                 boolean live = p.identity.tail().refCnt() > 0;
                 assertThat(p.gzip == null || (p.gzip.tail().refCnt() > 0) == live).isTrue();
             }
+        }
+    }
+
+    @Test
+    void pageTooBigForTheBudget_preparedPerRequestOnTheHeap_sameBytes() {
+        try (PreparedPage.Cache cache = new PreparedPage.Cache(64 * 1024, UnpooledByteBufAllocator.DEFAULT)) {
+            CachedPage big = page(1, 20_000);
+            PreparedPage first = cache.of(big);
+            assertThat(cache.of(big)).isNotSameAs(first);
+            assertThat(cache.bytes()).isZero();
+            ByteBuf tail = first.identity.retainTail(false);
+            assertThat(tail.isDirect()).isFalse();
+            assertThat(text(tail)).isEqualTo(text(first.identity.copyTail(false)));
+            tail.release();
+            CachedPage small = page(2, 1_000);
+            assertThat(cache.of(small)).isSameAs(cache.of(small));
+            assertThat(cache.of(small).identity.tail().isDirect()).isTrue();
         }
     }
 
