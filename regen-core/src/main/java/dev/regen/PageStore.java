@@ -72,37 +72,22 @@ final class PageStore {
             failed("read", e);
             return null;
         }
-        CachedPage page = entry == null ? null : PageCodec.decode(entry);
-        if (page != null) {
-            l1.put(key, page);
-        }
-        return page;
-    }
-
-    /** From L1, else L2 (blocking), promoting what L2 had into L1. */
-    CachedPage get(String key) {
-        CachedPage page = l1.getIfPresent(key);
-        if (page != null) {
-            return page;
-        }
-        KvEntry entry;
-        try {
-            entry = l2.get(PAGE_PREFIX + key);
-            recovered();
-        } catch (StoreException e) {
-            failed("read", e);
-            return null;
-        }
         if (entry == null) {
             return null;
         }
-        page = PageCodec.decode(entry);
+        CachedPage page = PageCodec.decode(entry);
         if (page == null) {
             log.warn("store entry {} is not a readable page; treating it as missing", key);
             return null;
         }
         l1.put(key, page);
         return page;
+    }
+
+    /** From L1, else L2 (blocking), promoting what L2 had into L1. */
+    CachedPage get(String key) {
+        CachedPage page = l1.getIfPresent(key);
+        return page != null ? page : getShared(key);
     }
 
     /**
