@@ -5,6 +5,7 @@ import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
 import dev.regen.store.PutOptions;
+import dev.regen.store.WellFormed;
 import dev.regen.store.StoreException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -227,7 +228,7 @@ public final class EmbeddedStore implements KvStore {
 
     @Override
     public KvEntry get(String key) {
-        requireWellFormed("key", key);
+        WellFormed.require("key", key);
         long now = millis(clock.instant());
         return read("get", key, c -> {
             PreparedStatement ps = c.prepare(GET);
@@ -247,12 +248,12 @@ public final class EmbeddedStore implements KvStore {
 
     @Override
     public void put(String key, byte[] value, PutOptions options) {
-        requireWellFormed("key", key);
+        WellFormed.require("key", key);
         Objects.requireNonNull(value, "value");
         PutOptions opts = options == null ? PutOptions.NONE : options;
         opts.metadata().forEach((k, v) -> {
-            requireWellFormed("metadata key", k);
-            requireWellFormed("metadata value", v);
+            WellFormed.require("metadata key", k);
+            WellFormed.require("metadata value", v);
         });
         String metadata = MetadataCodec.encode(opts.metadata());
         write("put", key, c -> {
@@ -272,7 +273,7 @@ public final class EmbeddedStore implements KvStore {
 
     @Override
     public boolean delete(String key) {
-        requireWellFormed("key", key);
+        WellFormed.require("key", key);
         long now = millis(clock.instant());
         return write("delete", key, c -> {
             PreparedStatement live = c.prepare(DELETE_LIVE);
@@ -295,9 +296,9 @@ public final class EmbeddedStore implements KvStore {
             throw new IllegalArgumentException("limit must be positive: " + limit);
         }
         String p = prefix == null ? "" : prefix;
-        requireWellFormed("prefix", p);
+        WellFormed.require("prefix", p);
         if (cursor != null) {
-            requireWellFormed("cursor", cursor);
+            WellFormed.require("cursor", cursor);
         }
         boolean afterCursor = cursor != null && utf8Compare(cursor, p) >= 0; // else start at the prefix
         String lower = afterCursor ? cursor : p;
@@ -522,21 +523,6 @@ public final class EmbeddedStore implements KvStore {
         return Integer.compare(a.length() - i, b.length() - j);
     }
 
-    /**
-     * Rejects unpaired surrogates: the driver would write them as '?', so two different keys
-     * could land on one row.
-     */
-    static void requireWellFormed(String what, String s) {
-        Objects.requireNonNull(s, what);
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                throw new IllegalArgumentException(what + " has an unpaired surrogate at index " + i);
-            }
-        }
-    }
 
     private static long millis(Instant t) {
         try {

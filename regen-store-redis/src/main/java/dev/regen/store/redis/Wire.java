@@ -1,5 +1,6 @@
 package dev.regen.store.redis;
 
+import dev.regen.store.WellFormed;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -10,7 +11,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.TreeMap;
 
 /**
@@ -115,20 +115,9 @@ final class Wire {
 
     // --- strings -------------------------------------------------------------------------------
 
-    /**
-     * UTF-8 bytes of {@code s}. Rejects unpaired surrogates: Java would encode them as '?', so two
-     * different keys could land on one Redis key.
-     */
+    /** UTF-8 bytes of {@code s}, refusing unpaired surrogates ({@link WellFormed#require}). */
     static byte[] utf8(String what, String s) {
-        Objects.requireNonNull(s, what);
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                throw new IllegalArgumentException(what + " has an unpaired surrogate at index " + i);
-            }
-        }
+        WellFormed.require(what, s);
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
