@@ -24,7 +24,6 @@ import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
@@ -154,10 +153,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                     .append("\r\nAge: ").append(page.ageSeconds(now))
                     .append("\r\nX-Cache-Status: ").append(status.name())
                     .append("\r\nCache-Status: ").append(cacheStatus);
-            if (!ex.keepAlive) {
-                perRequest.append("\r\nConnection: close");
-            } else if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-                perRequest.append("\r\nConnection: keep-alive");
+            String connection = ex.connection();
+            if (connection != null) {
+                perRequest.append("\r\nConnection: ").append(connection);
             }
             perRequest.append("\r\n");
             ex.finishRaw(perRequest, v, ex.request.method() == HttpMethod.HEAD, status);
@@ -429,11 +427,18 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 cacheStatus = cache;
             }
             response.headers().set(HttpHeaderNames.DATE, date.now());
-            if (!keepAlive) {
-                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            } else if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            String connection = connection();
+            if (connection != null) {
+                response.headers().set(HttpHeaderNames.CONNECTION, connection);
             }
+        }
+
+        /** The {@code Connection} field this response needs, or null: close, or keep-alive asked for over HTTP/1.0. */
+        String connection() {
+            if (!keepAlive) {
+                return "close";
+            }
+            return request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? "keep-alive" : null;
         }
 
         private void write(Object msg) {

@@ -12,13 +12,9 @@ public final class Main {
     public static void main(String[] args) {
         // Netty's sampled leak tracking records a stack trace every ~128 buffers: a few % of a busy
         // server's CPU. Tests keep it on; -Dio.netty.leakDetection.level=simple turns it back on here.
-        if (System.getProperty("io.netty.leakDetection.level") == null) {
-            System.setProperty("io.netty.leakDetection.level", "disabled");
-        }
+        System.getProperties().putIfAbsent("io.netty.leakDetection.level", "disabled");
         // Netty's allocator events register with JFR on the first request: ~0.15 s of start-up
-        if (System.getProperty("io.netty.jfr.enabled") == null) {
-            System.setProperty("io.netty.jfr.enabled", "false");
-        }
+        System.getProperties().putIfAbsent("io.netty.jfr.enabled", "false");
         Preload.start(args);
         System.exit(run(args));
     }
