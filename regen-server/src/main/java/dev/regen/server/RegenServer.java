@@ -36,6 +36,7 @@ import java.time.InstantSource;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -140,15 +141,13 @@ public final class RegenServer implements AutoCloseable {
             store.close();
             throw e;
         }
-        Parts ready;
-        try {
-            ready = parts.join();
-        } catch (CompletionException e) {
-            cluster.close();
-            store.close();
-            throw e.getCause() instanceof RuntimeException r ? r : e;
-        }
-        return start(config, store, cluster, clock, ready);
+        return start(config, store, cluster, clock, () -> {
+            try {
+                return parts.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        });
     }
 
     /** Starts serving over a store the caller opened; the server closes it. */
@@ -159,21 +158,13 @@ public final class RegenServer implements AutoCloseable {
     /** Starts one node of a cluster over a shared store; the server closes both. */
     public static RegenServer start(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock)
             throws InterruptedException {
-        Parts parts;
-        try {
-            parts = Parts.of(config);
-        } catch (RuntimeException e) {
-            cluster.close();
-            store.close();
-            throw e;
-        }
-        return start(config, store, cluster, clock, parts);
+        return start(config, store, cluster, clock, () -> Parts.of(config));
     }
 
-    private static RegenServer start(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock, Parts parts)
-            throws InterruptedException {
+    private static RegenServer start(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock,
+                                     Supplier<Parts> parts) throws InterruptedException {
         try {
-            return new RegenServer(config, store, cluster, clock, parts);
+            return new RegenServer(config, store, cluster, clock, parts.get());
         } catch (Throwable e) {
             cluster.close();
             store.close();
