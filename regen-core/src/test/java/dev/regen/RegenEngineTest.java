@@ -122,7 +122,8 @@ class RegenEngineTest {
         origin.failWith(new OriginException(OriginException.Kind.UNREACHABLE, "connection refused"));
         assertThat(status(serve("/d"))).isEqualTo(CacheStatus.STALE);
         awaitCalls(2);
-        waitUntil(() -> engine.stats().renderErrors() == 1);
+        // the error is counted before the failed flight leaves: a request in between would join it
+        waitUntil(() -> engine.stats().renderErrors() == 1 && engine.rendersInFlight() == 0);
         // inside the backoff window no new render is tried
         assertThat(status(serve("/d"))).isEqualTo(CacheStatus.STALE);
         assertThat(body(serve("/d"))).isEqualTo("render 1");
