@@ -8,7 +8,7 @@
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
-SHARED=${SHARED_BENCH:-$(cd "$REPO/.." && pwd)/shared/bench}
+PEERS_DIR=$BENCH_DIR/peers
 JAR=${REGEN_JAR:-$REPO/regen-server/target/regen.jar}
 RUN=${RUN_DIR:-/tmp/regen-gzip-bench}
 REPEATS=${REPEATS:-5}; DURATION=${DURATION:-10}; CONNS=${CONNS:-64}; PAGES=${PAGES:-100}
@@ -18,11 +18,11 @@ mkdir -p "$RUN"; pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-taskset -c 1 python3 "$SHARED/origin.py" --port $ORIGIN_PORT --delay-ms 50 > "$RUN/origin.log" 2>&1 & pids+=($!)
+taskset -c 1 python3 "$PEERS_DIR/origin.py" --port $ORIGIN_PORT --delay-ms 50 > "$RUN/origin.log" 2>&1 & pids+=($!)
 for kind in plain gzip; do
   port=$([ $kind = plain ] && echo $NGINX_PORT || echo $NGINX_GZ_PORT)
   conf="$RUN/nginx-$kind.conf"; mkdir -p "$RUN/$kind/nginx-tmp" "$RUN/$kind/nginx-cache"
-  sed -e "s#@PORT@#$port#g" -e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" -e "s#@RUN_DIR@#$RUN/$kind#g" "$SHARED/nginx/isr.conf.in" > "$conf"
+  sed -e "s#@PORT@#$port#g" -e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" -e "s#@RUN_DIR@#$RUN/$kind#g" "$PEERS_DIR/nginx/isr.conf.in" > "$conf"
   if [ $kind = gzip ]; then sed -i 's#^\(\s*\)server {#\1gzip on; gzip_types text/html; gzip_min_length 512;\n\1server {#' "$conf"; fi
   sed -i "s#pid .*;#pid $RUN/$kind/nginx.pid;#" "$conf"
   taskset -c 0 nginx -c "$conf" -p "$RUN/$kind" -g 'daemon off;' > "$RUN/nginx-$kind.out" 2>&1 & pids+=($!)

@@ -4,7 +4,7 @@
 #
 #   bench/hard-revalidate-race.sh [path/to/regen.jar]      # default: /tmp/regen-bench/regen.jar
 #
-# Uses the shared harness's origin (../shared/bench/origin.py) with a 500 ms render so the race is
+# Uses the peer harness's origin (bench/peers/origin.py) with a 500 ms render so the race is
 # deterministic, and bench/regen-bench.yaml (/s/** revalidate 2 s). Loopback only; stops only the
 # two processes it starts (by PID). Seen at 8aa537c (2026-11-26):
 #   1. first GET (miss)                        MISS   render 1
@@ -17,7 +17,7 @@
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
-SHARED_BENCH=${SHARED_BENCH:-$(cd "$REPO/.." && pwd)/shared/bench}
+PEERS_DIR=$BENCH_DIR/peers
 JAR=${1:-/tmp/regen-bench/regen.jar}
 OPORT=${OPORT:-18098}
 RPORT=${RPORT:-18099}
@@ -27,7 +27,7 @@ for p in $OPORT $RPORT; do
   if (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "port $p is in use; set OPORT/RPORT" >&2; exit 1; fi
 done
 
-python3 "$SHARED_BENCH/origin.py" --port "$OPORT" --size 2048 --delay-ms 500 > "$TMP/origin.log" 2>&1 & opid=$!
+python3 "$PEERS_DIR/origin.py" --port "$OPORT" --size 2048 --delay-ms 500 > "$TMP/origin.log" 2>&1 & opid=$!
 java -XX:+UseSerialGC -Xmx256m -jar "$JAR" serve --port "$RPORT" --origin "http://127.0.0.1:$OPORT" \
      --config "$BENCH_DIR/regen-bench.yaml" --store memory > "$TMP/regen.log" 2>&1 & rpid=$!
 trap 'kill $rpid $opid 2>/dev/null || true; wait $rpid $opid 2>/dev/null || true' EXIT
@@ -45,7 +45,7 @@ sleep 2.5
 g "2. GET after TTL (starts background render #2)"
 sleep 0.1
 echo "3. hard revalidate while #2 is in flight:      $(curl -s -X POST -H "Authorization: Bearer $REGEN_SECRET" \
-  -H 'Content-Type: application/json' -d "{\"paths\":[\"$page\"],\"mode\":\"hard\"}" "http://127.0.0.1:$RPORT/api/revalidate")"
+  -H 'Content-Type: application/json' -d "{\"paths\":[\"$page\"],\"mode\":\"hard\"}" "http://127.0.0.1:$RPORT/_regen/revalidate")"
 g "4. GET right after the hard revalidation"
 sleep 0.7
 g "5. GET 0.7 s later"

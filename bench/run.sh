@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Regen vs. its peers (nginx proxy_cache, optionally Varnish / Next.js) on the shared ISR harness.
+# Regen vs. its peers (nginx proxy_cache, optionally Varnish / Next.js) on the ISR peer harness (bench/peers).
 #
 #   bench/run.sh                                  # PEERS="nginx ours", harness defaults (5 x 10 s wrk runs)
 #   PEERS="nginx varnish ours" bench/run.sh       # more peers ("ours" is Regen)
-#   PEERS="nginx varnish next ours" bench/run.sh  # with Next.js ISR: built once in a private copy of the harness
+#   PEERS="nginx varnish next ours" bench/run.sh  # with Next.js ISR (npm ci and next build in bench/peers/next-app, once)
 #   REGEN_JAR=/tmp/regen-bench/regen.jar bench/run.sh   # use this jar as is (no build, no copy)
-#   WRK_REPEATS=9 bench/run.sh                    # any harness knob passes through (see its README.md)
+#   WRK_REPEATS=9 bench/run.sh                    # any harness knob passes through (see bench/peers/README.md)
 #   REGEN_REVALIDATE_MODE=soft bench/run.sh       # on-demand scenario with a soft webhook call (default hard)
 #
 # What it does:
 #   1. Builds regen-server/target/regen.jar if it is missing or older than a source file, and copies
-#      it to $SNAP_DIR/regen.jar, so that a rebuild in the working tree during the run (others edit
-#      this repo concurrently) cannot change the jar under the benchmark. Skipped when REGEN_JAR is set.
-#   2. Probes whether the jar has the revalidation webhook (POST /api/revalidate answered by Regen
+#      it to $SNAP_DIR/regen.jar, so that a rebuild in the working tree during the run cannot change
+#      the jar under the benchmark. Skipped when REGEN_JAR is set.
+#   2. Probes whether the jar has the revalidation webhook (POST /_regen/revalidate answered by Regen
 #      itself). Without it, OURS_REVALIDATE stays unset and the harness reports on-demand as n/a.
-#   3. Runs the shared harness (../shared/bench relative to the repo root, or $SHARED_BENCH) with
-#      OURS_CMD = our jar on bench/regen-bench.yaml and the in-memory store, JVM flags $REGEN_JVM_OPTS.
+#   3. Runs the harness (bench/peers/run-peers.sh) with OURS_CMD = the Regen jar on
+#      bench/regen-bench.yaml and the in-memory store, JVM flags $REGEN_JVM_OPTS.
 #
 # All traffic is loopback; the harness bounds every load loop and stops only the processes it
 # started. Results (.md table, .json raw) go to $RESULTS_DIR, peer logs to $RUN_DIR.
@@ -23,7 +23,7 @@ set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
-SHARED_BENCH=${SHARED_BENCH:-$(cd "$REPO/.." && pwd)/shared/bench}
+PEERS_DIR=$BENCH_DIR/peers
 SNAP_DIR=${SNAP_DIR:-/tmp/regen-bench}
 CONFIG=${REGEN_BENCH_CONFIG:-$BENCH_DIR/regen-bench.yaml}
 
@@ -36,18 +36,6 @@ CONFIG=${REGEN_BENCH_CONFIG:-$BENCH_DIR/regen-bench.yaml}
 #    No AlwaysPreTouch, so the reported RSS is what is actually used.
 REGEN_JVM_OPTS=${REGEN_JVM_OPTS:-"-XX:+UseSerialGC -XX:ActiveProcessorCount=1 -Xms512m -Xmx512m"}
 
-[ -d "$SHARED_BENCH" ] && [ -f "$SHARED_BENCH/run-peers.sh" ] \
-  || { echo "shared harness not found at $SHARED_BENCH (set SHARED_BENCH)" >&2; exit 1; }
-# The harness builds the Next.js peer inside its own folder (npm ci, next build). That folder is
-# shared and not ours to write: when Next is asked for, run a private copy of the harness, reused
-# from run to run (the build is redone only when the app's sources change).
-if [[ " ${PEERS:-} " == *" next "* ]]; then
-  copy=${SNAP_DIR}/shared-bench
-  mkdir -p "$copy"
-  (cd "$SHARED_BENCH" && tar --exclude=./next-app/node_modules --exclude=./next-app/.next --exclude=./results -cf - .) \
-    | (cd "$copy" && tar -xf -)
-  SHARED_BENCH=$copy
-fi
 [ -f "$CONFIG" ] || { echo "missing config $CONFIG" >&2; exit 1; }
 command -v java >/dev/null || { echo "missing: java (a JDK 17+)" >&2; exit 1; }
 
@@ -104,31 +92,31 @@ if [ -z "${OURS_REVALIDATE:-}" ]; then
   done
   hdrs=$(curl -sS -m 10 -o /dev/null -D - -X POST -H "Authorization: Bearer $REGEN_SECRET" \
          -H "Content-Type: application/json" -d '{"paths":["/p/1"],"mode":"hard"}' \
-         "http://127.0.0.1:$PROBE_PORT/api/revalidate" 2>&1 || true)
+         "http://127.0.0.1:$PROBE_PORT/_regen/revalidate" 2>&1 || true)
   kill $probe_pid 2>/dev/null || true; wait $probe_pid 2>/dev/null || true; trap - EXIT
   code=$(printf '%s\n' "$hdrs" | awk 'toupper($1) ~ /^HTTP\// {print $2; exit}')
   # A pass-through to the (dead) origin carries "Cache-Status: regen; fwd=..." (BYPASS/MISS): no webhook.
   if [ -z "$code" ] || [ "$code" = 404 ] || printf '%s\n' "$hdrs" | grep -qi '^cache-status:.*fwd='; then
-    log "no revalidation webhook in this jar (POST /api/revalidate -> ${code:-no answer}, passed through): on-demand = n/a"
+    log "no revalidation webhook in this jar (POST /_regen/revalidate -> ${code:-no answer}, passed through): on-demand = n/a"
     unset OURS_REVALIDATE
   else
-    log "webhook answers POST /api/revalidate itself (HTTP $code): on-demand enabled"
+    log "webhook answers POST /_regen/revalidate itself (HTTP $code): on-demand enabled"
     # hard = delete: the next GET waits for a fresh render (what the harness checks: "next GET fresh?");
     # soft = mark stale: the next GET still gets the old page and starts one render.
     mode=${REGEN_REVALIDATE_MODE:-hard}
-    export OURS_REVALIDATE='curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $REGEN_SECRET" -H "Content-Type: application/json" -d "{\"paths\":[\"{path}\"],\"mode\":\"'"$mode"'\"}" http://127.0.0.1:{port}/api/revalidate'
+    export OURS_REVALIDATE='curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $REGEN_SECRET" -H "Content-Type: application/json" -d "{\"paths\":[\"{path}\"],\"mode\":\"'"$mode"'\"}" http://127.0.0.1:{port}/_regen/revalidate'
   fi
 fi
 
 # ------------------------------------------------------------------ 3. the harness
 export OURS_NAME=${OURS_NAME:-regen}
 export OURS_VERSION=$VERSION
-# runs with `bash -c` in $SHARED_BENCH, pinned by the harness; $PORT and $ORIGIN_URL come from it
+# runs with `bash -c` in bench/peers, pinned by the harness; $PORT and $ORIGIN_URL come from it
 export OURS_CMD="exec java $REGEN_JVM_OPTS -jar '$JAR' serve --port \$PORT --origin \$ORIGIN_URL --config '$CONFIG' --store memory"
 export PEERS=${PEERS:-"nginx ours"}
 export RUN_DIR=${RUN_DIR:-/tmp/isr-bench}
-export RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}   # the shared folder is read-only
+export RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
 mkdir -p "$RUN_DIR" "$RESULTS_DIR"
 log "PEERS=\"$PEERS\" RESULTS_DIR=$RESULTS_DIR RUN_DIR=$RUN_DIR"
 log "OURS_CMD=$OURS_CMD"
-exec "$SHARED_BENCH/run-peers.sh"
+exec "$PEERS_DIR/run-peers.sh"

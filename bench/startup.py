@@ -3,7 +3,7 @@
 
     bench/startup.py [RUNS]        # default 5 runs, after one untimed run (it builds the jar and CDS archive if stale)
 
-Starts the shared harness's origin (../shared/bench/origin.py, 50 ms renders) on 127.0.0.1:18100, then
+Starts the peer harness's origin (bench/peers/origin.py, 50 ms renders) on 127.0.0.1:18100, then
 for each run: a fresh embedded store, `./regen serve` on 127.0.0.1:18130, GET /p/1 (a miss: the origin
 renders it) as soon as the port accepts, then a second miss and a hit for comparison; SIGTERM. Prints
 one line per run and the median. Loopback only; every wait is bounded.
@@ -11,7 +11,7 @@ one line per run and the median. Loopback only; every wait is bounded.
 import http.client, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ORIGIN = os.path.join(os.path.dirname(REPO), "shared", "bench", "origin.py")
+ORIGIN = os.path.join(REPO, "bench", "peers", "origin.py")
 PORT, ORIGIN_PORT = 18130, 18100
 
 

@@ -34,5 +34,9 @@ public interface EngineListener {
     default void invalidated(String kind, int entries) {
     }
 
+    /** The store refused a page's write: the page is kept in memory only (full disk, Redis maxmemory…). */
+    default void storeWriteFailed() {
+    }
+
     EngineListener NONE = new EngineListener() { };
 }

@@ -3,8 +3,9 @@ package dev.regen;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Where pages are rendered: an HTTP origin behind the proxy, or the web app around a servlet filter.
- * Implementations apply their own connect/read timeouts and complete exceptionally with an
+ * Where the engine renders a page by itself (background renders): an HTTP origin behind the proxy, or
+ * the web app around a servlet filter. Implementations apply their own connect and response timeouts,
+ * read at most {@link OriginRequest#maxBodyBytes()} of the body, and complete exceptionally with an
  * {@link OriginException} when no response could be had.
  */
 public interface Origin {

@@ -32,22 +32,34 @@ final class PageStore {
     static final String TAG_PREFIX = "tag:";
     private static final int LIST_BATCH = 500;
 
-    private final Cache<String, CachedPage> l1;
+    private final Cache<String, Cached> l1;
     private final KvStore l2;
-    private final AtomicBoolean l2Failing = new AtomicBoolean();
+    private final AtomicBoolean l2ReadsFailing = new AtomicBoolean();
+    private final AtomicBoolean l2WritesFailing = new AtomicBoolean();
+    /** What the store said when its writes last failed, while they do; null while they work. */
+    private volatile String writeFault;
 
     PageStore(KvStore l2, long l1Bytes) {
         this.l2 = l2;
         this.l1 = Caffeine.newBuilder()
                 .maximumWeight(l1Bytes)
-                .weigher((String k, CachedPage p) -> (int) Math.min(Integer.MAX_VALUE, p.weight() + 2L * k.length()))
+                .weigher((String k, Cached c) -> (int) Math.min(Integer.MAX_VALUE, weight(c) + 2L * k.length()))
                 .executor(Runnable::run)
                 .build();
     }
 
+    private static long weight(Cached c) {
+        return c instanceof CachedPage p ? p.weight() : ((VaryMarker) c).weight();
+    }
+
     /** From L1 only; never blocks. */
-    CachedPage getLocal(String key) {
+    Cached getLocal(String key) {
         return l1.getIfPresent(key);
+    }
+
+    /** Into L1 only: readers on this node see it before the store write completes. */
+    void putLocal(String key, CachedPage page) {
+        l1.put(key, page);
     }
 
     /** Drops the L1 copy: another node changed the page. */
@@ -63,72 +75,130 @@ final class PageStore {
      * From L2 only (blocking): what another node may just have stored. Found, it replaces the L1 copy;
      * missing or unreadable, L1 keeps what it has (with L2 down, that copy is what serves stale).
      */
-    CachedPage getShared(String key) {
-        KvEntry entry;
+    Cached getShared(String key) {
         try {
-            entry = l2.get(PAGE_PREFIX + key);
-            recovered();
+            return readShared(key);
         } catch (StoreException e) {
-            failed("read", e);
+            failed(l2ReadsFailing, "reads", e);
             return null;
         }
+    }
+
+    /** {@link #getShared}, telling a store fault apart from a missing page. */
+    Cached readShared(String key) {
+        KvEntry entry = l2.get(PAGE_PREFIX + key);
+        recovered(l2ReadsFailing, "reads");
         if (entry == null) {
             return null;
         }
-        CachedPage page = PageCodec.decode(entry);
-        if (page == null) {
+        Cached cached = PageCodec.decode(key, entry);
+        if (cached == null) {
             log.warn("store entry {} is not a readable page; treating it as missing", key);
             return null;
         }
-        l1.put(key, page);
-        return page;
+        l1.put(key, cached);
+        return cached;
     }
 
     /** From L1, else L2 (blocking), promoting what L2 had into L1. */
-    CachedPage get(String key) {
-        CachedPage page = l1.getIfPresent(key);
-        return page != null ? page : getShared(key);
+    Cached get(String key) {
+        Cached cached = l1.getIfPresent(key);
+        return cached != null ? cached : getShared(key);
     }
 
     /**
      * Stores {@code page}; {@code previous} is the page it replaces as far as the caller knows (null
      * if unknown), used to keep the tag index in step without rewriting unchanged tags.
      */
-    void put(String key, CachedPage page, CachedPage previous) {
-        l1.put(key, page);
+    boolean put(String key, CachedPage page, CachedPage previous) {
         try {
-            l2.put(PAGE_PREFIX + key, page.body(), PageCodec.options(page));
-            Set<String> before = previous == null ? Set.of() : previous.tags();
-            if (previous == null || !before.equals(page.tags()) || !java.util.Objects.equals(previous.expiresAt(), page.expiresAt())) {
-                PutOptions indexEntry = new PutOptions(page.expiresAt(), java.util.Map.of());
-                for (String tag : page.tags()) {
-                    l2.put(tagEntry(tag, key), EMPTY, indexEntry);
-                }
-            }
-            for (String tag : before) {
-                if (!page.tags().contains(tag)) {
-                    l2.delete(tagEntry(tag, key));
-                }
-            }
-            recovered();
+            putShared(key, page, previous);
+            return true;
         } catch (StoreException e) {
-            failed("write", e);
+            failed(l2WritesFailing, "writes", e);
+            return false;
         }
     }
 
-    void delete(String key, CachedPage page) {
-        l1.invalidate(key);
-        try {
-            l2.delete(PAGE_PREFIX + key);
-            if (page != null) {
-                for (String tag : page.tags()) {
-                    l2.delete(tagEntry(tag, key));
-                }
+    /** {@link #put}, throwing what the store said when it failed. */
+    void putShared(String key, CachedPage page, CachedPage previous) {
+        l1.put(key, page);
+        l2.put(PAGE_PREFIX + key, PageCodec.value(page), PageCodec.options(page));
+        Set<String> before = previous == null ? Set.of() : previous.tags();
+        // owned by the page: a store that evicts the page drops its index entries with it
+        PutOptions indexEntry = new PutOptions(page.expiresAt(), java.util.Map.of(), PAGE_PREFIX + key);
+        boolean same = previous != null && before.equals(page.tags())
+                && java.util.Objects.equals(previous.expiresAt(), page.expiresAt());
+        // a new render with unchanged tags reads its index entries, and writes only those missing: an
+        // index lost or flushed heals with the next render, without a write per render; a mark of the
+        // same render (revalidation) does neither
+        boolean heal = same && !previous.renderedAt().equals(page.renderedAt());
+        for (String tag : page.tags()) {
+            if (!same || (heal && l2.get(tagEntry(tag, key)) == null)) {
+                l2.put(tagEntry(tag, key), EMPTY, indexEntry);
             }
-            recovered();
-        } catch (StoreException e) {
-            failed("delete", e);
         }
+        for (String tag : before) {
+            if (!page.tags().contains(tag)) {
+                l2.delete(tagEntry(tag, key));
+            }
+        }
+        recovered(l2WritesFailing, "writes");
+    }
+
+    /** Stores the marker of a URL whose pages vary, replacing whatever stood under its key. */
+    boolean putMarker(String urlKey, VaryMarker marker) {
+        l1.put(urlKey, marker);
+        try {
+            l2.put(PAGE_PREFIX + urlKey, PageCodec.value(marker), PageCodec.options(marker));
+            recovered(l2WritesFailing, "writes");
+            return true;
+        } catch (StoreException e) {
+            failed(l2WritesFailing, "writes", e);
+            return false;
+        }
+    }
+
+    /** How many variants of a URL the store holds, counting up to {@code limit}. */
+    int variants(String urlKey, int limit) {
+        try {
+            return l2.list(PAGE_PREFIX + Keys.variantsOf(urlKey), null, limit).keys().size();
+        } catch (StoreException e) {
+            failed(l2ReadsFailing, "reads", e);
+            return 0;
+        }
+    }
+
+    void delete(String key, Cached cached) {
+        try {
+            deleteShared(key, cached);
+        } catch (StoreException e) {
+            failed(l2WritesFailing, "writes", e);
+        }
+    }
+
+    /** {@link #delete}, throwing what the store said when it failed. */
+    void deleteShared(String key, Cached cached) {
+        CachedPage page = cached instanceof CachedPage p ? p : null;
+        l1.invalidate(key);
+        l2.delete(PAGE_PREFIX + key);
+        if (page != null) {
+            for (String tag : page.tags()) {
+                l2.delete(tagEntry(tag, key));
+            }
+        }
+        recovered(l2WritesFailing, "writes");
+    }
+
+    /** The keys held in memory (L1) that {@code matches} accepts. */
+    List<String> localKeys(java.util.function.BiPredicate<String, Cached> matches) {
+        List<String> keys = new ArrayList<>();
+        l1.asMap().forEach((key, cached) -> {
+            if (matches.test(key, cached)) {
+                keys.add(key);
+            }
+        });
+        return keys;
     }
 
     /** Drops an index entry that no longer matches its page. */
@@ -136,7 +206,7 @@ final class PageStore {
         try {
             l2.delete(tagEntry(tag, key));
         } catch (StoreException e) {
-            failed("delete", e);
+            failed(l2WritesFailing, "writes", e);
         }
     }
 
@@ -174,6 +244,11 @@ final class PageStore {
 
     private static final byte[] EMPTY = new byte[0];
 
+    /** Why the store's writes fail, while they do (pages are then kept in memory only); else null. */
+    String writeFault() {
+        return writeFault;
+    }
+
     long localBytes() {
         return l1.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
     }
@@ -186,15 +261,24 @@ final class PageStore {
         return l2;
     }
 
-    private void failed(String op, StoreException e) {
-        if (l2Failing.compareAndSet(false, true)) {
-            log.error("store {} failed, serving from memory until it recovers: {}", op, e.getMessage());
+    // Reads and writes apart: with a full disk reads go on while writes fail, and one flag for both
+    // would log a failure and a recovery for every request.
+    private void failed(AtomicBoolean failing, String what, StoreException e) {
+        if (failing == l2WritesFailing) {
+            writeFault = e.getMessage();
+        }
+        if (failing.compareAndSet(false, true)) {
+            log.error("store {} fail, pages are served from memory and renders until they work again: {}", what,
+                    e.getMessage());
         }
     }
 
-    private void recovered() {
-        if (l2Failing.get() && l2Failing.compareAndSet(true, false)) {
-            log.info("store recovered");
+    private void recovered(AtomicBoolean failing, String what) {
+        if (failing.get() && failing.compareAndSet(true, false)) {
+            if (failing == l2WritesFailing) {
+                writeFault = null;
+            }
+            log.info("store {} work again", what);
         }
     }
 }

@@ -26,6 +26,21 @@ record PathPattern(String path, String query, boolean subtree) {
         return path;
     }
 
+    /**
+     * Prefixes of every matching key ({@code path-and-query @host...}), as narrow as the pattern
+     * allows: an exact path names its own keys only, so a store that shards by path (Redis Cluster)
+     * asks one shard, not every one.
+     */
+    java.util.List<String> keyPrefixes() {
+        if (subtree) {
+            return java.util.List.of(path);
+        }
+        if (query == null) {
+            return java.util.List.of(path + " ", path + "?");
+        }
+        return java.util.List.of(query.isEmpty() ? path + " " : path + "?" + query + " ");
+    }
+
     boolean matches(String pathAndQuery) {
         if (!pathAndQuery.startsWith(path)) {
             return false;

@@ -1,65 +1,87 @@
 package dev.regen;
 
+import dev.regen.http.CookieRules;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The engine's settings as finished, validated values. Files, flags and environment are parsed by the
- * edges (server, servlet); every constructor check names the field it rejects.
+ * edges (server, servlet); every constructor check names the field it rejects. Which public host a
+ * request is for is the edge's business: the engine takes it with each request.
  *
- * @param host               public host: part of every cache key, sent to the origin as X-Forwarded-Host
- * @param scheme             public scheme, sent to the origin as X-Forwarded-Proto
  * @param revalidate         default revalidate time for pages without an origin header or route rule
  * @param expire             how long after turning stale a page may still be served; null = forever
- * @param cacheableStatuses  origin statuses that may be stored
+ * @param errorRevalidate    revalidate time of cached 4xx answers (404, 410) without explicit freshness
+ * @param cacheableStatuses  origin statuses that may be stored without explicit freshness
  * @param maxBodyBytes       larger bodies are passed through but never stored
  * @param query              which query parameters identify a page
+ * @param unkeyedParams      query parameters sent to the origin but never part of the key
+ * @param unkeyedVary        request fields replayed to the origin by background renders but never keyed on,
+ *                           even when a response's {@code Vary} names them
+ * @param cookies            which cookies are ignored (never credentials, never keyed, stripped from renders)
+ * @param maxVariants        {@code Vary} variants kept per URL; beyond it requests pass through
+ * @param hitForPass         how long a URL whose response could not be stored goes straight to the origin
  * @param routes             first match wins
- * @param renderTimeout      a render taking longer fails (504 on a miss, stale kept otherwise)
+ * @param renderTimeout      a render without a response head by then fails (504 on a miss, stale kept otherwise)
+ * @param lockWait           how long a miss waits for another node's render of the page before rendering it
+ *                           itself (stale pages never wait); with several nodes only
  * @param backgroundRenders  how many background renders run at once
  * @param backgroundQueue    how many more may wait; beyond it a stale hit does not queue a render
  * @param bypassToken        preview token (header X-Regen-Bypass or cookie regen_bypass), or null
  */
 public record RegenConfig(
-        String host,
-        String scheme,
         Duration revalidate,
         Duration expire,
+        Duration errorRevalidate,
         Set<Integer> cacheableStatuses,
         long maxBodyBytes,
         QueryPolicy query,
+        Set<String> unkeyedParams,
+        Set<String> unkeyedVary,
+        CookieRules cookies,
+        int maxVariants,
+        Duration hitForPass,
         List<RouteRule> routes,
         Duration renderTimeout,
+        Duration lockWait,
         int backgroundRenders,
         int backgroundQueue,
         String bypassToken) {
 
     public RegenConfig {
-        requireText(host, "host");
-        if (host.contains("/") || host.contains(" ")) {
-            throw new IllegalArgumentException("host must be a bare host name (and port): " + host);
-        }
-        if (!"http".equals(scheme) && !"https".equals(scheme)) {
-            throw new IllegalArgumentException("scheme must be http or https: " + scheme);
-        }
         requirePositive(revalidate, "revalidate");
         if (expire != null) {
             requirePositive(expire, "expire");
         }
+        requirePositive(errorRevalidate, "error-revalidate");
         cacheableStatuses = Set.copyOf(Objects.requireNonNull(cacheableStatuses, "cacheableStatuses"));
         for (int s : cacheableStatuses) {
-            if (s < 200 || s > 599) {
-                throw new IllegalArgumentException("cacheable status must be 200..599: " + s);
+            if (s < 200 || s > 599 || s == 206 || s == 304) {
+                throw new IllegalArgumentException("cacheable-statuses: " + s + " can't be cached (200..599, not 206 or 304)");
             }
         }
         if (maxBodyBytes <= 0) {
-            throw new IllegalArgumentException("maxBodyBytes must be positive: " + maxBodyBytes);
+            throw new IllegalArgumentException("max-body must be positive: " + maxBodyBytes);
         }
         Objects.requireNonNull(query, "query");
+        unkeyedParams = Set.copyOf(unkeyedParams);
+        TreeSet<String> vary = new TreeSet<>();
+        for (String v : unkeyedVary) {
+            vary.add(v.toLowerCase(Locale.ROOT));
+        }
+        unkeyedVary = Set.copyOf(vary);
+        Objects.requireNonNull(cookies, "cookies");
+        if (maxVariants < 1) {
+            throw new IllegalArgumentException("max-variants must be at least 1: " + maxVariants);
+        }
+        requirePositive(hitForPass, "hit-for-pass");
         routes = List.copyOf(Objects.requireNonNull(routes, "routes"));
         requirePositive(renderTimeout, "timeouts.render");
+        requirePositive(lockWait, "timeouts.lock-wait");
         if (backgroundRenders < 1) {
             throw new IllegalArgumentException("backgroundRenders must be at least 1: " + backgroundRenders);
         }
@@ -89,12 +111,6 @@ public record RegenConfig(
         return null;
     }
 
-    private static void requireText(String s, String field) {
-        if (s == null || s.isBlank()) {
-            throw new IllegalArgumentException(field + " must not be empty");
-        }
-    }
-
     private static void requirePositive(Duration d, String field) {
         if (d == null || d.isNegative() || d.isZero()) {
             throw new IllegalArgumentException(field + " must be positive: " + (d == null ? "null" : d.toMillis() + " ms"));
@@ -103,15 +119,21 @@ public record RegenConfig(
 
     /** Defaults as documented in DESIGN.md. */
     public static final class Builder {
-        private String host = "localhost";
-        private String scheme = "http";
         private Duration revalidate = Duration.ofSeconds(60);
         private Duration expire;
-        private Set<Integer> cacheableStatuses = Set.of(200);
+        private Duration errorRevalidate = Duration.ofSeconds(10);
+        private Set<Integer> cacheableStatuses = StoragePolicy.HEURISTICALLY_CACHEABLE;
         private long maxBodyBytes = 8L * 1024 * 1024;
         private QueryPolicy query = QueryPolicy.IGNORE_TRACKING;
+        private Set<String> unkeyedParams = Set.of();
+        private Set<String> unkeyedVary = Set.of();
+        private CookieRules cookies = CookieRules.DEFAULT;
+        private int maxVariants = 32;
+        private Duration hitForPass = Duration.ofSeconds(60);
         private List<RouteRule> routes = List.of();
         private Duration renderTimeout = Duration.ofSeconds(30);
+        /** nginx's proxy_cache_lock_timeout: a dead node's render costs a waiter this much at most. */
+        private Duration lockWait = Duration.ofSeconds(5);
         private int backgroundRenders = 8;
         private int backgroundQueue = 1000;
         private String bypassToken;
@@ -120,36 +142,60 @@ public record RegenConfig(
         }
 
         Builder(RegenConfig c) {
-            host = c.host;
-            scheme = c.scheme;
             revalidate = c.revalidate;
             expire = c.expire;
+            errorRevalidate = c.errorRevalidate;
             cacheableStatuses = c.cacheableStatuses;
             maxBodyBytes = c.maxBodyBytes;
             query = c.query;
+            unkeyedParams = c.unkeyedParams;
+            unkeyedVary = c.unkeyedVary;
+            cookies = c.cookies;
+            maxVariants = c.maxVariants;
+            hitForPass = c.hitForPass;
             routes = c.routes;
             renderTimeout = c.renderTimeout;
+            lockWait = c.lockWait;
             backgroundRenders = c.backgroundRenders;
             backgroundQueue = c.backgroundQueue;
             bypassToken = c.bypassToken;
         }
 
-        public Builder host(String v) { host = v; return this; }
-        public Builder scheme(String v) { scheme = v; return this; }
         public Builder revalidate(Duration v) { revalidate = v; return this; }
         public Builder expire(Duration v) { expire = v; return this; }
+        public Builder errorRevalidate(Duration v) { errorRevalidate = v; return this; }
         public Builder cacheableStatuses(Set<Integer> v) { cacheableStatuses = v; return this; }
         public Builder maxBodyBytes(long v) { maxBodyBytes = v; return this; }
         public Builder query(QueryPolicy v) { query = v; return this; }
+        public Builder unkeyedParams(Set<String> v) { unkeyedParams = v; return this; }
+        public Builder unkeyedVary(Set<String> v) { unkeyedVary = v; return this; }
+        public Builder cookies(CookieRules v) { cookies = v; return this; }
+        public Builder maxVariants(int v) { maxVariants = v; return this; }
+        public Builder hitForPass(Duration v) { hitForPass = v; return this; }
         public Builder routes(List<RouteRule> v) { routes = v; return this; }
         public Builder renderTimeout(Duration v) { renderTimeout = v; return this; }
+        public Builder lockWait(Duration v) { lockWait = v; return this; }
         public Builder backgroundRenders(int v) { backgroundRenders = v; return this; }
         public Builder backgroundQueue(int v) { backgroundQueue = v; return this; }
         public Builder bypassToken(String v) { bypassToken = v; return this; }
 
+        /** Adds what a framework preset knows to the settings already made. */
+        public Builder preset(Preset p) {
+            unkeyedParams = union(unkeyedParams, p.unkeyedParams());
+            unkeyedVary = union(unkeyedVary, p.unkeyedVary());
+            return this;
+        }
+
+        private static Set<String> union(Set<String> a, Set<String> b) {
+            TreeSet<String> all = new TreeSet<>(a);
+            all.addAll(b);
+            return all;
+        }
+
         public RegenConfig build() {
-            return new RegenConfig(host, scheme, revalidate, expire, cacheableStatuses, maxBodyBytes, query,
-                    routes, renderTimeout, backgroundRenders, backgroundQueue, bypassToken);
+            return new RegenConfig(revalidate, expire, errorRevalidate, cacheableStatuses, maxBodyBytes, query,
+                    unkeyedParams, unkeyedVary, cookies, maxVariants, hitForPass, routes, renderTimeout,
+                    lockWait, backgroundRenders, backgroundQueue, bypassToken);
         }
     }
 }

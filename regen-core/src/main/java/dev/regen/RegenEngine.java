@@ -3,23 +3,29 @@ package dev.regen;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.regen.cluster.Cluster;
+import dev.regen.http.CacheHeaders;
+import dev.regen.http.ContentCoding;
 import dev.regen.http.HttpFields;
 import dev.regen.http.RequestTarget;
+import dev.regen.http.Vary;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.LinkedHashSet;
-import java.util.Set;
-import java.security.MessageDigest;
+import dev.regen.store.StoreException;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -39,7 +45,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The ISR engine: decides for each request whether to serve a cached page, serve it stale while one
- * background render refreshes it, render it once for every waiting client, or pass it through.
+ * background render refreshes it, forward it to the origin as the one render every other request for
+ * that page waits on, or forward it on its own (not cacheable, credentials, hit-for-pass).
+ *
+ * <p>A render is the client's own request (minus hop-by-hop, forwarding, conditional and range
+ * fields): the edge sends it and streams the answer to that client while the engine decides, from the
+ * response head, whether to keep a copy. Background renders replay the stored variant's request.
  *
  * <p>Thread-safe. {@link #serve} never blocks the calling thread: an L1 hit completes at once, anything
  * else continues on the engine's own executors. Renders per key are single-flight; background renders
@@ -48,8 +59,12 @@ import org.slf4j.LoggerFactory;
 public final class RegenEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RegenEngine.class);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+    private static final int MAX_RECENT_ERRORS = 50;
+    /** A waiter whose render ended without an answer for it starts again at most this often. */
+    private static final int MAX_ATTEMPTS = 3;
     static final String BYPASS_HEADER = "x-regen-bypass";
     static final String BYPASS_COOKIE = "regen_bypass";
+    private static final String BACKGROUND_USER_AGENT = "Regen (background render)";
 
     private final RegenConfig config;
     private final Origin origin;
@@ -60,12 +75,13 @@ public final class RegenEngine implements AutoCloseable {
     private final ThreadPoolExecutor background;
     private final ConcurrentHashMap<String, CompletableFuture<RenderResult>> inFlight = new ConcurrentHashMap<>();
     private final Cache<String, Backoff> failures = Caffeine.newBuilder().maximumSize(100_000).build();
+    /** URLs whose last answer could not be stored: their requests go to the origin on their own. */
+    private final Cache<String, String> hitForPass;
     private final Stats stats = new Stats();
     /** Parsed request targets: canonicalising and matching routes once per distinct target, not per request. */
     private final Cache<String, Target> targets = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
     private final EngineListener listener;
-    private static final int MAX_RECENT_ERRORS = 50;
-    private final java.util.ArrayDeque<RenderError> recentErrors = new java.util.ArrayDeque<>();
+    private final ArrayDeque<RenderError> recentErrors = new ArrayDeque<>();
     private final Cluster cluster;
     private final Duration lockTtl;
     /** Foreground waits on another node's render, woken by that node's change message. */
@@ -74,12 +90,9 @@ public final class RegenEngine implements AutoCloseable {
     private final ConcurrentHashMap<CompletableFuture<RenderResult>, Boolean> invalidatedWhileRendering =
             new ConcurrentHashMap<>();
     private final Duration waitLimit;
-    private final List<Header> renderHeaders;
     private final byte[] bypassTokenBytes;
 
     private record Backoff(int attempts, Instant notBefore) { }
-
-    private record Flight(CompletableFuture<RenderResult> result, boolean leader) { }
 
     private RegenEngine(Builder b) {
         this.config = Objects.requireNonNull(b.config, "config");
@@ -93,8 +106,11 @@ public final class RegenEngine implements AutoCloseable {
                 ? new SynchronousQueue<>() : new ArrayBlockingQueue<>(config.backgroundQueue());
         this.background = pool("regen-render", config.backgroundRenders(), queue);
         this.waitLimit = config.renderTimeout().plusSeconds(2);
-        // a node that dies mid-render holds the lock no longer than one render could take
+        // the longest a render holds its lock; a cluster keeps it as a short lease renewed meanwhile,
+        // so the lock of a node that dies mid-render lapses within seconds
         this.lockTtl = config.renderTimeout().plusSeconds(5);
+        this.hitForPass = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(config.hitForPass())
+                .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L).executor(Runnable::run).build();
         this.cluster = b.cluster;
         this.listener = b.listener;
         cluster.subscribe(new Cluster.Listener() {
@@ -110,17 +126,16 @@ public final class RegenEngine implements AutoCloseable {
             }
 
             @Override
+            public void revalidated(Collection<String> paths, Collection<String> tags) {
+                runOnStore(() -> revalidatedElsewhere(paths, tags));
+            }
+
+            @Override
             public void missedChanges() {
                 pages.evictAllLocal();
                 log.info("dropped every page held in memory: changes from other nodes may have been missed");
             }
         });
-        // Renders are anonymous and identical for every client: nothing a client sends can change what is stored.
-        this.renderHeaders = List.of(
-                new Header("Accept", "*/*"),
-                new Header("User-Agent", "Regen/0.1 (+revalidate)"),
-                new Header("X-Forwarded-Host", config.host()),
-                new Header("X-Forwarded-Proto", config.scheme()));
         this.bypassTokenBytes = config.bypassToken() == null ? null : config.bypassToken().getBytes(StandardCharsets.UTF_8);
     }
 
@@ -136,116 +151,479 @@ public final class RegenEngine implements AutoCloseable {
         return stats;
     }
 
-    /** The cache key of a canonical target: the configured public host, path and kept query. */
-    public String key(RequestTarget target) {
-        return config.host() + target.pathAndQuery();
-    }
-
     /** Decides what to send for one request. Never completes exceptionally. */
     public CompletableFuture<Reply> serve(ClientRequest request) {
+        return serve(request, 0);
+    }
+
+    private CompletableFuture<Reply> serve(ClientRequest request, int attempt) {
         String method = request.method();
         if (!"GET".equals(method) && !"HEAD".equals(method)) {
-            stats.bypasses.increment();
-            listener.served(CacheStatus.BYPASS);
-            return CompletableFuture.completedFuture(new Reply.PassThrough(CacheStatus.BYPASS, "method"));
+            return done(pass(request, CacheStatus.BYPASS, "method", null));
         }
         Target t;
         try {
             t = targets.get(request.target(), this::target);
         } catch (RequestTarget.InvalidTargetException e) {
-            return CompletableFuture.completedFuture(new Reply.Failure(400, e.getMessage()));
+            if (e.refused()) {
+                return done(new Reply.Failure(400, e.getMessage()));
+            }
+            // not one canonical page (an encoded slash, a stray %): the origin's to judge, never cached
+            return done(pass(request, CacheStatus.BYPASS, "bypass", "uncanonical target"));
         }
-        RequestTarget target = t.target();
-        if (t.uncachedRoute() || bypasses(request)) {
-            stats.bypasses.increment();
-            listener.served(CacheStatus.BYPASS);
-            return CompletableFuture.completedFuture(new Reply.PassThrough(CacheStatus.BYPASS, "bypass"));
+        if (t.uncachedRoute() || bypasses(request) || request.hasBody()) {
+            return done(pass(request, CacheStatus.BYPASS, "bypass", null));
         }
-        String key = t.key();
-        CachedPage local = pages.getLocal(key);
+        Lookup l = new Lookup(request, t, Keys.url(t.target().pathAndQuery(), request.host()),
+                credentialed(request), attempt);
+        Cached local = pages.getLocal(l.urlKey());
         if (local != null) {
-            return respond(key, target, local);
+            return resolve(l, local, false);
         }
         try {
-            return CompletableFuture.supplyAsync(() -> pages.get(key), storeExecutor)
-                    .thenCompose(page -> respond(key, target, page));
+            return CompletableFuture.supplyAsync(() -> pages.get(l.urlKey()), storeExecutor)
+                    .thenCompose(cached -> resolve(l, cached, true));
         } catch (RejectedExecutionException e) {
-            return CompletableFuture.completedFuture(new Reply.Failure(503, "Regen is shutting down"));
+            return done(new Reply.Failure(503, "Regen is shutting down"));
+        }
+    }
+
+    /** One request on its way through the decision. */
+    private record Lookup(ClientRequest request, Target target, String urlKey, boolean credentialed, int attempt) {
+        String path() {
+            return target.target().path();
         }
     }
 
     /** What the hot path needs of a raw request target, computed once per distinct target. */
-    private record Target(RequestTarget target, String key, boolean uncachedRoute) { }
+    private record Target(RequestTarget target, boolean uncachedRoute) { }
 
     private Target target(String raw) {
-        RequestTarget target = RequestTarget.parse(raw, config.query());
+        RequestTarget target = RequestTarget.parse(raw, config.query(), config.unkeyedParams());
         RouteRule route = config.routeFor(target.path());
-        return new Target(target, key(target), route != null && !route.cache());
+        return new Target(target, route != null && !route.cache());
     }
 
-    private boolean bypasses(ClientRequest request) {
-        if (request.header("authorization") != null) {
-            return true;
+    /** Finds the page for the request's variant, when the URL's pages vary. */
+    private CompletableFuture<Reply> resolve(Lookup l, Cached cached, boolean loaded) {
+        if (!(cached instanceof VaryMarker marker)) {
+            return respond(l, l.urlKey(), (CachedPage) cached, null, loaded);
         }
-        if (bypassTokenBytes != null && (tokenMatches(request.header(BYPASS_HEADER))
-                || tokenMatches(HttpFields.cookie(request.header("cookie"), BYPASS_COOKIE)))) {
-            return true;
+        String key = Keys.variant(l.urlKey(), variantId(marker.names(), l.request()));
+        Cached local = pages.getLocal(key);
+        if (local != null) {
+            return respond(l, key, local instanceof CachedPage p ? p : null, marker, false);
         }
-        return false;
+        return CompletableFuture.supplyAsync(() -> pages.get(key), storeExecutor)
+                .thenCompose(c -> respond(l, key, c instanceof CachedPage p ? p : null, marker, true));
     }
 
-    private boolean tokenMatches(String presented) {
-        return presented != null
-                && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), bypassTokenBytes);
+    private String variantId(List<String> names, ClientRequest request) {
+        return Vary.id(names, config.unkeyedVary(), request.headers()::getAll, config.cookies());
     }
 
-
-    private CompletableFuture<Reply> respond(String key, RequestTarget target, CachedPage page) {
-        if (page != null) {
-            Instant now = clock.instant();
-            switch (page.freshness(now)) {
-                case FRESH -> {
-                    stats.hits.increment();
-                    listener.served(CacheStatus.HIT);
-                    return CompletableFuture.completedFuture(new Reply.Page(page, CacheStatus.HIT));
-                }
-                case STALE -> {
-                    stats.staleHits.increment();
-                    listener.served(CacheStatus.STALE);
-                    revalidateInBackground(key, target, page, now);
-                    return CompletableFuture.completedFuture(new Reply.Page(page, CacheStatus.STALE));
-                }
-                case EXPIRED -> { }
+    private CompletableFuture<Reply> respond(Lookup l, String key, CachedPage page, VaryMarker marker, boolean loaded) {
+        Instant now = clock.instant();
+        if (page != null && marker == null && !page.varyNames().isEmpty()) {
+            page = null; // stored before its URL was known to vary: not selectable
+        }
+        Freshness freshness = page == null ? Freshness.EXPIRED : page.freshness(now);
+        if (freshness != Freshness.EXPIRED && (!l.credentialed() || page.shared())) {
+            if (freshness == Freshness.FRESH) {
+                stats.hits.increment();
+                listener.served(CacheStatus.HIT);
+                return done(new Reply.Page(page, CacheStatus.HIT, now, false, loaded));
             }
+            stats.staleHits.increment();
+            listener.served(CacheStatus.STALE);
+            refreshInBackground(l.request().host(), key, page, now);
+            return done(new Reply.Page(page, CacheStatus.STALE, now, false, loaded));
+        }
+        String fwd = marker != null ? "vary-miss" : "uri-miss";
+        if (l.credentialed()) {
+            // RFC 9111 §3.5: the client's credentials go to the origin; the answer is stored only if it says so
+            stats.bypasses.increment();
+            listener.served(CacheStatus.BYPASS);
+            return done(render(l, key, marker, page, null, null, CacheStatus.BYPASS, "bypass", "credentials"));
+        }
+        if (l.request().header("range") != null) {
+            // a part of an uncached representation: the origin answers it, untouched
+            stats.misses.increment();
+            listener.served(CacheStatus.MISS);
+            return done(pass(l.request(), CacheStatus.MISS, fwd, "range"));
+        }
+        String passReason = hitForPass.getIfPresent(l.urlKey());
+        if (passReason != null) {
+            stats.bypasses.increment();
+            listener.served(CacheStatus.BYPASS);
+            return done(render(l, key, marker, page, null, null, CacheStatus.BYPASS, "bypass", "hit-for-pass"));
         }
         stats.misses.increment();
         listener.served(CacheStatus.MISS);
-        Flight flight = join(key, target, page, false);
-        return flight.result().copy()
-                .orTimeout(waitLimit.toMillis(), TimeUnit.MILLISECONDS)
-                .handle((result, error) -> error != null
-                        ? new Reply.Failure(504, "the render of " + target + " did not finish within "
-                                + seconds(waitLimit))
-                        : toReply(result, flight.leader()));
+        return lead(l, key, marker, page, fwd);
     }
 
-    private static Reply toReply(RenderResult result, boolean leader) {
-        if (result instanceof RenderResult.Stored s) {
-            return new Reply.Page(s.page(), CacheStatus.MISS);
+    /** Joins the render of {@code key} under way as a waiter, or starts it as its leader. */
+    private CompletableFuture<Reply> lead(Lookup l, String key, VaryMarker marker, CachedPage previous, String fwd) {
+        CompletableFuture<RenderResult> mine = new CompletableFuture<>();
+        CompletableFuture<RenderResult> running = inFlight.putIfAbsent(key, mine);
+        if (running != null) {
+            return running.copy()
+                    .completeOnTimeout(new RenderResult.Late(), waitLimit.toMillis(), TimeUnit.MILLISECONDS)
+                    .thenCompose(r -> forWaiter(l, r));
         }
-        if (result instanceof RenderResult.Uncached u) {
-            // A response that sets a cookie or is private belongs to one client: the others fetch their own.
-            return leader || u.shareable() ? new Reply.Rendered(u.response())
-                    : new Reply.PassThrough(CacheStatus.MISS, "uri-miss");
+        // The request looked the page up before the previous flight stored it and left the map:
+        // what that flight stored is the answer, not a second render.
+        Cached current = pages.getLocal(key);
+        if (current instanceof CachedPage p && p != previous && p.freshness(clock.instant()) != Freshness.EXPIRED
+                && matches(p, l.request())) {
+            finish(key, mine, new RenderResult.Stored(p));
+            return done(new Reply.Page(p, CacheStatus.MISS, clock.instant(), true));
         }
-        if (result instanceof RenderResult.Failed f) {
-            return f.kind() == OriginException.Kind.TIMEOUT
-                    ? new Reply.Failure(504, f.message()) : new Reply.Failure(502, f.message());
+        if (cluster == Cluster.LOCAL) {
+            return done(render(l, key, marker, previous, null, mine, CacheStatus.MISS, fwd, null));
         }
-        return new Reply.PassThrough(CacheStatus.MISS, "uri-miss");
+        return CompletableFuture.supplyAsync(() -> lock(key), storeExecutor).thenCompose(lock -> {
+            if (lock != null) {
+                CachedPage done = renderedElsewhere(key, previous);
+                if (done != null) {
+                    cluster.unlock(lock);
+                    finish(key, mine, new RenderResult.Stored(done));
+                    return done(new Reply.Page(done, CacheStatus.MISS, clock.instant(), true));
+                }
+                return done(render(l, key, marker, previous, lock, mine, CacheStatus.MISS, fwd, null));
+            }
+            return awaitOtherNode(l, key, marker, previous, fwd, clock.instant().plus(config.lockWait()), 0, mine);
+        });
     }
 
-    private void revalidateInBackground(String key, RequestTarget target, CachedPage page, Instant now) {
+    /** What a request that waited on another request's render gets. */
+    private CompletableFuture<Reply> forWaiter(Lookup l, RenderResult r) {
+        if (r instanceof RenderResult.Stored s && matches(s.page(), l.request())) {
+            return done(new Reply.Page(s.page(), CacheStatus.MISS, clock.instant(), true));
+        }
+        if (r instanceof RenderResult.Uncached u && u.shareable() && u.response() != null
+                && u.variant().equals(variantId(Vary.names(HttpFields.all(u.response().headers(), "vary")), l.request()))) {
+            return done(new Reply.Rendered(u.response(), CacheHeaders.forForward("uri-miss", false, null) + "; collapsed"));
+        }
+        if (r instanceof RenderResult.Failed f) {
+            return done(new Reply.Failure(f.kind() == OriginException.Kind.TIMEOUT ? 504 : 502, f.message()));
+        }
+        if (r instanceof RenderResult.Late || l.attempt() + 1 >= MAX_ATTEMPTS) {
+            // the render is still streaming, or kept ending without an answer for this request: this
+            // request asks the origin on its own
+            return done(render(l, Keys.url(l.urlKey()), null, null, null, null, CacheStatus.MISS, "uri-miss", null));
+        }
+        // another variant, a response meant for one client, or a render given up: look again
+        return serve(l.request(), l.attempt() + 1);
+    }
+
+    /** Whether {@code page} is the variant {@code request} selects. */
+    private boolean matches(CachedPage page, ClientRequest request) {
+        List<String> names = page.varyNames();
+        if (names.isEmpty()) {
+            return true;
+        }
+        return variantId(names, request).equals(
+                Vary.id(names, config.unkeyedVary(), name -> HttpFields.all(page.replay().headers(), name), config.cookies()));
+    }
+
+    private static CompletableFuture<Reply> done(Reply r) {
+        return CompletableFuture.completedFuture(r);
+    }
+
+    // ------------------------------------------------------------------------------------ forwards
+
+    private Reply pass(ClientRequest request, CacheStatus status, String fwd, String detail) {
+        if (status == CacheStatus.BYPASS) {
+            stats.bypasses.increment();
+            listener.served(CacheStatus.BYPASS);
+        }
+        List<Header> headers = HttpFields.forwardable(request.headers().all(), false, config.cookies(), false);
+        return new Reply.Forward(Forwarding.pass(request.method(), RequestTarget.originForm(request.target()), headers, status,
+                CacheHeaders.forForward(fwd, status == CacheStatus.BYPASS ? null : false, detail)));
+    }
+
+    /**
+     * The client's request as a render: its answer streams to the client and is stored when the
+     * storage rules allow. {@code flight} is null for a render no other request waits on.
+     */
+    private Reply render(Lookup l, String key, VaryMarker marker, CachedPage previous, Cluster.RenderLock lock,
+                         CompletableFuture<RenderResult> flight, CacheStatus status, String fwd, String detail) {
+        List<Header> headers = HttpFields.forwardable(l.request().headers().all(), true, config.cookies(), false);
+        String target = l.target().target().forwardTarget();
+        Render render = new Render(l.urlKey(), key, l.path(), l.request().host(), l.request().scheme(), target,
+                headers, previous, l.credentialed(), lock, flight, status, fwd, detail);
+        return new Reply.Forward(Forwarding.render(target, headers, render));
+    }
+
+    /**
+     * One render: the engine's side of a forward whose answer may be stored, or of a background
+     * render. Decides at the head, settles on the engine's threads once the body is there, and ends
+     * the flight and the cluster lock exactly once.
+     */
+    private final class Render implements Forwarding.Settler {
+        private final String urlKey;
+        private final String key;
+        private final String path;
+        private final String host;
+        private final String scheme;
+        private final String target;
+        private final List<Header> sent;
+        private final CachedPage previous;
+        private final boolean credentialed;
+        private final Cluster.RenderLock lock;
+        private final CompletableFuture<RenderResult> flight;
+        private final CacheStatus status;
+        private final String fwd;
+        private final String detail;
+        private final long started = System.nanoTime();
+        /** Rendered after the lock-wait ran out, without the cluster lock: another node may store first. */
+        private final boolean unlocked;
+        private final CompletableFuture<Void> settled = new CompletableFuture<>();
+        /** Completes once what the render stored can be served (by every node), or the render ended otherwise. */
+        private final CompletableFuture<Void> visible = new CompletableFuture<>();
+        private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+        private volatile int responseStatus;
+        private volatile List<Header> responseHeaders;
+        private volatile StoragePolicy.Verdict verdict;
+
+        Render(String urlKey, String key, String path, String host, String scheme, String target, List<Header> sent,
+               CachedPage previous, boolean credentialed, Cluster.RenderLock lock, CompletableFuture<RenderResult> flight,
+               CacheStatus status, String fwd, String detail) {
+            this.urlKey = urlKey;
+            this.key = key;
+            this.path = path;
+            this.host = host;
+            this.scheme = scheme;
+            this.target = target;
+            this.sent = sent;
+            this.previous = previous;
+            this.credentialed = credentialed;
+            this.lock = lock;
+            this.flight = flight;
+            this.status = status;
+            this.fwd = fwd;
+            this.detail = detail;
+            this.unlocked = lock == null && flight != null && cluster != Cluster.LOCAL;
+            stats.renders.increment();
+        }
+
+        @Override
+        public Forwarding.Head head(int responseStatus, List<Header> headers) {
+            this.responseStatus = responseStatus;
+            this.responseHeaders = List.copyOf(headers);
+            StoragePolicy.Verdict v = policy.evaluate(path, responseStatus, headers, credentialed, clock.instant());
+            this.verdict = v;
+            if (v instanceof StoragePolicy.Verdict.Store) {
+                // kept in memory all the same; the store is retried with each page and heals by itself
+                String fault = pages.writeFault();
+                String field = fault == null ? CacheHeaders.forForward(fwd, true, detail)
+                        : CacheHeaders.forForward(fwd, false, "memory only, the store fails: " + fault);
+                return new Forwarding.Head(status, field, true, config.maxBodyBytes());
+            }
+            StoragePolicy.Verdict.Skip skip = (StoragePolicy.Verdict.Skip) v;
+            String why = detail != null ? detail : skip.reason();
+            // a response other waiters may share is kept for them; one meant for this client alone is not
+            boolean keep = flight != null && skip.shareable();
+            if (!keep) {
+                runOnStore(() -> notStored(skip, null));
+            }
+            return new Forwarding.Head(status, CacheHeaders.forForward(fwd, false, why), keep, config.maxBodyBytes());
+        }
+
+        @Override
+        public CompletableFuture<Void> complete(byte[] body) {
+            runOnStore(() -> {
+                StoragePolicy.Verdict v = verdict;
+                if (v instanceof StoragePolicy.Verdict.Store store) {
+                    store(store, body);
+                } else if (v instanceof StoragePolicy.Verdict.Skip skip) {
+                    notStored(skip, new OriginResponse(responseStatus, responseHeaders, body));
+                } else {
+                    end(new RenderResult.Abandoned(), EngineListener.RenderOutcome.ERROR);
+                }
+            });
+            return visible;
+        }
+
+        @Override
+        public void tooLarge() {
+            runOnStore(() -> notStored(new StoragePolicy.Verdict.Skip("body over the limit of "
+                    + config.maxBodyBytes() + " bytes", false, true), null));
+        }
+
+        @Override
+        public void failed(Throwable cause, boolean beforeHead) {
+            runOnStore(() -> {
+                Throwable c = unwrap(cause);
+                if (beforeHead && (c instanceof OriginException || c instanceof TimeoutException)) {
+                    OriginException.Kind kind = c instanceof TimeoutException ? OriginException.Kind.TIMEOUT
+                            : ((OriginException) c).kind();
+                    String message = kind == OriginException.Kind.TIMEOUT
+                            ? "the origin did not answer within " + seconds(config.renderTimeout())
+                            : "the origin could not be reached: " + describe(c);
+                    renderFailed(key, clock.instant(), previous, message);
+                    end(new RenderResult.Failed(kind, message), kind == OriginException.Kind.TIMEOUT
+                            ? EngineListener.RenderOutcome.TIMEOUT : EngineListener.RenderOutcome.ERROR);
+                } else {
+                    // the client left, or the exchange broke mid-way: nothing to learn about the page
+                    log.debug("render of {} ended early: {}", key, describe(c));
+                    end(new RenderResult.Abandoned(), EngineListener.RenderOutcome.ERROR);
+                }
+            });
+        }
+
+        private void store(StoragePolicy.Verdict.Store store, byte[] raw) {
+            String coding = ContentCoding.of(HttpFields.first(responseHeaders, "content-encoding"));
+            byte[] body;
+            try {
+                body = ContentCoding.decode(coding, raw, config.maxBodyBytes());
+            } catch (IOException e) {
+                notStored(new StoragePolicy.Verdict.Skip("body could not be decoded (" + e.getMessage() + ")", false,
+                        true), null);
+                return;
+            }
+            List<Header> headers = coding.equals("identity") ? responseHeaders : decodedHeaders(responseHeaders);
+            byte[] gzip = coding.equals("gzip") || coding.equals("x-gzip") ? raw : null;
+            List<String> names = Vary.names(HttpFields.all(headers, "vary"));
+            Replay replay = new Replay(target, scheme, replayed(names));
+            CachedPage page = policy.page(store, responseStatus, headers, body, gzip, replay);
+            String storeKey = urlKey;
+            if (!names.isEmpty()) {
+                storeKey = Keys.variant(urlKey, Vary.id(names, config.unkeyedVary(),
+                        name -> HttpFields.all(replay.headers(), name), config.cookies()));
+                Cached atUrl = pages.get(urlKey);
+                if (!(atUrl instanceof VaryMarker m) || !m.names().equals(names)) {
+                    pages.putMarker(urlKey, new VaryMarker(names));
+                    cluster.publish(List.of(urlKey));
+                }
+                if (pages.get(storeKey) == null && pages.variants(urlKey, config.maxVariants()) >= config.maxVariants()) {
+                    notStored(new StoragePolicy.Verdict.Skip("more than " + config.maxVariants()
+                            + " variants of this URL", false, false), null);
+                    return;
+                }
+            }
+            CachedPage replaced = storeKey.equals(key) ? previous : null;
+            // both checked: each clears its mark
+            Boolean here = flight == null ? null : invalidatedWhileRendering.remove(flight);
+            boolean elsewhere = lock != null && cluster.takeInvalidated(lock);
+            if (Boolean.TRUE.equals(here)) {
+                // hard-purged mid-render: this result may predate the purge, and a newer flight renders
+                failures.invalidate(key);
+                end(new RenderResult.Uncached(null, false, ""), EngineListener.RenderOutcome.OK);
+                return;
+            }
+            if (here != null || elsewhere) {
+                // this render may have read the content from before the invalidation: store it stale
+                page = page.markInvalidated();
+            }
+            if (unlocked && storeKey.equals(key) && pages.getShared(key) instanceof CachedPage newer && newer != previous
+                    && (previous == null || newer.renderedAt().isAfter(previous.renderedAt()))) {
+                // the node that held the lock stored its page while this one rendered: that one stays
+                end(new RenderResult.Stored(newer), EngineListener.RenderOutcome.OK);
+                return;
+            }
+            failures.invalidate(key);
+            hitForPass.invalidate(urlKey);
+            // waiters are answered from memory at once; the store write and the other nodes follow
+            pages.putLocal(storeKey, page);
+            if (flight != null) {
+                finish(key, flight, new RenderResult.Stored(page));
+            }
+            if (!pages.put(storeKey, page, replaced)) {
+                listener.storeWriteFailed();
+            }
+            // other nodes hear of it before this client has the whole page: a request of the same client
+            // to another node then finds it in the store, and no late message drops a copy loaded since
+            cluster.publish(List.of(storeKey));
+            end(new RenderResult.Stored(page), EngineListener.RenderOutcome.OK);
+        }
+
+        /**
+         * The request fields a background render sends again, as they were sent: those the variant is keyed
+         * on, and those a preset says the origin needs to reproduce it (e.g. Next.js checks its cache-busting
+         * parameter against {@code Next-Url}, which its {@code Vary} does not name).
+         */
+        private List<Header> replayed(List<String> names) {
+            List<Header> out = new ArrayList<>(names.size());
+            for (Header h : sent) {
+                String n = h.name().toLowerCase(java.util.Locale.ROOT);
+                if (names.contains(n) || config.unkeyedVary().contains(n)) {
+                    out.add(h);
+                }
+            }
+            return out;
+        }
+
+        private void notStored(StoragePolicy.Verdict.Skip skip, OriginResponse kept) {
+            Instant now = clock.instant();
+            if (skip.keepOld()) {
+                renderFailed(key, now, previous, skip.reason());
+            } else {
+                failures.invalidate(key);
+                if (!credentialed) {
+                    // an answer meant for one client, or too big: later requests go to the origin on their own
+                    hitForPass.put(urlKey, skip.reason());
+                    if (previous != null) {
+                        // the origin no longer serves a cacheable page here (now private, ...)
+                        pages.delete(key, previous);
+                        cluster.publish(List.of(key));
+                        log.info("removed {}: {}", key, skip.reason());
+                    }
+                }
+            }
+            String variant = kept == null ? "" : Vary.id(Vary.names(HttpFields.all(kept.headers(), "vary")),
+                    config.unkeyedVary(), name -> HttpFields.all(sent, name), config.cookies());
+            int s = kept != null ? kept.status() : responseStatus;
+            end(new RenderResult.Uncached(kept, skip.shareable() && kept != null, variant),
+                    s == 404 || s == 410 ? EngineListener.RenderOutcome.NOT_FOUND
+                            : s >= 500 ? EngineListener.RenderOutcome.ERROR : EngineListener.RenderOutcome.UNCACHEABLE);
+        }
+
+        @Override
+        public CompletableFuture<Void> settled() {
+            return settled;
+        }
+
+        private void end(RenderResult result, EngineListener.RenderOutcome outcome) {
+            if (!ended.compareAndSet(false, true)) {
+                return;
+            }
+            if (flight != null && !flight.isDone()) {
+                finish(key, flight, result);
+            }
+            if (lock != null) {
+                cluster.unlock(lock);
+            }
+            listener.rendered(outcome, Duration.ofNanos(System.nanoTime() - started));
+            visible.complete(null);
+            settled.complete(null);
+        }
+    }
+
+    /** The fields of a response whose body was decoded: without its coding and length. */
+    private static List<Header> decodedHeaders(List<Header> headers) {
+        List<Header> out = new ArrayList<>(headers.size());
+        for (Header h : headers) {
+            if (!h.is("content-encoding") && !h.is("content-length")) {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    private void runOnStore(Runnable task) {
+        try {
+            storeExecutor.execute(task);
+        } catch (RejectedExecutionException e) {
+            log.debug("engine closed; render result dropped");
+        }
+    }
+
+    // ------------------------------------------------------------------------------ background renders
+
+    private void refreshInBackground(String host, String key, CachedPage page, Instant now) {
         if (inFlight.containsKey(key)) {
             return;
         }
@@ -253,35 +631,78 @@ public final class RegenEngine implements AutoCloseable {
         if (backoff != null && now.isBefore(backoff.notBefore())) {
             return;
         }
-        join(key, target, page, true);
-    }
-
-    /** Joins the render of {@code key} under way, or starts it. */
-    private Flight join(String key, RequestTarget target, CachedPage previous, boolean inBackground) {
         CompletableFuture<RenderResult> mine = new CompletableFuture<>();
-        CompletableFuture<RenderResult> running = inFlight.putIfAbsent(key, mine);
-        if (running != null) {
-            return new Flight(running, false);
+        if (inFlight.putIfAbsent(key, mine) != null) {
+            return;
         }
-        // The caller looked the page up before the previous flight stored it and left the map:
-        // what that flight stored is the answer, not a second render.
-        CachedPage current = pages.getLocal(key);
-        if (current != null && current != previous && current.freshness(clock.instant()) != Freshness.EXPIRED) {
-            finish(key, mine, new RenderResult.Stored(current));
-            return new Flight(mine, true);
-        }
-        if (!inBackground) {
-            render(key, target, previous, false, mine).whenComplete((r, e) -> finish(key, mine, r));
-            return new Flight(mine, true);
+        // the request read the page before the previous render stored its successor and left the map
+        Cached current = pages.getLocal(key);
+        if (current instanceof CachedPage p && p != page && p.freshness(now) == Freshness.FRESH) {
+            finish(key, mine, new RenderResult.Stored(p));
+            return;
         }
         try {
             // the pool thread waits for the render, which is what bounds background load on the origin
-            background.execute(() -> finish(key, mine, render(key, target, previous, true, mine).join()));
+            background.execute(() -> renderInBackground(host, key, page, mine));
         } catch (RejectedExecutionException e) {
             stats.backgroundSkipped.increment();
             finish(key, mine, new RenderResult.Skipped());
         }
-        return new Flight(mine, true);
+    }
+
+    private void renderInBackground(String host, String key, CachedPage page, CompletableFuture<RenderResult> flight) {
+        Cluster.RenderLock lock = lock(key);
+        if (lock == null) {
+            // another node renders it; its change message brings the new page here
+            finish(key, flight, new RenderResult.Skipped());
+            return;
+        }
+        CachedPage done = renderedElsewhere(key, page);
+        if (done != null) {
+            cluster.unlock(lock);
+            finish(key, flight, new RenderResult.Stored(done));
+            return;
+        }
+        Replay replay = page.replay();
+        List<Header> headers = new ArrayList<>(replay.headers());
+        headers.add(new Header("Accept-Encoding", ContentCoding.RENDER_ACCEPT_ENCODING));
+        if (!HttpFields.has(headers, "user-agent")) {
+            headers.add(new Header("User-Agent", BACKGROUND_USER_AGENT));
+        }
+        boolean credentialed = HttpFields.has(headers, "authorization")
+                || config.cookies().anyKept(HttpFields.all(headers, "cookie"));
+        Render render = new Render(Keys.url(key), key, replay.target().split("\\?", 2)[0], host,
+                replay.scheme(), replay.target(), headers, page, credentialed, lock, flight, CacheStatus.STALE,
+                "stale", null);
+        CompletableFuture<OriginResponse> response;
+        try {
+            response = origin.fetch(new OriginRequest("GET", replay.target(), host, replay.scheme(), headers,
+                    config.maxBodyBytes()));
+        } catch (RuntimeException e) {
+            response = CompletableFuture.failedFuture(e);
+        }
+        response.orTimeout(config.renderTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
+            if (e != null) {
+                render.failed(e, true);
+                return;
+            }
+            Forwarding.Head head = render.head(r.status(), r.headers());
+            if (!head.buffer()) {
+                return;
+            }
+            if (r.overflowed()) {
+                render.tooLarge();
+            } else {
+                render.complete(r.body());
+            }
+        });
+        try {
+            flight.get(config.renderTimeout().plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.debug("background render of {} did not end in time: {}", key, e.toString());
+        }
     }
 
     private void finish(String key, CompletableFuture<RenderResult> flight, RenderResult result) {
@@ -292,28 +713,7 @@ public final class RegenEngine implements AutoCloseable {
                 : new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "render failed"));
     }
 
-    /**
-     * One render of {@code key} for the whole cluster: this node renders if it gets the render lock;
-     * otherwise a background render is skipped (the page stays stale until the other node's result
-     * arrives) and a foreground one waits for the other node's page. Never completes exceptionally.
-     */
-    private CompletableFuture<RenderResult> render(String key, RequestTarget target, CachedPage previous,
-                                                   boolean inBackground, CompletableFuture<RenderResult> flight) {
-        return CompletableFuture.supplyAsync(() -> lock(key), storeExecutor).thenCompose(lock -> {
-            if (lock != null) {
-                CachedPage done = renderedElsewhere(key, previous);
-                if (done != null) {
-                    cluster.unlock(lock);
-                    return CompletableFuture.completedFuture(new RenderResult.Stored(done));
-                }
-                return renderLocked(key, target, previous, lock, flight);
-            }
-            if (inBackground) {
-                return CompletableFuture.completedFuture(new RenderResult.Skipped());
-            }
-            return awaitOtherNode(key, target, previous, clock.instant().plus(waitLimit), 0, flight);
-        });
-    }
+    // --------------------------------------------------------------------------------------- cluster
 
     /**
      * With other nodes: the page another node stored while this one waited for the lock (it released
@@ -323,9 +723,10 @@ public final class RegenEngine implements AutoCloseable {
         if (cluster == Cluster.LOCAL) {
             return null;
         }
-        CachedPage shared = pages.getShared(key);
-        boolean newer = shared != null && (previous == null || shared.renderedAt().isAfter(previous.renderedAt()));
-        return newer && shared.freshness(clock.instant()) == Freshness.FRESH ? shared : null;
+        Cached shared = pages.getShared(key);
+        boolean newer = shared instanceof CachedPage p
+                && (previous == null || p.renderedAt().isAfter(previous.renderedAt()));
+        return newer && ((CachedPage) shared).freshness(clock.instant()) == Freshness.FRESH ? (CachedPage) shared : null;
     }
 
     private Cluster.RenderLock lock(String key) {
@@ -339,9 +740,9 @@ public final class RegenEngine implements AutoCloseable {
     }
 
     /** Polls the shared store for the page another node is rendering, woken early by its change message. */
-    private CompletableFuture<RenderResult> awaitOtherNode(String key, RequestTarget target, CachedPage previous,
-                                                           Instant deadline, int attempt,
-                                                           CompletableFuture<RenderResult> flight) {
+    private CompletableFuture<Reply> awaitOtherNode(Lookup l, String key, VaryMarker marker, CachedPage previous,
+                                                    String fwd, Instant deadline, int attempt,
+                                                    CompletableFuture<RenderResult> flight) {
         CompletableFuture<Void> changed = remoteChanges.computeIfAbsent(key, k -> new CompletableFuture<>());
         long delay = Math.min(200, 10L << Math.min(attempt, 5));
         CompletableFuture<Object> tick = CompletableFuture.anyOf(changed,
@@ -350,109 +751,31 @@ public final class RegenEngine implements AutoCloseable {
             // each round registers afresh; an entry no change message completed must not stay behind
             remoteChanges.remove(key, changed);
             Instant now = clock.instant();
-            CachedPage page = pages.getShared(key);
-            if (page != null && page.freshness(now) != Freshness.EXPIRED
-                    && (previous == null || page.renderedAt().isAfter(previous.renderedAt()))) {
-                return CompletableFuture.completedFuture(new RenderResult.Stored(page));
+            Cached shared = pages.getShared(key);
+            if (shared instanceof CachedPage page && page.freshness(now) != Freshness.EXPIRED
+                    && (previous == null || page.renderedAt().isAfter(previous.renderedAt()))
+                    && matches(page, l.request())) {
+                finish(key, flight, new RenderResult.Stored(page));
+                return done(new Reply.Page(page, CacheStatus.MISS, now, true));
             }
             Cluster.RenderLock lock = lock(key);
             if (lock != null) {
                 // the other node finished without a storable page, or died: render here
-                return renderLocked(key, target, previous, lock, flight);
+                return done(render(l, key, marker, previous, lock, flight, CacheStatus.MISS, fwd, null));
             }
             if (!now.isBefore(deadline)) {
-                return CompletableFuture.completedFuture(new RenderResult.Failed(OriginException.Kind.TIMEOUT,
-                        "another node is still rendering " + target));
+                // waited the lock-wait out: render here, unlocked; the result is stored unless a newer
+                // page appeared meanwhile (see Render.store)
+                log.debug("waited {} for another node's render of {}; rendering it here", config.lockWait(), key);
+                return done(render(l, key, marker, previous, null, flight, CacheStatus.MISS, fwd, null));
             }
-            return awaitOtherNode(key, target, previous, deadline, attempt + 1, flight);
+            return awaitOtherNode(l, key, marker, previous, fwd, deadline, attempt + 1, flight);
         }, storeExecutor);
     }
 
-    /** One origin render under the render lock, and its effect on the store. Never completes exceptionally. */
-    private CompletableFuture<RenderResult> renderLocked(String key, RequestTarget target, CachedPage previous,
-                                                         Cluster.RenderLock lock, CompletableFuture<RenderResult> flight) {
-        stats.renders.increment();
-        long started = System.nanoTime();
-        CompletableFuture<OriginResponse> response;
-        try {
-            response = origin.fetch(new OriginRequest("GET", target.pathAndQuery(), renderHeaders));
-        } catch (RuntimeException e) {
-            response = CompletableFuture.failedFuture(e);
-        }
-        return response.orTimeout(config.renderTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .handleAsync((r, e) -> settle(key, target, previous, lock, flight, r, e), storeExecutor)
-                .exceptionally(e -> {
-                    log.error("render of {} could not be settled: {}", key, e.toString());
-                    return new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "internal error");
-                })
-                .whenComplete((r, e) -> {
-                    cluster.unlock(lock);
-                    listener.rendered(outcome(r), Duration.ofNanos(System.nanoTime() - started));
-                });
-    }
+    // --------------------------------------------------------------------------------------- failures
 
-    private static EngineListener.RenderOutcome outcome(RenderResult r) {
-        if (r instanceof RenderResult.Stored) {
-            return EngineListener.RenderOutcome.OK;
-        }
-        if (r instanceof RenderResult.Uncached u) {
-            int status = u.response().status();
-            return status == 404 || status == 410 ? EngineListener.RenderOutcome.NOT_FOUND
-                    : status >= 500 ? EngineListener.RenderOutcome.ERROR : EngineListener.RenderOutcome.UNCACHEABLE;
-        }
-        return r instanceof RenderResult.Failed f && f.kind() == OriginException.Kind.TIMEOUT
-                ? EngineListener.RenderOutcome.TIMEOUT : EngineListener.RenderOutcome.ERROR;
-    }
-
-    private RenderResult settle(String key, RequestTarget target, CachedPage previous, Cluster.RenderLock lock,
-                                CompletableFuture<RenderResult> flight, OriginResponse response, Throwable error) {
-        Instant now = clock.instant();
-        if (error != null) {
-            Throwable cause = unwrap(error);
-            OriginException.Kind kind = cause instanceof TimeoutException ? OriginException.Kind.TIMEOUT
-                    : cause instanceof OriginException oe ? oe.kind() : OriginException.Kind.UNREACHABLE;
-            String message = kind == OriginException.Kind.TIMEOUT
-                    ? "the origin did not answer within " + seconds(config.renderTimeout())
-                    : "the origin could not be reached: " + describe(cause);
-            failed(key, now, previous, message);
-            return new RenderResult.Failed(kind, message);
-        }
-        StoragePolicy.Verdict verdict = policy.evaluate(target.path(), response, now);
-        if (verdict instanceof StoragePolicy.Verdict.Store store) {
-            CachedPage page = store.page();
-            // both checked: each clears its mark
-            Boolean here = invalidatedWhileRendering.remove(flight);
-            boolean elsewhere = cluster.takeInvalidated(lock);
-            if (Boolean.TRUE.equals(here)) {
-                // hard-purged mid-render: this result may predate the purge, and a newer flight renders
-                failures.invalidate(key);
-                return new RenderResult.Uncached(response, true);
-            }
-            if (here != null || elsewhere) {
-                // this render may have read the content from before the invalidation: store it stale
-                page = page.markInvalidated();
-            }
-            pages.put(key, page, previous);
-            cluster.publish(List.of(key));
-            failures.invalidate(key);
-            return new RenderResult.Stored(page);
-        }
-        StoragePolicy.Verdict.Skip skip = (StoragePolicy.Verdict.Skip) verdict;
-        if (skip.keepOld()) {
-            failed(key, now, previous, skip.reason());
-        } else {
-            failures.invalidate(key);
-            if (previous != null) {
-                // the origin no longer serves a cacheable page here (404/410, now private, ...)
-                pages.delete(key, previous);
-                cluster.publish(List.of(key));
-                log.info("removed {}: {}", key, skip.reason());
-            }
-        }
-        return new RenderResult.Uncached(response, skip.shareable());
-    }
-
-    private void failed(String key, Instant now, CachedPage previous, String reason) {
+    private void renderFailed(String key, Instant now, CachedPage previous, String reason) {
         stats.renderErrors.increment();
         synchronized (recentErrors) {
             if (recentErrors.size() == MAX_RECENT_ERRORS) {
@@ -473,15 +796,44 @@ public final class RegenEngine implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------------------------ credentials
+
+    /** A request with {@code Authorization} or a cookie that is not ignored (RFC 9111 §3.5, cookies too). */
+    private boolean credentialed(ClientRequest request) {
+        if (request.header("authorization") != null) {
+            return true;
+        }
+        List<String> cookies = request.headers().getAll("cookie");
+        return !cookies.isEmpty() && config.cookies().anyKept(cookies);
+    }
+
+    private boolean bypasses(ClientRequest request) {
+        return bypassTokenBytes != null && (tokenMatches(request.header(BYPASS_HEADER))
+                || tokenMatches(HttpFields.cookie(request.header("cookie"), BYPASS_COOKIE)));
+    }
+
+    private boolean tokenMatches(String presented) {
+        return presented != null
+                && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), bypassTokenBytes);
+    }
+
+    // ------------------------------------------------------------------------------------ revalidation
+
     /**
      * On-demand revalidation. Soft marks pages stale (the next request is served the old page once
      * and starts one render); hard deletes them (the next request is a MISS). Each path matches every
-     * cached query variant of it, a path with a query only that variant, and a path ending in
-     * {@code /**} the whole subtree. Tags are looked up in the store's tag index.
+     * cached query variant of it on every public host, a path with a query only that query, and a path
+     * ending in {@code /**} the whole subtree; every {@code Vary} variant of a matched URL is matched.
+     * Tags are looked up in the store's tag index. Soft revalidation leaves immutable pages alone: their
+     * URL names one version for ever (a deploy marks every page stale, and old assets stay served).
+     * Every node also drops the matching copies it holds in memory, including pages the store no
+     * longer lists (flushed, lost), so the revalidation takes effect even then.
      *
      * <p>All paths are checked before anything changes.
      *
-     * @return completes with the number of cached entries affected, each counted once
+     * @return completes with the number of cached entries affected, each counted once; completes
+     *         exceptionally with a {@link RevalidationException} naming what was not applied when the
+     *         store failed for some of it or the other nodes could not be told
      * @throws RequestTarget.InvalidTargetException for a path that is not a valid, canonicalisable path
      */
     public CompletableFuture<Integer> invalidate(Collection<String> paths, Collection<String> tags, boolean hard) {
@@ -489,59 +841,149 @@ public final class RegenEngine implements AutoCloseable {
         for (String p : paths) {
             patterns.add(PathPattern.parse(p, config.query()));
         }
+        List<String> pathList = List.copyOf(paths);
         List<String> tagList = List.copyOf(tags);
         return CompletableFuture.supplyAsync(() -> {
+            List<String> notApplied = new ArrayList<>();
             Set<String> keys = new LinkedHashSet<>();
             for (PathPattern p : patterns) {
-                pages.forEachPage(config.host() + p.listPrefix(), k -> {
-                    if (p.matches(k.name().substring(config.host().length()))) {
-                        keys.add(k.name());
-                    }
-                });
-            }
-            int n = 0;
-            for (String key : keys) {
-                n += invalidateKey(key, null, hard) ? 1 : 0;
-            }
-            for (String tag : tagList) {
-                for (String key : pages.keysTagged(tag)) {
-                    if (!keys.contains(key) && invalidateKey(key, tag, hard)) {
-                        keys.add(key);
-                        n++;
+                for (String prefix : p.keyPrefixes()) {
+                    try {
+                        pages.forEachPage(prefix, k -> {
+                            if (p.matches(Keys.path(k.name()))) {
+                                keys.add(k.name());
+                            }
+                        });
+                    } catch (StoreException e) {
+                        notApplied.add("listing the pages under " + p.listPrefix() + ": " + e.getMessage());
+                        break;
                     }
                 }
             }
-            if (!keys.isEmpty()) {
-                cluster.publish(keys);
+            Set<String> changed = new LinkedHashSet<>();
+            for (String key : keys) {
+                invalidateKey(key, null, hard, changed, notApplied);
             }
-            stats.invalidations.add(n);
-            listener.invalidated(patterns.isEmpty() ? "tag" : tagList.isEmpty() ? "path" : "path+tag", n);
-            log.info("{} revalidation: {} entries (paths {}, tags {})", hard ? "hard" : "soft", n, paths, tagList);
-            return n;
-        }, storeExecutor);
+            for (String tag : tagList) {
+                List<String> tagged;
+                try {
+                    tagged = pages.keysTagged(tag);
+                } catch (StoreException e) {
+                    notApplied.add("listing the pages tagged " + tag + ": " + e.getMessage());
+                    continue;
+                }
+                for (String key : tagged) {
+                    if (keys.add(key)) {
+                        invalidateKey(key, tag, hard, changed, notApplied);
+                    }
+                }
+            }
+            // copies in this node's memory the store did not list (flushed, lost, unreachable)
+            for (String key : pages.localKeys((key, cached) -> !keys.contains(key) && matches(patterns, tagList, key, cached))) {
+                pages.evictLocal(key);
+                changed.add(key);
+            }
+            CompletableFuture<Void> told = CompletableFuture.allOf(cluster.publish(changed),
+                    cluster.publishRevalidation(pathList, tagList));
+            return told.handle((x, e) -> {
+                if (e != null) {
+                    notApplied.add("telling the other nodes: " + describe(unwrap(e)));
+                }
+                int n = changed.size();
+                stats.invalidations.add(n);
+                listener.invalidated(patterns.isEmpty() ? "tag" : tagList.isEmpty() ? "path" : "path+tag", n);
+                if (!notApplied.isEmpty()) {
+                    log.warn("{} revalidation not fully applied: {} entries done (paths {}, tags {}); not done: {}",
+                            hard ? "hard" : "soft", n, paths, tagList, notApplied);
+                    throw new RevalidationException(n, notApplied);
+                }
+                log.info("{} revalidation: {} entries (paths {}, tags {})", hard ? "hard" : "soft", n, paths, tagList);
+                return n;
+            });
+        }, storeExecutor).thenCompose(f -> f);
+    }
+
+    /** Whether a copy held in memory is one a revalidation of {@code patterns} and {@code tags} names. */
+    private static boolean matches(List<PathPattern> patterns, List<String> tags, String key, Cached cached) {
+        String path = Keys.path(key);
+        for (PathPattern p : patterns) {
+            if (p.matches(path)) {
+                return true;
+            }
+        }
+        if (cached instanceof CachedPage page) {
+            for (String tag : tags) {
+                if (page.tags().contains(tag)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Another node's revalidation: drops the matching copies in memory (the store is already changed). */
+    private void revalidatedElsewhere(Collection<String> paths, Collection<String> tags) {
+        List<PathPattern> patterns = new ArrayList<>();
+        for (String p : paths) {
+            try {
+                patterns.add(PathPattern.parse(p, config.query()));
+            } catch (RequestTarget.InvalidTargetException e) {
+                log.debug("ignoring a revalidated path from another node: {}", e.getMessage());
+            }
+        }
+        List<String> tagList = List.copyOf(tags);
+        pages.localKeys((key, cached) -> matches(patterns, tagList, key, cached)).forEach(pages::evictLocal);
+    }
+
+    /** Revalidates one key the store listed; what the store refused goes to {@code notApplied}. */
+    private void invalidateKey(String key, String viaTag, boolean hard, Set<String> changed, List<String> notApplied) {
+        try {
+            if (invalidateKey(key, viaTag, hard)) {
+                changed.add(key);
+            }
+        } catch (StoreException e) {
+            // this node's copy is dropped all the same; the store still has the old page
+            pages.evictLocal(key);
+            notApplied.add(key + ": " + e.getMessage());
+        }
     }
 
     private boolean invalidateKey(String key, String viaTag, boolean hard) {
-        CachedPage page = pages.get(key);
+        Cached cached = pages.getLocal(key);
+        if (cached == null) {
+            cached = pages.readShared(key);
+        }
+        if (cached instanceof VaryMarker) {
+            if (hard) {
+                pages.deleteShared(key, cached);
+            }
+            return false;
+        }
+        CachedPage page = (CachedPage) cached;
         if (page == null || (viaTag != null && !page.tags().contains(viaTag))) {
             if (viaTag != null) {
                 pages.unindex(viaTag, key);
             }
             return false;
         }
-        CompletableFuture<RenderResult> running = inFlight.get(key);
-        if (running != null) {
-            invalidatedWhileRendering.merge(running, hard, Boolean::logicalOr);
-            if (hard) {
-                // the next request must not join a render that began before the purge
-                inFlight.remove(key, running);
+        if (!hard && page.immutable()) {
+            return false;
+        }
+        for (String flightKey : new String[] {key, Keys.url(key)}) {
+            CompletableFuture<RenderResult> running = inFlight.get(flightKey);
+            if (running != null) {
+                invalidatedWhileRendering.merge(running, hard, Boolean::logicalOr);
+                if (hard) {
+                    // the next request must not join a render that began before the purge
+                    inFlight.remove(flightKey, running);
+                }
             }
         }
         cluster.markInvalidated(key);
         if (hard) {
-            pages.delete(key, page);
+            pages.deleteShared(key, page);
         } else if (!page.invalidated()) {
-            pages.put(key, page.markInvalidated(), page);
+            pages.putShared(key, page.markInvalidated(), page);
         }
         return true;
     }
@@ -553,13 +995,13 @@ public final class RegenEngine implements AutoCloseable {
     public CompletableFuture<EntryList> entries(String pathPrefix, String cursor, int limit) {
         return CompletableFuture.supplyAsync(() -> {
             Instant now = clock.instant();
-            ListPage page = pages.listPages(config.host() + pathPrefix, cursor, limit);
+            ListPage page = pages.listPages(pathPrefix, cursor, limit);
             List<EntryInfo> out = new ArrayList<>();
             for (ListedKey k : page.keys()) {
-                CachedPage p = PageCodec.decode(new KvEntry(new byte[0], k.metadata(), k.expiration()));
-                if (p != null) {
-                    String key = k.name().substring(PageStore.PAGE_PREFIX.length());
-                    out.add(new EntryInfo(key, key.substring(config.host().length()), p.status(), p.ageSeconds(now),
+                String key = k.name().substring(PageStore.PAGE_PREFIX.length());
+                Cached c = PageCodec.decode(key, new KvEntry(new byte[0], k.metadata(), k.expiration()));
+                if (c instanceof CachedPage p) {
+                    out.add(new EntryInfo(key, Keys.path(key), p.status(), p.ageSeconds(now),
                             p.revalidate().toSeconds(), p.expiresAt(), p.tags(), k.size(), p.freshness(now)));
                 }
             }

@@ -26,7 +26,8 @@ class CachedPageTest {
     })
     void freshness_table(long ageSeconds, long revalidate, long window, boolean invalidated, Freshness expected) {
         CachedPage page = new CachedPage(200, List.of(), new byte[0], "\"e\"", RENDERED, Duration.ofSeconds(revalidate),
-                window < 0 ? null : Duration.ofSeconds(window), Set.of(), invalidated);
+                window < 0 ? null : Duration.ofSeconds(window), Set.of(), invalidated,
+                dev.regen.Replay.of("/"), false, false);
         assertThat(page.freshness(RENDERED.plusSeconds(ageSeconds))).isEqualTo(expected);
     }
 
@@ -34,7 +35,7 @@ class CachedPageTest {
     @CsvSource({"0, 60", "59, 1", "60, 0", "120, 0"})
     void ttlSeconds_countsDownToZero(long age, long ttl) {
         CachedPage page = new CachedPage(200, List.of(), new byte[0], "\"e\"", RENDERED, Duration.ofSeconds(60),
-                null, Set.of(), false);
+                null, Set.of(), false, dev.regen.Replay.of("/"), false, false);
         assertThat(page.ttlSeconds(RENDERED.plusSeconds(age))).isEqualTo(ttl);
         assertThat(page.ageSeconds(RENDERED.plusSeconds(age))).isEqualTo(age);
     }

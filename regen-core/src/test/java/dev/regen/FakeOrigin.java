@@ -8,11 +8,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * An origin in memory: answers with what {@link #respondWith} says, counts renders, and can hold
- * renders open until a test releases them.
+ * An origin in memory: answers with what {@link #respondWith} says, counts and records requests, and
+ * can hold requests open until a test releases them.
  */
 public final class FakeOrigin implements Origin {
     private final AtomicInteger calls = new AtomicInteger();
+    private final List<OriginRequest> seen = new CopyOnWriteArrayList<>();
     private final List<CompletableFuture<Void>> held = new CopyOnWriteArrayList<>();
     private volatile Function<OriginRequest, CompletableFuture<OriginResponse>> responder =
             r -> CompletableFuture.completedFuture(page("render " + calls.get()));
@@ -32,7 +33,7 @@ public final class FakeOrigin implements Origin {
         return this;
     }
 
-    /** Renders started from now on wait until {@link #release()}. */
+    /** Requests from now on wait until {@link #release()}. */
     public FakeOrigin hold() {
         holding = true;
         return this;
@@ -47,9 +48,15 @@ public final class FakeOrigin implements Origin {
         return calls.get();
     }
 
+    /** Every request the origin received, in order. */
+    public List<OriginRequest> seen() {
+        return seen;
+    }
+
     @Override
     public CompletableFuture<OriginResponse> fetch(OriginRequest request) {
         calls.incrementAndGet();
+        seen.add(request);
         if (!holding) {
             return responder.apply(request);
         }

@@ -11,8 +11,10 @@ import dev.regen.EntryInfo;
 import dev.regen.Freshness;
 import dev.regen.RegenEngine;
 import dev.regen.RenderError;
+import dev.regen.RevalidationException;
 import dev.regen.Stats;
 import dev.regen.http.RequestTarget;
+import dev.regen.store.WellFormed;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
@@ -29,7 +31,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +38,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Regen's own endpoints, the same for every edge (proxy, servlet filter): the revalidation webhook,
  * the admin API under {@code /_regen/api/}, the metrics, the dashboard and its login, and the health
- * check. Edges ask {@link #owns} first and hand over the whole request; everything else is a page.
+ * checks ({@code /_regen/health}, {@code /_regen/health/live}, {@code /_regen/health/ready}). Edges ask
+ * {@link #owns} first and hand over the whole request; everything else is a page.
  *
  * <p>Auth: the admin API, the metrics (unless public) and the webhook take {@code Authorization:
  * Bearer <secret>} or a dashboard session cookie. A session comes from {@code POST /_regen/login} with
@@ -45,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * {@code Path=/_regen/} so that it is never sent to the origin with page requests. A request that
  * changes something on the strength of the cookie alone must also carry the session's CSRF token in
  * {@code X-Regen-CSRF} (a header no other site can make a browser send), and, when the browser says
- * where it comes from ({@code Origin}), come from this host.
+ * where it comes from ({@code Origin}), come from this host. Wrong secrets are limited per client
+ * address ({@link ApiRequest#client()}, see {@code AuthThrottle}): a client that keeps guessing gets 429
+ * with {@code Retry-After}, and every other client is served as before.
  *
  * <p>Thread-safe. Answers never block the caller: store work runs on the engine's executors.
  */
@@ -62,8 +66,11 @@ public final class AdminApi {
     /** A tag search reads at most this many entries per call, then hands back a cursor. */
     private static final int MAX_TAG_SCAN = 10_000;
     private static final int MAX_LOGIN_BODY = 4 * 1024;
-    /** Failed logins allowed per minute, over all clients: the secret is long, this just caps the noise. */
-    private static final int MAX_FAILED_LOGINS_PER_MINUTE = 30;
+    /**
+     * Where the webhook listens unless configured: under Regen's own prefix, so it never hides an
+     * application route ({@code /api/revalidate} is what the Next.js docs name the app's own route).
+     */
+    public static final String DEFAULT_WEBHOOK_PATH = "/_regen/revalidate";
     private static final String NO_SECRET = "no secret is configured: set REGEN_SECRET (or secret: in the config)";
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -76,10 +83,9 @@ public final class AdminApi {
     private final RegenMetrics metrics;
     private final boolean metricsPublic;
     private final HealthCheck health;
-    private final InstantSource clock;
     private final boolean secureCookie;
-    private final AtomicLong failedLoginMinute = new AtomicLong();
-    private final AtomicLong failedLogins = new AtomicLong();
+    private final String siteName;
+    private final AuthThrottle throttle;
 
     /**
      * The webhook and the admin API only: no metrics, health from nothing. Prefer {@link #builder}.
@@ -98,12 +104,13 @@ public final class AdminApi {
             throw new IllegalArgumentException("webhookPath must start with /: " + webhookPath);
         }
         this.secretDigest = b.secret == null ? null : sha256(b.secret);
-        this.clock = b.clock;
         this.sessions = b.secret == null ? null : new Sessions(b.secret, b.clock);
         this.metrics = b.metrics;
         this.metricsPublic = b.metricsPublic;
         this.health = b.health;
-        this.secureCookie = "https".equals(engine.config().scheme());
+        this.secureCookie = b.secureCookie;
+        this.siteName = b.siteName;
+        this.throttle = new AuthThrottle(b.clock, b.metrics);
     }
 
     /** Builds an {@link AdminApi} for {@code engine}; everything else is optional. */
@@ -114,11 +121,6 @@ public final class AdminApi {
     /** Whether a request for {@code path} is Regen's to answer. */
     public boolean owns(String path) {
         return path.equals(webhookPath) || path.startsWith(PREFIX);
-    }
-
-    /** Whether {@code authorization} (a whole Authorization header value) carries the secret. */
-    public boolean authorized(String authorization) {
-        return secretDigest != null && authorization != null && bearerMatches(authorization);
     }
 
     public CompletableFuture<ApiResponse> handle(ApiRequest request) {
@@ -132,6 +134,8 @@ public final class AdminApi {
                 case "login" -> done(login(request));
                 case "logout" -> done(logout(request));
                 case "health" -> done(health(request));
+                case "health/live" -> done(live(request));
+                case "health/ready" -> done(ready(request));
                 case "metrics" -> done(metrics(request));
                 case "assets/app.css", "assets/app.js", "assets/icon.svg" -> done(asset(request, path));
                 case "api/entries" -> admin(request, this::entries);
@@ -156,8 +160,11 @@ public final class AdminApi {
             return done(error(503, NO_SECRET));
         }
         String authorization = request.header("authorization");
-        if (authorization != null && !bearerMatches(authorization)) {
-            return done(unauthorized("wrong secret"));
+        if (authorization != null) {
+            ApiResponse refused = refusal(check(request, AuthThrottle.Door.WEBHOOK, bearer(authorization)));
+            if (refused != null) {
+                return done(refused);
+            }
         }
         if (!isJson(request.header("content-type"))) {
             return done(error(415, "Content-Type must be application/json"));
@@ -177,8 +184,10 @@ public final class AdminApi {
         if (authorization == null) {
             JsonNode secret = body.get("secret");
             if (secret != null) {
-                if (!secret.isTextual() || !secretMatches(secret.asText())) {
-                    return done(unauthorized("wrong secret"));
+                ApiResponse refused = refusal(check(request, AuthThrottle.Door.WEBHOOK,
+                        secret.isTextual() ? secret.asText() : null));
+                if (refused != null) {
+                    return done(refused);
                 }
             } else {
                 Sessions.Session session = session(request);
@@ -211,12 +220,35 @@ public final class AdminApi {
         } catch (RequestTarget.InvalidTargetException e) {
             return done(error(400, e.getMessage()));
         }
-        return answer(invalidated, n -> {
+        Function<Integer, JsonNode> applied = n -> {
             ObjectNode out = json.createObjectNode().put("success", true).put("invalidated", n);
             paths.forEach(out.putArray("paths")::add);
             tags.forEach(out.putArray("tags")::add);
             return out.put("mode", hard ? "hard" : "soft");
-        });
+        };
+        return invalidated.handle((n, e) -> {
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof RevalidationException r) {
+                return done(notApplied(r, paths, tags, hard));
+            }
+            return answer(e == null ? CompletableFuture.completedFuture(n) : CompletableFuture.<Integer>failedFuture(cause),
+                    applied);
+        }).thenCompose(Function.identity());
+    }
+
+    /**
+     * 503 for a revalidation the store or the other nodes did not fully take: the caller (a CMS) must
+     * retry; what was done is counted, what was not is listed.
+     */
+    private ApiResponse notApplied(RevalidationException r, List<String> paths, List<String> tags, boolean hard) {
+        ObjectNode out = json.createObjectNode().put("success", false)
+                .put("error", "not fully applied: retry the call (revalidating twice is harmless)")
+                .put("invalidated", r.applied());
+        r.notApplied().forEach(out.putArray("notApplied")::add);
+        paths.forEach(out.putArray("paths")::add);
+        tags.forEach(out.putArray("tags")::add);
+        out.put("mode", hard ? "hard" : "soft");
+        return ApiResponse.json(503, out.toString(), Map.of("Retry-After", "1"));
     }
 
     private static void checkFields(List<String> paths, List<String> tags) {
@@ -230,11 +262,14 @@ public final class AdminApi {
             if (!p.startsWith("/")) {
                 throw new IllegalArgumentException("a path must start with /: " + p);
             }
+            // JSON can carry "\ud800", which no store can keep (UTF-8 has no encoding for it)
+            WellFormed.require("a path", p);
         }
         for (String t : tags) {
             if (t.isEmpty() || t.chars().anyMatch(c -> c == ',' || Character.isWhitespace(c))) {
                 throw new IllegalArgumentException("a tag must be non-empty, without spaces or commas: \"" + t + "\"");
             }
+            WellFormed.require("a tag", t);
         }
     }
 
@@ -290,7 +325,7 @@ public final class AdminApi {
         if (secretDigest == null) {
             return done(error(503, NO_SECRET));
         }
-        ApiResponse refused = readAccess(request);
+        ApiResponse refused = readAccess(request, AuthThrottle.Door.API);
         if (refused != null) {
             return done(refused);
         }
@@ -381,7 +416,7 @@ public final class AdminApi {
                 .put("memoryBytes", engine.memoryBytes())
                 .put("backgroundQueueDepth", engine.backgroundQueueDepth())
                 .put("rendersInFlight", engine.rendersInFlight())
-                .put("host", engine.config().host());
+                .put("host", siteName);
         return CompletableFuture.completedFuture(out);
     }
 
@@ -461,12 +496,11 @@ public final class AdminApi {
     private CompletableFuture<JsonNode> errors(Map<String, String> query) {
         ObjectNode out = json.createObjectNode();
         ArrayNode list = out.putArray("errors");
-        String host = engine.config().host();
         for (RenderError e : engine.recentErrors()) {
             list.addObject()
                     .put("at", e.at().toString())
                     .put("key", e.key())
-                    .put("path", e.key().startsWith(host) ? e.key().substring(host.length()) : e.key())
+                    .put("path", e.path())
                     .put("reason", e.reason());
         }
         return CompletableFuture.completedFuture(out);
@@ -512,15 +546,54 @@ public final class AdminApi {
     }
 
     /** Null when the request may read admin data (Bearer secret or session), else the refusal. */
-    private ApiResponse readAccess(ApiRequest request) {
+    private ApiResponse readAccess(ApiRequest request, AuthThrottle.Door door) {
         if (secretDigest == null) {
             return error(503, NO_SECRET);
         }
         String authorization = request.header("authorization");
         if (authorization != null) {
-            return bearerMatches(authorization) ? null : unauthorized("wrong secret");
+            return refusal(check(request, door, bearer(authorization)));
         }
         return session(request) != null ? null : unauthorized("missing secret");
+    }
+
+    /**
+     * Checks a presented secret (null: a credential of the wrong form) through the client's throttle:
+     * a shut-out client's secret is not even compared.
+     */
+    private Verdict check(ApiRequest request, AuthThrottle.Door door, String presented) {
+        long wait = throttle.refusal(request.client(), door);
+        if (wait > 0) {
+            return new Verdict(false, wait);
+        }
+        if (presented != null && secretMatches(presented)) {
+            throttle.rightSecret(request.client());
+            return Verdict.OK;
+        }
+        throttle.wrongSecret(request.client(), door);
+        return Verdict.WRONG;
+    }
+
+    /** Null when the secret was right, else the JSON refusal: 429 with Retry-After, or 401. */
+    private ApiResponse refusal(Verdict v) {
+        if (v.ok()) {
+            return null;
+        }
+        if (v.throttled()) {
+            return error(429, "too many wrong secrets from this address: try again in " + v.retryAfterSeconds() + " s",
+                    Map.of("Retry-After", String.valueOf(v.retryAfterSeconds())));
+        }
+        return unauthorized("wrong secret");
+    }
+
+    /** The outcome of checking a secret: right, wrong, or not checked because the client is shut out. */
+    private record Verdict(boolean ok, long retryAfterSeconds) {
+        static final Verdict OK = new Verdict(true, 0);
+        static final Verdict WRONG = new Verdict(false, 0);
+
+        boolean throttled() {
+            return retryAfterSeconds > 0;
+        }
     }
 
     /**
@@ -576,7 +649,7 @@ public final class AdminApi {
         if (session == null) {
             return Dashboard.redirect(PREFIX + "login", null);
         }
-        return Dashboard.page(sessions.csrf(session), engine.config().host(), metricsPublic);
+        return Dashboard.page(sessions.csrf(session), siteName, metricsPublic);
     }
 
     private ApiResponse login(ApiRequest request) {
@@ -602,16 +675,16 @@ public final class AdminApi {
         if (request.body().length > MAX_LOGIN_BODY) {
             return Dashboard.login(413, "The form is too large.");
         }
-        if (tooManyFailedLogins()) {
-            return Dashboard.login(429, "Too many wrong secrets in the last minute. Wait a minute and try again.");
-        }
         String secret = formField(request, "secret");
         if (secret == null || secret.isEmpty()) {
             return Dashboard.login(400, "Enter the secret.");
         }
-        if (!secretMatches(secret.strip())) {
-            failedLogin();
-            log.warn("dashboard login with a wrong secret");
+        Verdict v = check(request, AuthThrottle.Door.LOGIN, secret.strip());
+        if (v.throttled()) {
+            return Dashboard.login(429, "Too many wrong secrets from your address. Try again in "
+                    + v.retryAfterSeconds() + " s.", Map.of("Retry-After", String.valueOf(v.retryAfterSeconds())));
+        }
+        if (!v.ok()) {
             return Dashboard.login(401, "Wrong secret. Use the value of REGEN_SECRET (or secret: in the config).");
         }
         Sessions.Session session = sessions.create();
@@ -641,19 +714,6 @@ public final class AdminApi {
                 + "; HttpOnly; SameSite=Strict" + (secureCookie ? "; Secure" : "");
     }
 
-    private boolean tooManyFailedLogins() {
-        long minute = clock.millis() / 60_000;
-        return failedLoginMinute.get() == minute && failedLogins.get() >= MAX_FAILED_LOGINS_PER_MINUTE;
-    }
-
-    private void failedLogin() {
-        long minute = clock.millis() / 60_000;
-        if (failedLoginMinute.getAndSet(minute) != minute) {
-            failedLogins.set(0);
-        }
-        failedLogins.incrementAndGet();
-    }
-
     /** A field of an {@code application/x-www-form-urlencoded} body, or null. */
     private static String formField(ApiRequest request, String name) {
         String type = request.header("content-type");
@@ -677,16 +737,46 @@ public final class AdminApi {
 
     // ---- health and metrics
 
+    /**
+     * The full report: store and origin, each up, degraded or down with the reason, and what memory
+     * holds. 200 while pages can be served (see {@link HealthReport#canServe}), else 503.
+     */
     private ApiResponse health(ApiRequest request) {
         HealthReport report = health == null ? HealthReport.UNKNOWN : health.report();
-        ObjectNode out = json.createObjectNode().put("status", report.status());
+        long pages = engine.memoryEntries();
+        boolean ready = report.canServe(pages);
+        ObjectNode out = json.createObjectNode().put("status", report.status()).put("ready", ready);
+        if (!ready) {
+            out.put("reason", report.whyNot(pages));
+        }
         component(out.putObject("store"), report.store());
         component(out.putObject("origin"), report.origin());
-        return ApiResponse.json(report.failing() ? 503 : 200, out.toString(), Map.of());
+        out.putObject("memory").put("pages", pages).put("bytes", engine.memoryBytes());
+        return ApiResponse.json(ready ? 200 : 503, out.toString(), Map.of());
+    }
+
+    /** Liveness: the process answers requests. Always 200: restart it only when this does not answer. */
+    private ApiResponse live(ApiRequest request) {
+        return ApiResponse.json(200, json.createObjectNode().put("status", "live").toString(), Map.of());
+    }
+
+    /**
+     * Readiness, for a load balancer: 200 while pages can be served (the origin renders, or the store
+     * or memory holds pages), even with the shared store down; 503 with the reason otherwise.
+     */
+    private ApiResponse ready(ApiRequest request) {
+        HealthReport report = health == null ? HealthReport.UNKNOWN : health.report();
+        long pages = engine.memoryEntries();
+        boolean ready = report.canServe(pages);
+        ObjectNode out = json.createObjectNode().put("ready", ready);
+        if (!ready) {
+            out.put("reason", report.whyNot(pages));
+        }
+        return ApiResponse.json(ready ? 200 : 503, out.toString(), Map.of());
     }
 
     private static void component(ObjectNode n, HealthReport.Component c) {
-        n.put("status", c.state().name().toLowerCase(Locale.ROOT));
+        n.put("status", HealthReport.name(c.state()));
         n.put("detail", c.detail());
         if (c.checkedAt() != null) {
             n.put("checkedAt", c.checkedAt().toString());
@@ -701,7 +791,7 @@ public final class AdminApi {
             return error(405, "use GET", Map.of("Allow", "GET, HEAD"));
         }
         if (!metricsPublic) {
-            ApiResponse refused = readAccess(request);
+            ApiResponse refused = readAccess(request, AuthThrottle.Door.METRICS);
             if (refused != null) {
                 return refused;
             }
@@ -722,6 +812,10 @@ public final class AdminApi {
                     // expected while the store is down: the caller should retry, no stack trace
                     log.warn("admin request failed, store unreachable: {}", cause.getMessage());
                     return error(503, "the store is unreachable: retry when it is back");
+                }
+                if (cause instanceof IllegalArgumentException) {
+                    // input the store refused (see KvStore): the caller's to fix
+                    return error(400, cause.getMessage());
                 }
                 log.error("admin request failed: {}", e.toString());
                 return error(500, "internal error");
@@ -747,12 +841,13 @@ public final class AdminApi {
         return ApiResponse.json(status, out.toString(), headers);
     }
 
-    private boolean bearerMatches(String authorization) {
+    /** The secret of a {@code Bearer} Authorization value, or null for another scheme. */
+    private static String bearer(String authorization) {
         String a = authorization.trim();
         if (a.length() < 7 || !a.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return false;
+            return null;
         }
-        return secretMatches(a.substring(7).trim());
+        return a.substring(7).trim();
     }
 
     private boolean secretMatches(String presented) {
@@ -771,8 +866,10 @@ public final class AdminApi {
     public static final class Builder {
         private final RegenEngine engine;
         private String secret;
-        private String webhookPath = "/api/revalidate";
+        private String webhookPath = DEFAULT_WEBHOOK_PATH;
         private RegenMetrics metrics;
+        private boolean secureCookie;
+        private String siteName = "";
         private boolean metricsPublic;
         private HealthCheck health;
         private InstantSource clock = InstantSource.system();
@@ -787,7 +884,19 @@ public final class AdminApi {
             return this;
         }
 
-        /** Where the webhook listens (default {@code /api/revalidate}). */
+        /** Whether the dashboard's session cookie is marked Secure (the site is served over https). */
+        public Builder secureCookie(boolean v) {
+            secureCookie = v;
+            return this;
+        }
+
+        /** What the dashboard calls the site (its public host names). */
+        public Builder siteName(String v) {
+            siteName = Objects.requireNonNull(v, "siteName");
+            return this;
+        }
+
+        /** Where the webhook listens (default {@code /_regen/revalidate}). */
         public Builder webhookPath(String v) {
             webhookPath = Objects.requireNonNull(v, "webhookPath");
             return this;
@@ -811,7 +920,7 @@ public final class AdminApi {
             return this;
         }
 
-        /** The wall clock of sessions and login throttling (default: the system's). */
+        /** The wall clock of sessions and of the wrong-secret throttle (default: the system's). */
         public Builder clock(InstantSource v) {
             clock = Objects.requireNonNull(v, "clock");
             return this;

@@ -35,9 +35,14 @@ final class Dashboard {
 
     /** The login page, with an error message when {@code error} is not null. */
     static ApiResponse login(int status, String error) {
+        return login(status, error, Map.of());
+    }
+
+    /** The login page with an error message and extra headers (a 429's {@code Retry-After}). */
+    static ApiResponse login(int status, String error, Map<String, String> headers) {
         String html = LOGIN.replace("{{error}}", error == null ? ""
                 : "<p class=\"alert\" role=\"alert\" id=\"login-error\">" + Html.escape(error) + "</p>");
-        return html(status, html, Map.of());
+        return html(status, html, headers);
     }
 
     /** 303 to {@code location}, setting {@code setCookie} if not null. */

@@ -1,6 +1,7 @@
 package dev.regen.admin;
 
 import dev.regen.store.KvStore;
+import dev.regen.store.StoreHealth;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Objects;
@@ -12,12 +13,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * A {@link HealthCheck} that probes the store and the origin in the background, every
  * {@code interval}, so that health requests (public, maybe frequent) cost nothing and never reach
  * the origin. Each probe runs on its own thread: a hanging origin can't delay the store's check. A
- * probe still running after {@code timeout} reports its component down.
+ * probe still running after {@code timeout} reports its component down. The store's own view
+ * ({@link KvStore#health()}, read at each report, never blocking) adds what a probe cannot see:
+ * degraded with its reason (writes refused, a disk full, corruption found), or down.
  *
  * <p>Thread-safe. {@link #close()} stops the threads.
  */
@@ -37,8 +41,12 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
     private final Watch store;
     private final Watch origin;
 
-    private HealthMonitor(Probe store, Probe origin, Duration interval, Duration timeout, InstantSource clock) {
+    private final Supplier<StoreHealth> storeHealth;
+
+    private HealthMonitor(Probe store, Supplier<StoreHealth> storeHealth, Probe origin, Duration interval,
+                          Duration timeout, InstantSource clock) {
         this.clock = clock;
+        this.storeHealth = storeHealth;
         this.timeout = timeout;
         AtomicInteger n = new AtomicInteger();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "regen-health-" + n.incrementAndGet()));
@@ -60,7 +68,7 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
         return start(() -> {
             store.get(PROBE_KEY);
             return "reachable";
-        }, origin, interval, Duration.ofSeconds(5), InstantSource.system());
+        }, store::health, origin, interval, Duration.ofSeconds(5), InstantSource.system());
     }
 
     /**
@@ -69,7 +77,18 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
      * @param timeout a probe still running after this reports its component down
      */
     public static HealthMonitor start(Probe store, Probe origin, Duration interval, Duration timeout, InstantSource clock) {
+        return start(store, () -> StoreHealth.UP, origin, interval, timeout, clock);
+    }
+
+    /**
+     * Starts probing with two probes and the store's own view of its health.
+     *
+     * @param storeHealth read at each report; must not block
+     */
+    public static HealthMonitor start(Probe store, Supplier<StoreHealth> storeHealth, Probe origin, Duration interval,
+                                      Duration timeout, InstantSource clock) {
         Objects.requireNonNull(store, "store");
+        Objects.requireNonNull(storeHealth, "storeHealth");
         Objects.requireNonNull(origin, "origin");
         if (interval == null || interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("interval must be positive: " + interval);
@@ -77,12 +96,34 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
         }
-        return new HealthMonitor(store, origin, interval, timeout, Objects.requireNonNull(clock, "clock"));
+        return new HealthMonitor(store, storeHealth, origin, interval, timeout, Objects.requireNonNull(clock, "clock"));
     }
 
     @Override
     public HealthReport report() {
-        return new HealthReport(store.current(), origin.current());
+        return new HealthReport(storeComponent(), origin.current());
+    }
+
+    /** The last probe, corrected by what the store says of itself now. */
+    private HealthReport.Component storeComponent() {
+        HealthReport.Component probed = store.current();
+        StoreHealth live;
+        try {
+            live = storeHealth.get();
+        } catch (RuntimeException e) {
+            live = StoreHealth.UP;
+        }
+        return switch (live.state()) {
+            case DOWN -> HealthReport.Component.down(live.reason(), clock.instant(), null);
+            case DEGRADED -> probed.state() == HealthReport.State.DOWN ? probed
+                    : HealthReport.Component.degraded(live.reason(), clock.instant(), probed.latency());
+            case UP -> {
+                if (probed.state() == HealthReport.State.DOWN) {
+                    store.tick(); // the store says it works again: probe now rather than at the next round
+                }
+                yield probed;
+            }
+        };
     }
 
     @Override

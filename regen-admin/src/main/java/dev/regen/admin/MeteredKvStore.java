@@ -4,6 +4,7 @@ import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.PutOptions;
+import dev.regen.store.StoreHealth;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -14,7 +15,7 @@ import java.util.function.Supplier;
 /**
  * A {@link KvStore} that times every operation of the store it wraps into
  * {@code regen_store_operation_duration_seconds{op="get|put|delete|list", result="ok|error"}}. Adds
- * nothing else: values, exceptions and ordering are the wrapped store's. Obtained from
+ * nothing else: values, exceptions, health and ordering are the wrapped store's. Obtained from
  * {@link RegenMetrics#instrument(KvStore)}.
  */
 final class MeteredKvStore implements KvStore {
@@ -78,6 +79,11 @@ final class MeteredKvStore implements KvStore {
     @Override
     public ListPage list(String prefix, String cursor, int limit) {
         return timed(3, () -> store.list(prefix, cursor, limit));
+    }
+
+    @Override
+    public StoreHealth health() {
+        return store.health();
     }
 
     @Override

@@ -45,6 +45,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       {@code regen_memory_entries}, {@code regen_memory_bytes}
  *   <li>{@code regen_store_operation_duration_seconds{op,result}} when the store is {@linkplain
  *       #instrument instrumented}
+ *   <li>{@code regen_auth_failures_total{endpoint="login|webhook|api|metrics"}}: wrong secrets, and
+ *       {@code regen_auth_throttled_total{endpoint}}: attempts refused with 429 because their client
+ *       had too many wrong secrets in a row
  *   <li>the JVM's memory, threads, CPU and uptime
  * </ul>
  *
@@ -62,8 +65,11 @@ public final class RegenMetrics implements EngineListener {
     private final Map<RenderOutcome, Timer> renders = new EnumMap<>(RenderOutcome.class);
     private final Counter originErrors;
     private final Counter originTimeouts;
+    private final Counter storeWriteFailures;
     private final Map<String, Counter> invalidations;
     private final Map<String, Counter> invalidatedEntries;
+    private final Map<String, Counter> authFailures = new java.util.HashMap<>();
+    private final Map<String, Counter> authThrottled = new java.util.HashMap<>();
     private final TimeSeries series;
     private final AtomicBoolean bound = new AtomicBoolean();
 
@@ -92,6 +98,9 @@ public final class RegenMetrics implements EngineListener {
                 .tag("kind", "error").register(registry);
         originTimeouts = Counter.builder("regen.origin.errors").description("Renders that failed at the origin")
                 .tag("kind", "timeout").register(registry);
+        storeWriteFailures = Counter.builder("regen.store.write.failures")
+                .description("Pages the store refused to write (full disk, Redis maxmemory…): kept in memory only")
+                .register(registry);
         invalidations = Map.of(
                 "path", invalidationCounter("path"),
                 "tag", invalidationCounter("tag"),
@@ -100,6 +109,13 @@ public final class RegenMetrics implements EngineListener {
                 "path", invalidatedCounter("path"),
                 "tag", invalidatedCounter("tag"),
                 "path+tag", invalidatedCounter("path+tag"));
+        for (AuthThrottle.Door door : AuthThrottle.Door.values()) {
+            authFailures.put(door.label, Counter.builder("regen.auth.failures")
+                    .description("Wrong secrets presented, by endpoint").tag("endpoint", door.label).register(registry));
+            authThrottled.put(door.label, Counter.builder("regen.auth.throttled")
+                    .description("Attempts refused with 429: their client had too many wrong secrets in a row")
+                    .tag("endpoint", door.label).register(registry));
+        }
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -165,6 +181,14 @@ public final class RegenMetrics implements EngineListener {
         return series;
     }
 
+    void authFailure(String endpoint) {
+        authFailures.get(endpoint).increment();
+    }
+
+    void authThrottled(String endpoint) {
+        authThrottled.get(endpoint).increment();
+    }
+
     @Override
     public void served(CacheStatus status) {
         requests.get(status).increment();
@@ -180,6 +204,11 @@ public final class RegenMetrics implements EngineListener {
             originTimeouts.increment();
         }
         series.rendered(outcome, took);
+    }
+
+    @Override
+    public void storeWriteFailed() {
+        storeWriteFailures.increment();
     }
 
     @Override

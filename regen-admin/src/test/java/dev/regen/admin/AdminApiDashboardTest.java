@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.regen.CacheStatus;
 import dev.regen.ClientRequest;
+import dev.regen.RequestHeaders;
+import dev.regen.TestEdge;
 import dev.regen.FakeClock;
 import dev.regen.FakeOrigin;
 import dev.regen.Header;
@@ -26,13 +28,14 @@ import org.junit.jupiter.api.Test;
 /** The dashboard's login, session cookie, CSRF defence, metrics auth, health and time series. */
 class AdminApiDashboardTest {
     private static final String SECRET = "dashboard-secret-0123456789";
+    private static final String CLIENT = "192.0.2.10";
     private final FakeClock clock = new FakeClock(Instant.parse("2026-01-01T10:00:00Z"));
-    private final FakeOrigin origin = new FakeOrigin().respondWith(r -> FakeOrigin.page("page " + r.pathAndQuery(),
-            new Header("Cache-Tag", r.pathAndQuery().startsWith("/blog") ? "blog" : "other")));
+    private final FakeOrigin origin = new FakeOrigin().respondWith(r -> FakeOrigin.page("page " + r.target(),
+            new Header("Cache-Tag", r.target().startsWith("/blog") ? "blog" : "other")));
     private final MemoryStore store = new MemoryStore(64L << 20, clock);
     private final RegenMetrics metrics = new RegenMetrics(clock);
     private final RegenEngine engine = RegenEngine.builder()
-            .config(RegenConfig.builder().host("www.example.com").revalidate(Duration.ofSeconds(60)).build())
+            .config(RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build())
             .origin(origin).store(metrics.instrument(store)).clock(clock).listener(metrics).build();
     private HealthReport healthNow = HealthReport.UNKNOWN;
     private final AdminApi api = build(false);
@@ -43,7 +46,8 @@ class AdminApiDashboardTest {
     }
 
     private AdminApi build(boolean metricsPublic) {
-        return AdminApi.builder(engine).secret(SECRET).webhookPath("/api/revalidate").metrics(metrics)
+        return AdminApi.builder(engine).secret(SECRET).webhookPath("/api/revalidate").siteName("www.example.com")
+                .metrics(metrics)
                 .metricsPublic(metricsPublic).health(() -> healthNow).clock(clock).build();
     }
 
@@ -56,11 +60,15 @@ class AdminApiDashboardTest {
     // ---- helpers
 
     private static ApiRequest request(String method, String uri, byte[] body, String... headers) {
+        return request(CLIENT, method, uri, body, headers);
+    }
+
+    private static ApiRequest request(String client, String method, String uri, byte[] body, String... headers) {
         Map<String, String> h = new HashMap<>();
         for (int i = 0; i < headers.length; i += 2) {
             h.put(headers[i].toLowerCase(Locale.ROOT), headers[i + 1]);
         }
-        return new ApiRequest(method, uri, name -> h.get(name.toLowerCase(Locale.ROOT)), body);
+        return new ApiRequest(method, uri, name -> h.get(name.toLowerCase(Locale.ROOT)), body, client);
     }
 
     private ApiResponse call(AdminApi a, String method, String uri, String body, String... headers) {
@@ -70,6 +78,12 @@ class AdminApiDashboardTest {
 
     private ApiResponse call(String method, String uri, String body, String... headers) {
         return call(api, method, uri, body, headers);
+    }
+
+    /** From another client address than the other calls'. */
+    private ApiResponse callFrom(String client, String method, String uri, String body, String... headers) {
+        return api.handle(request(client, method, uri, body == null ? null : body.getBytes(StandardCharsets.UTF_8), headers))
+                .orTimeout(10, TimeUnit.SECONDS).join();
     }
 
     private static String text(ApiResponse r) {
@@ -103,8 +117,9 @@ class AdminApiDashboardTest {
         return html.substring(at, html.indexOf('"', at));
     }
 
-    private Reply serve(String target) {
-        return engine.serve(new ClientRequest("GET", target, name -> null)).orTimeout(10, TimeUnit.SECONDS).join();
+    private TestEdge.Served serve(String target) {
+        return new TestEdge(engine, origin).serve(new ClientRequest("GET", target, "www.example.com", "http",
+                RequestHeaders.of(java.util.List.of()), false)).orTimeout(10, TimeUnit.SECONDS).join();
     }
 
     // ---- login and the session cookie
@@ -141,13 +156,48 @@ class AdminApiDashboardTest {
     }
 
     @Test
-    void login_manyWrongSecrets_throttledForTheMinute() {
-        for (int i = 0; i < 30; i++) {
+    void login_manyWrongSecretsFromOneClient_429ForThatClientOnly_rightSecretElsewhereStillWorks() {
+        for (int i = 0; i <= AuthThrottle.FREE_FAILURES; i++) {
             assertThat(login("wrong-" + i).status()).isEqualTo(401);
         }
-        assertThat(login(SECRET).status()).isEqualTo(429);
-        clock.advance(Duration.ofMinutes(1));
+
+        ApiResponse throttled = login(SECRET);
+        assertThat(throttled.status()).isEqualTo(429);
+        assertThat(throttled.headers()).containsEntry("Retry-After", "1").doesNotContainKey("Set-Cookie");
+        assertThat(text(throttled)).contains("Too many wrong secrets from your address. Try again in 1 s.");
+        ApiResponse elsewhere = callFrom("198.51.100.1", "POST", "/_regen/login", "secret=" + SECRET,
+                "Content-Type", "application/x-www-form-urlencoded");
+        assertThat(elsewhere.status()).isEqualTo(303);
+
+        clock.advance(Duration.ofSeconds(1));
         assertThat(login(SECRET).status()).isEqualTo(303);
+    }
+
+    @Test
+    void bearer_wrongGuessesFromOneClient_429WithRetryAfter_onEveryDoor_otherClientAndSessionsUnaffected() throws Exception {
+        String cookie = session();
+        for (int i = 0; i <= AuthThrottle.FREE_FAILURES; i++) {
+            assertThat(call("GET", "/_regen/api/stats", null, "Authorization", "Bearer wrong-" + i).status()).isEqualTo(401);
+        }
+
+        for (String[] door : new String[][] {{"GET", "/_regen/api/stats"}, {"GET", "/_regen/metrics"},
+                {"POST", "/api/revalidate"}}) {
+            ApiResponse r = call(door[0], door[1], "{\"paths\":[\"/a\"]}", "Authorization", "Bearer " + SECRET,
+                    "Content-Type", "application/json");
+            assertThat(r.status()).as(door[1]).isEqualTo(429);
+            assertThat(r.headers()).containsEntry("Retry-After", "1");
+            assertThat(jsonOf(r).get("error").asText()).isEqualTo("too many wrong secrets from this address: try again in 1 s");
+        }
+        ApiResponse bodySecret = call("POST", "/api/revalidate", "{\"paths\":[\"/a\"],\"secret\":\"" + SECRET + "\"}",
+                "Content-Type", "application/json");
+        assertThat(bodySecret.status()).isEqualTo(429);
+        ApiResponse other = callFrom("198.51.100.1", "GET", "/_regen/api/stats", null, "Authorization", "Bearer " + SECRET);
+        assertThat(other.status()).isEqualTo(200);
+        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status()).isEqualTo(200);
+
+        PrometheusText.Exposition m = PrometheusText.parse(metrics.scrape());
+        assertThat(m.value("regen_auth_failures_total", "endpoint", "api")).isEqualTo(AuthThrottle.FREE_FAILURES + 1);
+        assertThat(m.value("regen_auth_throttled_total", "endpoint", "webhook")).isEqualTo(2.0);
     }
 
     @Test
@@ -210,7 +260,7 @@ class AdminApiDashboardTest {
 
         assertThat(r.status()).as(text(r)).isEqualTo(200);
         assertThat(jsonOf(r).get("invalidated").asInt()).isEqualTo(1);
-        assertThat(((Reply.Page) serve("/blog/a")).status()).isEqualTo(CacheStatus.STALE);
+        assertThat(serve("/blog/a").cacheStatus()).isEqualTo(CacheStatus.STALE);
     }
 
     @Test
@@ -226,7 +276,7 @@ class AdminApiDashboardTest {
         assertThat(none.status()).isEqualTo(403);
         assertThat(wrong.status()).isEqualTo(403);
         assertThat(jsonOf(none).get("error").asText()).contains("X-Regen-CSRF");
-        assertThat(((Reply.Page) serve("/blog/a")).status()).isEqualTo(CacheStatus.HIT);
+        assertThat(serve("/blog/a").cacheStatus()).isEqualTo(CacheStatus.HIT);
     }
 
     @Test
@@ -344,7 +394,7 @@ class AdminApiDashboardTest {
     }
 
     @Test
-    void health_okDegradedAnd503WhenStoreDown() throws Exception {
+    void health_okOrDegraded_503OnlyWhenNothingCanServePages() throws Exception {
         Instant at = clock.instant();
         ApiResponse unknown = call("GET", "/_regen/health", null);
         assertThat(unknown.status()).isEqualTo(200);
@@ -352,16 +402,40 @@ class AdminApiDashboardTest {
 
         healthNow = new HealthReport(HealthReport.Component.up("reachable", at, Duration.ofMillis(1)),
                 HealthReport.Component.down("connection refused", at, Duration.ofMillis(2)));
-        ApiResponse degraded = call("GET", "/_regen/health", null);
-        assertThat(degraded.status()).isEqualTo(200);
-        assertThat(jsonOf(degraded).get("status").asText()).isEqualTo("degraded");
-        assertThat(jsonOf(degraded).get("origin").get("detail").asText()).isEqualTo("connection refused");
+        ApiResponse originDown = call("GET", "/_regen/health", null);
+        assertThat(originDown.status()).isEqualTo(200);
+        assertThat(jsonOf(originDown).get("status").asText()).isEqualTo("degraded");
+        assertThat(jsonOf(originDown).get("origin").get("detail").asText()).isEqualTo("connection refused");
 
-        healthNow = new HealthReport(HealthReport.Component.down("disk I/O error", at, null),
-                HealthReport.Component.up("HEAD / answered HTTP 200", at, null));
-        ApiResponse failing = call("GET", "/_regen/health", null);
-        assertThat(failing.status()).isEqualTo(503);
-        assertThat(jsonOf(failing).get("store").get("status").asText()).isEqualTo("down");
+        // the shared store down takes no node out: each still renders and serves from memory
+        healthNow = new HealthReport(HealthReport.Component.down("unreachable since start: connection refused", at, null),
+                HealthReport.Component.up("accepts connections", at, null));
+        ApiResponse storeDown = call("GET", "/_regen/health", null);
+        assertThat(storeDown.status()).isEqualTo(200);
+        assertThat(jsonOf(storeDown).get("store").get("status").asText()).isEqualTo("down");
+        assertThat(call("GET", "/_regen/health/ready", null).status()).isEqualTo(200);
+
+        healthNow = new HealthReport(HealthReport.Component.degraded("writes fail: disk full", at, null),
+                HealthReport.Component.up("accepts connections", at, null));
+        JsonNode degraded = jsonOf(call("GET", "/_regen/health", null));
+        assertThat(degraded.get("store").get("status").asText()).isEqualTo("degraded");
+        assertThat(degraded.get("store").get("detail").asText()).isEqualTo("writes fail: disk full");
+
+        healthNow = new HealthReport(HealthReport.Component.down("connection refused", at, null),
+                HealthReport.Component.down("connection refused", at, null));
+        assertThat(engine.memoryEntries()).isZero();
+        ApiResponse nothing = call("GET", "/_regen/health", null);
+        assertThat(nothing.status()).isEqualTo(503);
+        assertThat(jsonOf(nothing).get("reason").asText())
+                .contains("the origin is down").contains("the store is down").contains("no page is held in memory");
+        ApiResponse notReady = call("GET", "/_regen/health/ready", null);
+        assertThat(notReady.status()).isEqualTo(503);
+        assertThat(jsonOf(notReady).get("ready").asBoolean()).isFalse();
+        assertThat(call("GET", "/_regen/health/live", null).status()).isEqualTo(200);
+
+        serve("/blog/a"); // one page in memory: it can be served with origin and store down
+        assertThat(call("GET", "/_regen/health/ready", null).status()).isEqualTo(200);
+        assertThat(jsonOf(call("GET", "/_regen/health", null)).get("memory").get("pages").asLong()).isPositive();
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
+import dev.regen.store.StoreHealth;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +37,7 @@ class HealthMonitorTest {
             HealthReport r = m.report();
             assertThat(r.store().state()).isEqualTo(HealthReport.State.UNKNOWN);
             assertThat(r.status()).isEqualTo("ok");
-            assertThat(r.failing()).isFalse();
+            assertThat(r.canServe(0)).isTrue();
             never.countDown();
         }
     }
@@ -59,18 +60,56 @@ class HealthMonitorTest {
             originFault.set("connection refused");
             HealthReport down = await(m, r -> r.origin().state() == HealthReport.State.DOWN);
             assertThat(down.status()).isEqualTo("degraded");
-            assertThat(down.failing()).isFalse();
+            assertThat(down.canServe(0)).as("the store can still serve what it holds").isTrue();
             assertThat(down.origin().detail()).isEqualTo("connection refused");
         }
     }
 
     @Test
-    void report_storeFaulty_failing() throws Exception {
+    void report_storeFaulty_downButPagesStillServedFromTheOrigin() throws Exception {
         KvStore store = new FaultyStore();
         try (HealthMonitor m = HealthMonitor.start(store, () -> "ok", Duration.ofMillis(20))) {
             HealthReport r = await(m, x -> x.store().state() == HealthReport.State.DOWN);
-            assertThat(r.failing()).isTrue();
             assertThat(r.store().detail()).isEqualTo("disk I/O error");
+            assertThat(r.canServe(0)).isTrue();
+        }
+    }
+
+    @Test
+    void report_storeSaysItIsDegraded_degradedWithItsReasonBetweenProbes() throws Exception {
+        AtomicReference<StoreHealth> says = new AtomicReference<>(StoreHealth.UP);
+        try (HealthMonitor m = HealthMonitor.start(() -> "reachable", says::get, () -> "ok", Duration.ofHours(1),
+                Duration.ofSeconds(5), clock)) {
+            await(m, r -> r.store().state() == HealthReport.State.UP);
+
+            says.set(StoreHealth.degraded("writes fail: disk full"));
+            HealthReport r = m.report();
+
+            assertThat(r.store().state()).isEqualTo(HealthReport.State.DEGRADED);
+            assertThat(r.store().detail()).isEqualTo("writes fail: disk full");
+            assertThat(r.status()).isEqualTo("degraded");
+            says.set(StoreHealth.UP);
+            assertThat(m.report().store().state()).isEqualTo(HealthReport.State.UP);
+        }
+    }
+
+    @Test
+    void report_storeBackAfterAFailedProbe_probesAgainAtOnce() throws Exception {
+        AtomicReference<String> fault = new AtomicReference<>("connection refused");
+        try (HealthMonitor m = HealthMonitor.start(() -> {
+            String f = fault.get();
+            if (f != null) {
+                throw new StoreException(f);
+            }
+            return "reachable";
+        }, () -> fault.get() == null ? StoreHealth.UP : StoreHealth.down(fault.get()), () -> "ok",
+                Duration.ofHours(1), Duration.ofSeconds(5), clock)) {
+            await(m, r -> r.store().state() == HealthReport.State.DOWN);
+
+            fault.set(null); // the next probe is an hour away: the store's word brings it forward
+            HealthReport r = await(m, x -> x.store().state() == HealthReport.State.UP);
+
+            assertThat(r.store().state()).isEqualTo(HealthReport.State.UP);
         }
     }
 

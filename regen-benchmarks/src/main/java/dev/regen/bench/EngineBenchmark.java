@@ -45,13 +45,14 @@ public class EngineBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         store = new MemoryStore(512L << 20, InstantSource.system());
+        Pages origin = new Pages();
         engine = RegenEngine.builder().config(RegenConfig.builder().revalidate(Duration.ofHours(1)).build())
-                .origin(new Pages()).store(store).build();
+                .origin(origin).store(store).build();
         for (int i = 0; i < 100; i++) {
-            engine.serve(new ClientRequest("GET", "/p/" + i, h -> null)).join();
+            Edge.serve(engine, origin, "/p/" + i);
         }
-        hit = new ClientRequest("GET", "/p/42", h -> null);
-        page = ((Reply.Page) engine.serve(hit).join()).page();
+        hit = Edge.get("/p/42");
+        page = ((Reply.Page) Edge.serve(engine, origin, "/p/42")).page();
         now = Instant.now();
     }
 

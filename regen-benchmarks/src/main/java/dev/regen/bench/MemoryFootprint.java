@@ -27,15 +27,16 @@ public final class MemoryFootprint {
         long budget = 256L << 20;
         Path dir = Files.createTempDirectory("regen-footprint");
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        Pages origin = new Pages();
         try (EmbeddedStore store = EmbeddedStore.open(dir, InstantSource.system());
              RegenEngine engine = RegenEngine.builder()
                      .config(RegenConfig.builder().revalidate(Duration.ofHours(1)).build())
-                     .origin(new Pages()).store(store).memoryBytes(budget).build()) {
+                     .origin(origin).store(store).memoryBytes(budget).build()) {
             // warm up classes and pools with pages that are then dropped from the count
-            engine.serve(new ClientRequest("GET", "/warm", h -> null)).join();
+            Edge.serve(engine, origin, "/warm");
             long before = usedAfterGc(memory);
             for (int i = 0; i < n; i++) {
-                engine.serve(new ClientRequest("GET", "/p/" + i, h -> null)).join();
+                Edge.serve(engine, origin, "/p/" + i);
             }
             long after = usedAfterGc(memory);
             long bodies = 0;
@@ -43,7 +44,7 @@ public final class MemoryFootprint {
             int inMemory = 0;
             List<CachedPage> sample = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                Reply r = engine.serve(new ClientRequest("GET", "/p/" + i, h -> null)).join();
+                Reply r = Edge.serve(engine, origin, "/p/" + i);
                 CachedPage p = ((Reply.Page) r).page();
                 bodies += p.body().length;
                 gzip += p.gzipBody() == null ? 0 : p.gzipBody().length;

@@ -14,15 +14,20 @@ final class Pages implements Origin {
 
     @Override
     public CompletableFuture<OriginResponse> fetch(OriginRequest request) {
-        return CompletableFuture.completedFuture(page(request.pathAndQuery()));
+        return CompletableFuture.completedFuture(page(request.target()));
     }
 
     static OriginResponse page(String path) {
-        StringBuilder sb = new StringBuilder(PAGE_BYTES + 256)
+        return page(path, PAGE_BYTES);
+    }
+
+    /** A page of about {@code bytes} bytes. */
+    static OriginResponse page(String path, int bytes) {
+        StringBuilder sb = new StringBuilder(bytes + 256)
                 .append("<!doctype html><html><head><meta charset=\"utf-8\"><title>").append(path)
                 .append("</title></head><body><main>");
         int n = 0;
-        while (sb.length() < PAGE_BYTES - 64) {
+        while (sb.length() < bytes - 64) {
             sb.append("<p>Paragraph ").append(n++).append(" of ").append(path)
                     .append(": server-rendered text that changes from page to page.</p>\n");
         }

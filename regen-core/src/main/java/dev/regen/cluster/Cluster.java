@@ -2,22 +2,25 @@ package dev.regen.cluster;
 
 import java.time.Duration;
 import java.util.Collection;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What the engine needs from other nodes sharing one store: a render lock per key, so a page is
  * rendered once per cluster, and a change feed, so every node drops its in-memory (L1) copy of a page
  * another node re-rendered or invalidated.
  *
- * <p>Implementations never throw on the serving path: when the coordinating service is unreachable,
- * {@link #tryLock} grants a local lock (renders go on, once per node) and {@link #publish} drops the
- * message; they log one line per change of state and, on reconnecting, tell listeners
- * {@link Listener#missedChanges()} so nodes drop all of L1.
+ * <p>Implementations never throw on the serving path. When the coordinating service cannot take a
+ * lock, {@link #tryLock} grants a local lock (that render goes on, uncoordinated). A message that
+ * cannot be sent completes its future exceptionally and is sent again once the service answers. A
+ * node that may have missed messages (its subscription dropped) tells its listener
+ * {@link Listener#missedChanges()} once per outage, when it is back.
  */
 public interface Cluster extends AutoCloseable {
 
     /**
-     * Tries to take the render lock of {@code key} for at most {@code ttl} (it expires by itself if
-     * this node dies). Returns the lock, or null when another node holds it.
+     * Tries to take the render lock of {@code key}, held at most {@code ttl}. Returns the lock, or null
+     * when another node holds it. An implementation shared between processes keeps it as a short lease
+     * renewed while held, so the lock of a node that died lapses within seconds, not at {@code ttl}.
      */
     RenderLock tryLock(String key, Duration ttl);
 
@@ -37,8 +40,23 @@ public interface Cluster extends AutoCloseable {
         return false;
     }
 
-    /** Tells the other nodes that the pages under {@code keys} changed (stored, marked stale or deleted). */
-    void publish(Collection<String> keys);
+    /**
+     * Tells the other nodes that the pages under {@code keys} changed (stored, marked stale or deleted).
+     * Completes once the message is sent to every node subscribed now; completes exceptionally when it
+     * could not be sent (the implementation sends it again later, but a caller that promised the change
+     * to someone must say it is not done yet).
+     */
+    CompletableFuture<Void> publish(Collection<String> keys);
+
+    /**
+     * Tells the other nodes that the pages under {@code paths} (revalidation paths, {@code /**} for a
+     * subtree) and tagged with {@code tags} were revalidated: each drops the copies it holds in memory
+     * that match, including pages the shared store no longer lists (lost, flushed). Completes like
+     * {@link #publish}.
+     */
+    default CompletableFuture<Void> publishRevalidation(Collection<String> paths, Collection<String> tags) {
+        return CompletableFuture.completedFuture(null);
+    }
 
     /** Receives changes published by other nodes (never this node's own). One listener per engine. */
     void subscribe(Listener listener);
@@ -55,6 +73,10 @@ public interface Cluster extends AutoCloseable {
 
         /** Messages may have been lost (disconnection): every L1 copy may be out of date. */
         void missedChanges();
+
+        /** Another node revalidated {@code paths} and {@code tags}: drop the matching copies held in memory. */
+        default void revalidated(Collection<String> paths, Collection<String> tags) {
+        }
     }
 
     /** One node on its own: every lock is granted, nothing is published. */
@@ -69,7 +91,8 @@ public interface Cluster extends AutoCloseable {
         }
 
         @Override
-        public void publish(Collection<String> keys) {
+        public CompletableFuture<Void> publish(Collection<String> keys) {
+            return CompletableFuture.completedFuture(null);
         }
 
         @Override

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.util.Locale;
 
 /**
- * The directives of a {@code Cache-Control} (or {@code CDN-Cache-Control}) field that a shared cache
- * acts on (RFC 9111 §5.2.2, RFC 5861, RFC 9213). Unknown directives are ignored; a malformed value
- * of a known one is treated as absent.
+ * The directives of a {@code Cache-Control} (or {@code CDN-Cache-Control}) response field that a shared
+ * cache acts on (RFC 9111 §5.2.2, RFC 5861, RFC 8246, RFC 9213). Unknown directives are ignored; a
+ * malformed value of a known one is treated as absent.
  */
 public record CacheControl(
         Duration sMaxAge,
@@ -14,9 +14,13 @@ public record CacheControl(
         Duration staleWhileRevalidate,
         boolean noStore,
         boolean noCache,
-        boolean isPrivate) {
+        boolean isPrivate,
+        boolean isPublic,
+        boolean mustRevalidate,
+        boolean immutable) {
 
-    public static final CacheControl EMPTY = new CacheControl(null, null, null, false, false, false);
+    public static final CacheControl EMPTY =
+            new CacheControl(null, null, null, false, false, false, false, false, false);
 
     /** Parses one field value; null or blank gives {@link #EMPTY}. */
     public static CacheControl parse(String value) {
@@ -24,7 +28,7 @@ public record CacheControl(
             return EMPTY;
         }
         Duration sMaxAge = null, maxAge = null, swr = null;
-        boolean noStore = false, noCache = false, priv = false;
+        boolean noStore = false, noCache = false, priv = false, pub = false, mustRevalidate = false, immutable = false;
         for (String part : splitDirectives(value)) {
             String directive = part.trim();
             if (directive.isEmpty()) {
@@ -42,10 +46,22 @@ public record CacheControl(
                 case "no-cache" -> noCache |= arg == null;
                 // private with field names only restricts those fields (RFC 9111 §5.2.2.7)
                 case "private" -> priv |= arg == null;
+                case "public" -> pub = true;
+                // proxy-revalidate is must-revalidate for shared caches (RFC 9111 §5.2.2.8)
+                case "must-revalidate", "proxy-revalidate" -> mustRevalidate = true;
+                case "immutable" -> immutable = true;
                 default -> { }
             }
         }
-        return new CacheControl(sMaxAge, maxAge, swr, noStore, noCache, priv);
+        return new CacheControl(sMaxAge, maxAge, swr, noStore, noCache, priv, pub, mustRevalidate, immutable);
+    }
+
+    /**
+     * The freshness lifetime a shared cache reads from this field (RFC 9111 §4.2.1): {@code s-maxage},
+     * else {@code max-age}; null when neither is given.
+     */
+    public Duration sharedMaxAge() {
+        return sMaxAge != null ? sMaxAge : maxAge;
     }
 
     /** True when a shared cache must not store the response. */
@@ -76,7 +92,7 @@ public record CacheControl(
     }
 
     private static Duration seconds(String arg) {
-        if (arg == null || arg.isEmpty() || arg.length() > 10) {
+        if (arg == null || arg.isEmpty()) {
             return null;
         }
         for (int i = 0; i < arg.length(); i++) {
@@ -84,6 +100,7 @@ public record CacheControl(
                 return null;
             }
         }
-        return Duration.ofSeconds(Long.parseLong(arg));
+        // RFC 9111 §1.2.2: a delta-seconds too large to represent means "as large as can be"
+        return arg.length() > 10 ? Duration.ofSeconds(Integer.MAX_VALUE) : Duration.ofSeconds(Long.parseLong(arg));
     }
 }

@@ -23,16 +23,43 @@ public final class CacheHeaders {
 
     /** {@code Cache-Status} (RFC 9211) of a cached page served with {@code status}. */
     public static String forPage(CachedPage page, CacheStatus status, Instant now) {
+        return forPage(page, status, now, false);
+    }
+
+    /** As {@link #forPage(CachedPage, CacheStatus, Instant)}; {@code collapsed}: it waited on another request's render. */
+    public static String forPage(CachedPage page, CacheStatus status, Instant now, boolean collapsed) {
         return switch (status) {
             case HIT -> "regen; hit; ttl=" + page.ttlSeconds(now);
             case STALE -> "regen; hit; fwd=stale";
-            default -> "regen; fwd=uri-miss; stored=true";
+            default -> collapsed ? "regen; fwd=uri-miss; stored=true; collapsed" : "regen; fwd=uri-miss; stored=true";
         };
     }
 
-    /** {@code Cache-Status} of a response the app produced for this client and nothing stored. */
-    public static String forPassThrough(CacheStatus status, String fwd) {
-        return status == CacheStatus.BYPASS ? "regen; fwd=" + fwd : UNSTORED_MISS;
+    /**
+     * {@code Cache-Status} of a forwarded request (RFC 9211 §2.2–2.7).
+     *
+     * @param fwd    why it went to the origin: {@code uri-miss}, {@code vary-miss}, {@code bypass}, {@code method}
+     * @param stored whether the response is being stored, or null when storing was never possible
+     * @param detail a short reason, or null
+     */
+    public static String forForward(String fwd, Boolean stored, String detail) {
+        StringBuilder b = new StringBuilder(64).append("regen; fwd=").append(fwd);
+        if (stored != null) {
+            b.append("; stored=").append(stored);
+        }
+        if (detail != null) {
+            b.append("; detail=\"");
+            for (int i = 0; i < detail.length(); i++) {
+                char c = detail.charAt(i);
+                if (c == '"' || c == '\\') {
+                    b.append('\\');
+                }
+                // an sf-string holds printable ASCII only
+                b.append(c >= 0x20 && c < 0x7f ? c : '?');
+            }
+            b.append('"');
+        }
+        return b.toString();
     }
 
     public static boolean keptOn304(String name) {
@@ -54,6 +81,22 @@ public final class CacheHeaders {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether a conditional GET is answered 304 (RFC 9110 §13.1.2, §13.1.3, §13.2.2): {@code If-None-Match}
+     * when present, else {@code If-Modified-Since} against the page's {@code Last-Modified}.
+     */
+    public static boolean notModified(String ifNoneMatch, String ifModifiedSince, String etag, String lastModified) {
+        if (ifNoneMatch != null) {
+            return noneMatch(ifNoneMatch, etag);
+        }
+        if (ifModifiedSince == null || lastModified == null) {
+            return false;
+        }
+        java.time.Instant since = HttpDates.parse(ifModifiedSince);
+        java.time.Instant modified = HttpDates.parse(lastModified);
+        return since != null && modified != null && !modified.isAfter(since);
     }
 
     /** The {@code Vary} value of a page that has a gzip variant: the origin's, plus Accept-Encoding. */

@@ -61,36 +61,7 @@ public final class Compression {
      * non-zero weight.
      */
     public static boolean acceptsGzip(String acceptEncoding) {
-        if (acceptEncoding == null || acceptEncoding.isEmpty()) {
-            return false;
-        }
-        boolean star = false;
-        for (String part : acceptEncoding.split(",")) {
-            int semi = part.indexOf(';');
-            String coding = (semi < 0 ? part : part.substring(0, semi)).trim();
-            boolean zero = semi >= 0 && isZeroWeight(part.substring(semi + 1));
-            if (coding.equalsIgnoreCase("gzip") || coding.equalsIgnoreCase("x-gzip")) {
-                return !zero;
-            }
-            if (coding.equals("*")) {
-                star = !zero;
-            }
-        }
-        return star;
-    }
-
-    private static boolean isZeroWeight(String params) {
-        for (String p : params.split(";")) {
-            String t = p.trim();
-            if (t.startsWith("q=") || t.startsWith("Q=")) {
-                try {
-                    return Double.parseDouble(t.substring(2).trim()) <= 0;
-                } catch (NumberFormatException e) {
-                    return false;
-                }
-            }
-        }
-        return false;
+        return ContentCoding.accepts(acceptEncoding, "gzip");
     }
 
     /** The ETag of the gzip variant: distinct from the identity one, as RFC 9110 §8.8.3 asks. */

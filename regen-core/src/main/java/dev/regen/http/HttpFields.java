@@ -22,6 +22,10 @@ public final class HttpFields {
             "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
             "x-forwarded-prefix", "forwarded", "x-original-url", "x-rewrite-url", "x-real-ip", "x-host");
 
+    /** Conditional and range fields (RFC 9110 §13.1, §14.2): a render must get the whole representation. */
+    public static final Set<String> CONDITIONAL_AND_RANGE = Set.of(
+            "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range");
+
     /** Fields that describe one message or one cache and so are regenerated on each replay. */
     private static final Set<String> NOT_STORED = Set.of(
             "date", "age", "content-length", "set-cookie", "set-cookie2", "cache-tag", "surrogate-key",
@@ -84,6 +88,60 @@ public final class HttpFields {
             }
         }
         return kept;
+    }
+
+    /**
+     * The client's request fields to send the origin: all but hop-by-hop fields (and those its
+     * {@code Connection} names), client-sent forwarding fields (Regen rebuilds them) and {@code Host}
+     * (the edge sets it). For a render, also without conditional and range fields (the render must get
+     * the whole representation), with Regen's own {@code Accept-Encoding}, and without ignored cookies.
+     * {@code Upgrade} is kept, with {@code Connection: upgrade}, when {@code upgrade} is set (a tunnel).
+     */
+    public static List<Header> forwardable(List<Header> client, boolean render, CookieRules cookies, boolean upgrade) {
+        Set<String> connection = connectionOptions(client);
+        List<Header> kept = new ArrayList<>(client.size() + 2);
+        List<String> cookieFields = new ArrayList<>(1);
+        for (Header h : client) {
+            String name = h.name().toLowerCase(Locale.ROOT);
+            if (upgrade && name.equals("upgrade")) {
+                kept.add(h);
+                continue;
+            }
+            if (HOP_BY_HOP.contains(name) || connection.contains(name) || CLIENT_FORWARDING.contains(name)
+                    || name.equals("host")) {
+                continue;
+            }
+            if (render && (CONDITIONAL_AND_RANGE.contains(name) || name.equals("accept-encoding"))) {
+                continue;
+            }
+            if (render && name.equals("cookie")) {
+                cookieFields.add(h.value());
+                continue;
+            }
+            kept.add(h);
+        }
+        if (upgrade) {
+            kept.add(new Header("Connection", "upgrade"));
+        }
+        if (render) {
+            String cookie = cookies.stripped(cookieFields);
+            if (cookie != null) {
+                kept.add(new Header("Cookie", cookie));
+            }
+            kept.add(new Header("Accept-Encoding", ContentCoding.RENDER_ACCEPT_ENCODING));
+        }
+        return kept;
+    }
+
+    /** Every value of {@code name}, in order. */
+    public static List<String> all(List<Header> headers, String name) {
+        List<String> out = new ArrayList<>(1);
+        for (Header h : headers) {
+            if (h.is(name)) {
+                out.add(h.value());
+            }
+        }
+        return out;
     }
 
     /** A cookie's value from a {@code Cookie} header, or null. */

@@ -18,16 +18,30 @@ import java.util.List;
  * the root). Path case is kept: {@code /A} and {@code /a} are different pages, as on most origins.
  * An encoded slash, backslash or NUL, a malformed escape or a control character is refused.
  *
- * @param path  the canonical path, starting with {@code /}
- * @param query the canonical query without {@code ?}, or empty
+ * @param path    the canonical path, starting with {@code /}
+ * @param query   the canonical query without {@code ?}, or empty
+ * @param unkeyed parameters sent to the origin but not part of the key (e.g. a framework's
+ *                cache-busting parameter), in the order received, or empty
  */
-public record RequestTarget(String path, String query) {
+public record RequestTarget(String path, String query, String unkeyed) {
+
+    public RequestTarget(String path, String query) {
+        this(path, query, "");
+    }
 
     /**
      * Parses a request target as received on the wire (origin-form or absolute-form). Characters up
      * to U+00FF stand for the raw bytes of the request line, as Netty decodes it; others are UTF-8 encoded.
      */
     public static RequestTarget parse(String raw, QueryPolicy policy) {
+        return parse(raw, policy, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #parse(String, QueryPolicy)}, with {@code unkeyedParams} (decoded names) kept apart:
+     * forwarded to the origin, never part of the key.
+     */
+    public static RequestTarget parse(String raw, QueryPolicy policy, java.util.Set<String> unkeyedParams) {
         if (raw == null || raw.isEmpty()) {
             throw new InvalidTargetException("empty request target");
         }
@@ -49,7 +63,50 @@ public record RequestTarget(String path, String query) {
         int q = target.indexOf('?');
         String rawPath = q < 0 ? target : target.substring(0, q);
         String rawQuery = q < 0 ? "" : target.substring(q + 1);
-        return new RequestTarget(canonicalPath(rawPath), canonicalQuery(rawQuery, policy));
+        if (unkeyedParams.isEmpty() || rawQuery.isEmpty()) {
+            return new RequestTarget(canonicalPath(rawPath), canonicalQuery(rawQuery, policy), "");
+        }
+        StringBuilder keyed = new StringBuilder(rawQuery.length());
+        StringBuilder unkeyed = new StringBuilder();
+        for (String part : rawQuery.split("&")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            String text = normaliseEncoding(part, false);
+            int eq = text.indexOf('=');
+            StringBuilder to = unkeyedParams.contains(decodeForMatch(eq < 0 ? text : text.substring(0, eq))) ? unkeyed : keyed;
+            if (to.length() > 0) {
+                to.append('&');
+            }
+            to.append(text);
+        }
+        return new RequestTarget(canonicalPath(rawPath), canonicalQuery(keyed.toString(), policy), unkeyed.toString());
+    }
+
+    /** The origin-form of a raw target (RFC 9112 §3.2): an absolute-form target loses its scheme and authority. */
+    public static String originForm(String raw) {
+        if (raw.startsWith("/") || raw.equals("*")) {
+            return raw;
+        }
+        int scheme = raw.indexOf("://");
+        if (scheme <= 0) {
+            return raw;
+        }
+        int slash = raw.indexOf('/', scheme + 3);
+        int question = raw.indexOf('?', scheme + 3);
+        int cut = slash < 0 ? question : (question < 0 ? slash : Math.min(slash, question));
+        if (cut < 0) {
+            return "/";
+        }
+        return raw.charAt(cut) == '?' ? "/" + raw.substring(cut) : raw.substring(cut);
+    }
+
+    /** Path and query as sent to the origin: the key's, plus the unkeyed parameters. */
+    public String forwardTarget() {
+        if (unkeyed.isEmpty()) {
+            return pathAndQuery();
+        }
+        return path + "?" + (query.isEmpty() ? unkeyed : query + "&" + unkeyed);
     }
 
     /** Path and query as sent to the origin and used in cache keys. */
@@ -135,7 +192,7 @@ public record RequestTarget(String path, String query) {
                     throw new InvalidTargetException("encoded slash in path " + describe(raw));
                 }
                 if (b == 0) {
-                    throw new InvalidTargetException("encoded NUL in " + describe(raw));
+                    throw new InvalidTargetException("encoded NUL in " + describe(raw), true);
                 }
                 if (isUnreserved(b)) {
                     out.append((char) b);
@@ -144,7 +201,7 @@ public record RequestTarget(String path, String query) {
                 }
                 i += 2;
             } else if (c < 0x20 || c == 0x7f) {
-                throw new InvalidTargetException("control character in request target");
+                throw new InvalidTargetException("control character in request target", true);
             } else if (c == '\\') {
                 throw new InvalidTargetException("backslash in request target");
             } else if (c < 0x80 && isAllowed(c, inPath)) {
@@ -194,10 +251,25 @@ public record RequestTarget(String path, String query) {
         return raw.length() > 80 ? raw.substring(0, 80) + "…" : raw;
     }
 
-    /** A request target that cannot be mapped to exactly one page. Maps to 400. */
+    /**
+     * A request target that cannot be mapped to exactly one page. Refused ones (control characters,
+     * NUL) are answered 400; others may still be relayed to the origin uncached.
+     */
     public static final class InvalidTargetException extends IllegalArgumentException {
+        private final boolean refused;
+
         public InvalidTargetException(String message) {
+            this(message, false);
+        }
+
+        public InvalidTargetException(String message, boolean refused) {
             super(message);
+            this.refused = refused;
+        }
+
+        /** Whether no one should see this target, the origin included. */
+        public boolean refused() {
+            return refused;
         }
     }
 }

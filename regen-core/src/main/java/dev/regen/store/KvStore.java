@@ -11,8 +11,13 @@ package dev.regen.store;
  *   <li>An entry whose expiration has passed is never returned by {@link #get} or {@link #list}.
  *   <li>{@link #list} returns keys in ascending lexicographic (UTF-8 byte) order; the cursor is opaque.
  *   <li>Implementations are thread-safe. Methods block; callers keep them off event loops.
+ *   <li>A {@link #put} that returns has stored the entry: a write the engine refused or could not
+ *       finish (disk full, over a memory limit, I/O error) throws, it never passes for stored.
+ *   <li>A store that drops entries on its own (a size budget) drops an entry's
+ *       {@linkplain PutOptions#owner owned} entries with it, never before it.
  * </ul>
- * Faults of the backing engine surface as {@link StoreException}.
+ * Faults of the backing engine surface as {@link StoreException}; bad arguments (a key that is not
+ * well-formed Unicode, a non-positive limit) as {@link IllegalArgumentException}.
  */
 public interface KvStore extends AutoCloseable {
 
@@ -30,6 +35,16 @@ public interface KvStore extends AutoCloseable {
      * page). Values are not read: each listed key carries its metadata and expiration only.
      */
     ListPage list(String prefix, String cursor, int limit);
+
+    /**
+     * The store's own view of its state, from what its last operations met; never blocks, never
+     * throws. A store that is {@link StoreHealth.State#DEGRADED} still answers, but some operations
+     * fail (say why in the reason); it turns {@link StoreHealth.State#UP} again by itself when the
+     * cause goes. Default: always up.
+     */
+    default StoreHealth health() {
+        return StoreHealth.UP;
+    }
 
     /** Releases files, connections and threads. Idempotent. */
     @Override

@@ -12,6 +12,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
@@ -21,7 +24,10 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * <p>Entries live in a Caffeine cache (size-bounded by a weigher, expiring at their own
  * expiration on a ticker read from the injected clock). A sorted index beside it answers
  * {@link #list} in key order without scanning the cache. When full, Caffeine's W-TinyLFU policy
- * decides what goes, so a freshly put entry may be the one evicted.
+ * decides what goes, so a freshly put entry may be the one evicted. Entries with an
+ * {@linkplain PutOptions#owner owner} weigh nothing, so they are never evicted alone; they go when
+ * their owner is evicted or expires (not when it is deleted: see {@link PutOptions#owner}), and one
+ * put after its owner went is not stored.
  *
  * <p>Values are kept as given, not copied. Thread-safe.
  */
@@ -44,6 +50,13 @@ public final class MemoryStore implements KvStore {
     // Kept consistent with the cache: puts write it under the cache's per-key lock, and removals
     // are mirrored by a synchronous removal listener.
     private final ConcurrentSkipListMap<String, Stored> index = new ConcurrentSkipListMap<>(UTF8_ORDER);
+    /** Owner key -> keys of the entries it owns. */
+    private final ConcurrentHashMap<String, Set<String>> owned = new ConcurrentHashMap<>();
+    /**
+     * Owners evicted or expired, whose entries are still to be dropped: the removal listener may run
+     * inside Caffeine's maintenance, where it must not change the cache itself.
+     */
+    private final ConcurrentLinkedQueue<String> goneOwners = new ConcurrentLinkedQueue<>();
 
     /**
      * @param maxBytes upper bound of the estimated heap held by entries; must be positive
@@ -70,6 +83,7 @@ public final class MemoryStore implements KvStore {
     @Override
     public KvEntry get(String key) {
         Objects.requireNonNull(key, "key");
+        dropOwnedOfGoneOwners();
         Stored stored = cache.getIfPresent(key);
         if (stored == null) {
             return null;
@@ -87,17 +101,30 @@ public final class MemoryStore implements KvStore {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
         PutOptions opts = options == null ? PutOptions.NONE : options;
-        Stored stored = new Stored(value, opts.metadata(), opts.expiration(), weigh(key, value, opts.metadata()));
+        String owner = opts.owner();
+        int weight = owner == null ? weigh(key, value, opts.metadata()) : 0;
+        Stored stored = new Stored(value, opts.metadata(), opts.expiration(), owner, weight);
+        if (owner != null) {
+            owned.computeIfAbsent(owner, o -> ConcurrentHashMap.newKeySet()).add(key);
+        }
         // compute holds the key's lock, so index and cache agree on the winner of racing puts.
         cache.asMap().compute(key, (k, old) -> {
+            if (old != null && old.owner != null && !old.owner.equals(owner)) {
+                forget(old.owner, k);
+            }
             index.put(k, stored);
             return stored;
         });
+        if (owner != null && !owner.equals(key) && cache.getIfPresent(owner) == null) {
+            delete(key); // its owner went: the entry would have gone with it
+        }
+        dropOwnedOfGoneOwners();
     }
 
     @Override
     public boolean delete(String key) {
         Objects.requireNonNull(key, "key");
+        dropOwnedOfGoneOwners();
         Instant now = clock.instant();
         Stored removed = cache.asMap().remove(key);
         // The removal listener already cleaned the index; this covers an entry Caffeine dropped
@@ -114,6 +141,7 @@ public final class MemoryStore implements KvStore {
             throw new IllegalArgumentException("limit must be positive: " + limit);
         }
         String p = prefix == null ? "" : prefix;
+        dropOwnedOfGoneOwners();
         Instant now = clock.instant();
         NavigableMap<String, Stored> tail = cursor != null && compareUtf8(cursor, p) >= 0
                 ? index.tailMap(cursor, false)
@@ -153,6 +181,8 @@ public final class MemoryStore implements KvStore {
     public void close() {
         cache.invalidateAll();
         cache.cleanUp();
+        owned.clear();
+        goneOwners.clear();
     }
 
     /** Runs pending evictions now; for tests. */
@@ -169,6 +199,33 @@ public final class MemoryStore implements KvStore {
         // Conditional: a put that raced with this removal has already put its own holder there.
         if (key != null && stored != null) {
             index.remove(key, stored);
+            if (cause != RemovalCause.REPLACED && stored.owner != null) {
+                forget(stored.owner, key);
+            }
+        }
+        if (key != null && (cause == RemovalCause.SIZE || cause == RemovalCause.EXPIRED) && owned.containsKey(key)) {
+            goneOwners.add(key);
+        }
+    }
+
+    private void forget(String owner, String key) {
+        owned.computeIfPresent(owner, (o, keys) -> {
+            keys.remove(key);
+            return keys.isEmpty() ? null : keys;
+        });
+    }
+
+    /** Drops the entries of owners the cache evicted or expired; outside Caffeine's own work. */
+    private void dropOwnedOfGoneOwners() {
+        String owner;
+        while ((owner = goneOwners.poll()) != null) {
+            if (cache.getIfPresent(owner) != null) {
+                continue; // put again since
+            }
+            Set<String> keys = owned.remove(owner);
+            if (keys != null) {
+                keys.forEach(cache::invalidate);
+            }
         }
     }
 
@@ -218,12 +275,14 @@ public final class MemoryStore implements KvStore {
         final byte[] value;
         final Map<String, String> metadata;
         final Instant expiration;
+        final String owner;
         final int weight;
 
-        Stored(byte[] value, Map<String, String> metadata, Instant expiration, int weight) {
+        Stored(byte[] value, Map<String, String> metadata, Instant expiration, String owner, int weight) {
             this.value = value;
             this.metadata = metadata;
             this.expiration = expiration;
+            this.owner = owner;
             this.weight = weight;
         }
 

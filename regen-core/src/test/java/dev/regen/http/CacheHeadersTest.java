@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class CacheHeadersTest {
     private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
     private final CachedPage page = new CachedPage(200, List.of(), new byte[0], "\"abc\"", T0,
-            Duration.ofSeconds(60), null, Set.of(), false);
+            Duration.ofSeconds(60), null, Set.of(), false, dev.regen.Replay.of("/"), false, false);
 
     @Test
     void forPage_hit_givesSecondsUntilStale() {
@@ -24,13 +24,6 @@ class CacheHeadersTest {
     void forPage_staleAndMiss_asDesign() {
         assertThat(CacheHeaders.forPage(page, CacheStatus.STALE, T0)).isEqualTo("regen; hit; fwd=stale");
         assertThat(CacheHeaders.forPage(page, CacheStatus.MISS, T0)).isEqualTo("regen; fwd=uri-miss; stored=true");
-    }
-
-    @Test
-    void forPassThrough_bypassNamesTheReason_missIsUnstored() {
-        assertThat(CacheHeaders.forPassThrough(CacheStatus.BYPASS, "method")).isEqualTo("regen; fwd=method");
-        assertThat(CacheHeaders.forPassThrough(CacheStatus.BYPASS, "bypass")).isEqualTo("regen; fwd=bypass");
-        assertThat(CacheHeaders.forPassThrough(CacheStatus.MISS, "uri-miss")).isEqualTo("regen; fwd=uri-miss; stored=false");
     }
 
     @Test

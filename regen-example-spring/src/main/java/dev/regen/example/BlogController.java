@@ -53,7 +53,9 @@ public class BlogController {
      */
     @PostMapping("/admin/posts/{id}")
     public ResponseEntity<Void> edit(@PathVariable("id") int id, @RequestParam("title") String title, @RequestParam("body") String body) {
-        posts.update(id, title, body).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "no post " + id));
+        if (posts.update(id, title, body).isEmpty()) {
+            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "no post " + id);
+        }
         cache.revalidateTag("posts");
         return ResponseEntity.status(HttpStatus.SEE_OTHER).location(URI.create("/posts/" + id)).build();
     }

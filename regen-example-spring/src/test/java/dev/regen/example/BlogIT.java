@@ -42,6 +42,7 @@ class BlogIT {
     static final String SECRET = "test-secret-0123456789";
     static final int MAX_THREADS = 16;
     private static final Pattern RENDER = Pattern.compile("Render #<span id=\"render\">(\\d+)</span>");
+    private static final Pattern VISITS = Pattern.compile("<span id=\"visits\">(\\d+)</span>");
     private static final Pattern TITLE = Pattern.compile("<h1 id=\"title\">([^<]*)</h1>");
 
     @TestConfiguration(proxyBeanMethods = false)
@@ -76,8 +77,8 @@ class BlogIT {
         assertThat(render(miss)).isEqualTo(1);
         assertThat(miss.headers().firstValue("Set-Cookie")).isEmpty();
 
-        HttpResponse<String> hit = get("/posts/1");
-        assertThat(status(hit)).isEqualTo("HIT");
+        // stored once the body is complete, just after the client has it
+        HttpResponse<String> hit = awaitStatus("/posts/1", "HIT");
         assertThat(hit.headers().firstValue("Cache-Status")).hasValue("regen; hit; ttl=60");
         assertThat(hit.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
         assertThat(hit.headers().firstValue("ETag")).isPresent();
@@ -144,15 +145,62 @@ class BlogIT {
     }
 
     @Test
-    void page_thatStartsASession_neverStored() throws Exception {
-        for (int i = 1; i <= 2; i++) {
-            HttpResponse<String> r = get("/hello");
-            assertThat(r.statusCode()).isEqualTo(200);
-            assertThat(status(r)).isEqualTo("MISS");
-            assertThat(r.headers().firstValue("Cache-Status")).hasValue("regen; fwd=uri-miss; stored=false");
-            assertThat(r.headers().firstValue("Set-Cookie")).hasValueSatisfying(c -> assertThat(c).startsWith("JSESSIONID="));
-        }
+    void page_thatStartsASession_neverStored_thenGoesStraightToTheApp() throws Exception {
+        HttpResponse<String> first = get("/hello");
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(status(first)).isEqualTo("MISS");
+        assertThat(first.headers().firstValue("Cache-Status"))
+                .hasValue("regen; fwd=uri-miss; stored=false; detail=\"response sets a cookie\"");
+        assertThat(first.headers().firstValue("Set-Cookie")).hasValueSatisfying(c -> assertThat(c).startsWith("JSESSIONID="));
+        HttpResponse<String> second = get("/hello");
+        assertThat(status(second)).isEqualTo("BYPASS");
+        assertThat(second.headers().firstValue("Cache-Status"))
+                .hasValue("regen; fwd=bypass; stored=false; detail=\"hit-for-pass\"");
         assertThat(renders.count("/hello")).isEqualTo(2);
+    }
+
+    @Test
+    void visitorWithASession_getsTheirOwnPages_othersGetTheCachedOnes() throws Exception {
+        HttpResponse<String> started = get("/hello");
+        String session = started.headers().firstValue("Set-Cookie").orElseThrow().split(";", 2)[0];
+        for (int visit = 2; visit <= 3; visit++) {
+            HttpResponse<String> own = send(request("/hello").header("Cookie", session));
+            assertThat(status(own)).isEqualTo("BYPASS");
+            assertThat(visits(own)).isEqualTo(visit); // the render was this visitor's own request
+        }
+
+        assertThat(render(get("/posts/10"))).isEqualTo(1);
+        assertThat(render(awaitStatus("/posts/10", "HIT"))).isEqualTo(1);
+        HttpResponse<String> withSession = send(request("/posts/10").header("Cookie", session));
+        assertThat(status(withSession)).isEqualTo("BYPASS");
+        assertThat(withSession.headers().firstValue("Cache-Status"))
+                .hasValue("regen; fwd=bypass; stored=false; detail=\"credentials\"");
+        assertThat(render(withSession)).isEqualTo(2);
+        // an analytics cookie is no session
+        HttpResponse<String> tracked = send(request("/posts/10").header("Cookie", "_ga=GA1.1.1"));
+        assertThat(status(tracked)).isEqualTo("HIT");
+        assertThat(render(tracked)).isEqualTo(1);
+    }
+
+    @Test
+    void head_onAnUncachedPage_storesTheWholePage() throws Exception {
+        HttpResponse<String> head = send(request("/posts/11").method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(status(head)).isEqualTo("MISS");
+        assertThat(head.body()).isEmpty();
+        HttpResponse<String> get = awaitStatus("/posts/11", "HIT");
+        assertThat(title(get)).isEqualTo("Post number 11");
+        assertThat(head.headers().firstValue("Content-Length")).hasValue(String.valueOf(get.body().getBytes().length));
+        assertThat(renders.count("/posts/11")).isEqualTo(1);
+    }
+
+    @Test
+    void missingPost_404FromTheApp_notStored() throws Exception {
+        for (int i = 0; i < 2; i++) {
+            HttpResponse<String> r = get("/posts/999");
+            assertThat(r.statusCode()).isEqualTo(404);
+            assertThat(status(r)).isEqualTo("MISS");
+        }
     }
 
     @Test
@@ -161,6 +209,7 @@ class BlogIT {
         String forged = now + "." + "ab".repeat(32);
         HttpResponse<String> first = send(request("/posts/5").header("X-Regen-Render", forged));
         assertThat(status(first)).isEqualTo("MISS");
+        awaitStatus("/posts/5", "HIT");
         HttpResponse<String> second = send(request("/posts/5").header("X-Regen-Render", forged));
         assertThat(status(second)).isEqualTo("HIT");
         HttpResponse<String> old = send(request("/posts/5").header("X-Regen-Render", (now - 3600) + "." + "0".repeat(64)));
@@ -172,8 +221,8 @@ class BlogIT {
     void editEndpoint_revalidateTagPosts_nextRequestsGetTheNewContent() throws Exception {
         assertThat(title(get("/posts/6"))).isEqualTo("Post number 6");
         get("/");
-        assertThat(status(get("/posts/6"))).isEqualTo("HIT");
-        assertThat(status(get("/"))).isEqualTo("HIT");
+        awaitStatus("/posts/6", "HIT");
+        awaitStatus("/", "HIT");
 
         HttpResponse<String> edit = send(request("/admin/posts/6")
                 .header("Content-Type", "application/x-www-form-urlencoded")
@@ -193,13 +242,13 @@ class BlogIT {
     @Test
     void webhook_withTheSecret_revalidates_withoutIt_401() throws Exception {
         get("/posts/7");
-        assertThat(status(get("/posts/7"))).isEqualTo("HIT");
-        HttpResponse<String> denied = send(request("/api/revalidate").header("Content-Type", "application/json")
+        awaitStatus("/posts/7", "HIT");
+        HttpResponse<String> denied = send(request("/_regen/revalidate").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"paths\":[\"/posts/7\"]}")));
         assertThat(denied.statusCode()).isEqualTo(401);
         assertThat(status(get("/posts/7"))).isEqualTo("HIT");
 
-        HttpResponse<String> ok = send(request("/api/revalidate")
+        HttpResponse<String> ok = send(request("/_regen/revalidate")
                 .header("Authorization", "Bearer " + SECRET)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"paths\":[\"/posts/7\"]}")));
@@ -207,13 +256,13 @@ class BlogIT {
         assertThat(ok.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
         assertThat(ok.body()).contains("\"success\":true").contains("\"invalidated\":1");
         assertThat(status(get("/posts/7"))).isEqualTo("STALE");
-        assertThat(send(request("/api/revalidate")).statusCode()).isEqualTo(405);
+        assertThat(send(request("/_regen/revalidate")).statusCode()).isEqualTo(405);
     }
 
     @Test
     void cachedPage_ifNoneMatch304_head_authorizationBypasses() throws Exception {
         HttpResponse<String> miss = get("/posts/8");
-        String etag = miss.headers().firstValue("ETag").orElseThrow();
+        String etag = awaitStatus("/posts/8", "HIT").headers().firstValue("ETag").orElseThrow();
         HttpResponse<String> notModified = send(request("/posts/8").header("If-None-Match", etag));
         assertThat(notModified.statusCode()).isEqualTo(304);
         assertThat(notModified.body()).isEmpty();
@@ -225,7 +274,8 @@ class BlogIT {
 
         HttpResponse<String> authorized = send(request("/posts/8").header("Authorization", "Bearer someone"));
         assertThat(status(authorized)).isEqualTo("BYPASS");
-        assertThat(authorized.headers().firstValue("Cache-Status")).hasValue("regen; fwd=bypass");
+        assertThat(authorized.headers().firstValue("Cache-Status"))
+                .hasValue("regen; fwd=bypass; stored=false; detail=\"credentials\"");
         assertThat(render(authorized)).isEqualTo(2); // the app rendered it for this client
     }
 
@@ -247,6 +297,12 @@ class BlogIT {
     private static int render(HttpResponse<String> r) {
         Matcher m = RENDER.matcher(r.body());
         assertThat(m.find()).as("render number in %s", r.body()).isTrue();
+        return Integer.parseInt(m.group(1));
+    }
+
+    private static int visits(HttpResponse<String> r) {
+        Matcher m = VISITS.matcher(r.body());
+        assertThat(m.find()).as("visits in %s", r.body()).isTrue();
         return Integer.parseInt(m.group(1));
     }
 

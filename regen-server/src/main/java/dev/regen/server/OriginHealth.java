@@ -16,6 +16,9 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The origin probe of {@code /_regen/health}, run in the background by {@link HealthMonitor} (every
@@ -27,8 +30,13 @@ import java.util.Locale;
  * minute for nobody (and the demo's render counter would climb on its own). Whether pages render well
  * shows in the render metrics and the dashboard's origin error rate. {@link Mode#HEAD} is there for an
  * origin that has a cheap {@code /}.
+ *
+ * <p>The first probe runs as the server starts: if the origin can't be reached then, one warning says
+ * so (the server starts anyway: the origin may come up after it).
  */
 final class OriginHealth implements HealthMonitor.Probe {
+    private static final Logger log = LoggerFactory.getLogger(OriginHealth.class);
+
     /** How to probe. */
     enum Mode {
         /** Open and close a TCP connection (default). */
@@ -43,6 +51,7 @@ final class OriginHealth implements HealthMonitor.Probe {
     private final Duration connectTimeout;
     private final Mode mode;
     private final HttpClient client;
+    private final AtomicBoolean first = new AtomicBoolean(true);
 
     OriginHealth(URI origin, Duration connectTimeout, Mode mode) {
         this.origin = origin;
@@ -65,7 +74,16 @@ final class OriginHealth implements HealthMonitor.Probe {
 
     @Override
     public String check() throws Exception {
-        return mode == Mode.CONNECT ? connect() : head();
+        boolean atStart = first.getAndSet(false);
+        try {
+            return mode == Mode.CONNECT ? connect() : head();
+        } catch (IOException e) {
+            if (atStart) {
+                log.warn("the origin {} is unreachable ({}); starting anyway: pages not cached yet get 502 until it is up",
+                        origin, e.getMessage());
+            }
+            throw e;
+        }
     }
 
     private String connect() throws IOException {

@@ -144,8 +144,17 @@ final class PreparedPage {
                     .build();
         }
 
-        PreparedPage of(CachedPage page) {
+        /**
+         * The prepared form of {@code page}; {@code loaded}: the engine read it from the store for this
+         * request, so it is not known to be hot, and unless already prepared it is written over its own
+         * arrays this once (the next request finds it in memory and prepares it).
+         */
+        PreparedPage of(CachedPage page, boolean loaded) {
             long size = page.body().length + (page.gzipBody() == null ? 0L : page.gzipBody().length);
+            if (loaded) {
+                PreparedPage ready = pages.getIfPresent(page);
+                return ready != null ? ready : new PreparedPage(page, null);
+            }
             if (size > maxBytes / 16) {
                 // a copy of a page this big would crowd out the rest: prepared for this request only,
                 // over the page's own arrays (the socket write then copies them, as it must from the heap)

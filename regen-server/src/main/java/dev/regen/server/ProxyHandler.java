@@ -4,356 +4,665 @@ import dev.regen.CacheStatus;
 import dev.regen.CachedPage;
 import dev.regen.ClientRequest;
 import dev.regen.Header;
-import dev.regen.OriginException;
 import dev.regen.OriginResponse;
-import dev.regen.RegenEngine;
 import dev.regen.Reply;
+import dev.regen.RequestHeaders;
 import dev.regen.http.CacheHeaders;
+import dev.regen.http.ContentCoding;
 import dev.regen.http.HttpFields;
 import dev.regen.http.Html;
+import dev.regen.http.Ranges;
+import dev.regen.server.config.Front;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DateFormatter;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.InstantSource;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Flow;
+import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One per connection: asks the engine what to send for each request and writes it. Requests on a
- * connection are answered strictly in order (HTTP/1.1 pipelining), one at a time.
+ * One per client connection (or HTTP/2 stream): reads one request at a time, asks the engine what to
+ * send, and sends it. The connection reads only when it is ready for more (auto-read is off, one
+ * decoded message per read), so a pipelining client or a fast upload waits in the socket buffer, not
+ * in memory: requests are answered strictly in order, and a request body streams to the origin no
+ * faster than the origin takes it.
+ *
+ * <p>Every exchange ends exactly once — answered, or aborted when the client leaves — and releases
+ * what it holds; a connection that breaks the protocol is answered (400, 414, 431) and closed.
  */
 final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
+    /** The admin API reads at most this much of a request body (one byte over: 413). */
+    private static final int MAX_API_BODY = dev.regen.admin.AdminApi.MAX_WEBHOOK_BODY + 1;
 
-    private final RegenEngine engine;
-    private final HttpOrigin origin;
-    private final InstantSource clock;
-    private final Routes routes;
-    private final java.util.concurrent.atomic.AtomicInteger active;
-    private final HttpDate date;
-    private final AccessLog accessLog;
-    private final PreparedPage.Cache prepared;
+    private final Frontend fe;
+    private final boolean secure;
+    /** Over the connection cap: only health requests are answered, the rest get 503. */
+    private final boolean limited;
+    /** Whether the connection carries one HTTP/2 stream (no pre-encoded writes, no keep-alive). */
+    private final boolean stream;
+    private ChannelHandlerContext ctx;
     /** Writes through this context skip the response encoder: pre-encoded bytes go out as they are. */
     private ChannelHandlerContext rawCtx;
-    private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
-    private boolean busy;
+    private Exchange current;
+    private boolean inRead;
+    private boolean readAgain;
+    /** A read was asked for and no message has answered it yet. */
+    private boolean wanting;
+    private ScheduledFuture<?> timer;
+    /** Answered and half-closed: the rest of what the client sends is read and dropped, then the connection closes. */
+    private boolean lingering;
+    /** Bytes of a request head have arrived since the last exchange ended (see {@link HeadWatch}). */
+    private boolean headStarted;
 
-    ProxyHandler(RegenEngine engine, HttpOrigin origin, InstantSource clock, Routes routes,
-                 java.util.concurrent.atomic.AtomicInteger active, AccessLog accessLog, PreparedPage.Cache prepared) {
-        this.engine = engine;
-        this.origin = origin;
-        this.clock = clock;
-        this.routes = routes;
-        this.active = active;
-        this.date = new HttpDate(clock);
-        this.accessLog = accessLog;
-        this.prepared = prepared;
+    ProxyHandler(Frontend fe, boolean secure, boolean limited, boolean stream) {
+        this.fe = fe;
+        this.secure = secure;
+        this.limited = limited;
+        this.stream = stream;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        rawCtx = ctx.pipeline().context(io.netty.handler.codec.http.HttpResponseEncoder.class);
+        this.ctx = ctx;
+        this.rawCtx = ctx.pipeline().context(io.netty.handler.codec.http.HttpResponseEncoder.class);
+        if (ctx.channel().isActive()) {
+            begin(); // added after the connection opened: past TLS and the protocol choice, or an HTTP/2 stream
+        }
     }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof io.netty.handler.timeout.IdleStateEvent && !busy) {
-            ctx.close();
-        } else {
-            ctx.fireUserEventTriggered(evt);
+    public void channelActive(ChannelHandlerContext ctx) {
+        begin();
+        ctx.fireChannelActive();
+    }
+
+    private boolean begun;
+
+    private void begin() {
+        if (!begun) {
+            begun = true;
+            waitForRequest();
+            read();
         }
+    }
+
+    // ------------------------------------------------------------------------------------ reading
+
+    /** Asks for the next message; a message that arrives at once is handled in this loop, not deeper. */
+    private void read() {
+        wanting = true;
+        if (inRead) {
+            readAgain = true;
+            return;
+        }
+        inRead = true;
+        try {
+            do {
+                readAgain = false;
+                ctx.read();
+            } while (readAgain && ctx.channel().isActive());
+        } finally {
+            inRead = false;
+        }
+    }
+
+    /** The first bytes of a request head arrived (called by {@link HeadWatch}). */
+    void headBytes() {
+        if (current == null && !headStarted) {
+            headStarted = true;
+            arm(fe.front.headerTimeout().toMillis(), true);
+        }
+    }
+
+    private void waitForRequest() {
+        headStarted = false;
+        if (!stream) {
+            arm(fe.front.keepAliveTimeout().toMillis(), false);
+        }
+    }
+
+    private void arm(long millis, boolean head) {
+        disarm();
+        timer = ctx.executor().schedule(() -> {
+            if (current != null) {
+                return;
+            }
+            if (head) {
+                // a request head that never completes (slowloris): answered, and the connection closed
+                log.debug("request head not complete within {} ms from {}; closing", millis, address());
+                FullHttpResponse r = plain(HttpResponseStatus.REQUEST_TIMEOUT, "request head not received in time\n");
+                r.headers().set(HttpHeaderNames.CONNECTION, "close");
+                ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.close();
+            }
+        }, millis, TimeUnit.MILLISECONDS);
+    }
+
+    private void disarm() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        // a read cycle that ended without the message we asked for counts as an answer: ask again
+        if (wanting && ctx.channel().isActive()) {
+            ctx.read();
+        }
+        ctx.fireChannelReadComplete();
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof FullHttpRequest request)) {
-            io.netty.util.ReferenceCountUtil.release(msg);
+        wanting = false;
+        if (lingering) {
+            io.netty.util.ReferenceCountUtil.release(msg); // what follows an answered error is read and dropped
             return;
         }
-        if (busy) {
-            waiting.add(request);
+        if (msg instanceof HttpRequest request) {
+            if (current != null) {
+                // a new head while the last request's body was still expected: the framing is lost
+                io.netty.util.ReferenceCountUtil.release(msg);
+                ctx.close();
+                return;
+            }
+            disarm();
+            start(request);
+            if (msg instanceof HttpContent c) {
+                onContent(c);
+            }
             return;
         }
-        handle(ctx, request);
-    }
-
-    private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
-        busy = true;
-        active.incrementAndGet();
-        Exchange exchange = new Exchange(ctx, request);
-        if (!request.decoderResult().isSuccess()) {
-            exchange.sendText(HttpResponseStatus.BAD_REQUEST, "bad request\n");
+        if (msg instanceof HttpContent content) {
+            onContent(content);
             return;
         }
-        if (routes.handle(exchange)) {
+        io.netty.util.ReferenceCountUtil.release(msg);
+        read();
+    }
+
+    private void onContent(HttpContent content) {
+        Exchange ex = current;
+        if (ex == null) {
+            content.release();
+            read();
             return;
         }
-        HttpHeaders h = request.headers();
-        engine.serve(new ClientRequest(request.method().name(), request.uri(), h::get))
-                .whenComplete((reply, error) -> {
-                    if (ctx.executor().inEventLoop()) {
-                        send(exchange, reply, error);
-                    } else {
-                        ctx.executor().execute(() -> send(exchange, reply, error));
-                    }
-                });
-    }
-
-    private void send(Exchange ex, Reply reply, Throwable error) {
-        if (error != null) {
-            log.error("request {} failed inside Regen: {}", ex.request.uri(), error.toString());
-            ex.sendError(500, "internal error");
-        } else if (reply instanceof Reply.Page p) {
-            sendPage(ex, p.page(), p.status());
-        } else if (reply instanceof Reply.Rendered r) {
-            sendRendered(ex, r.response());
-        } else if (reply instanceof Reply.PassThrough p) {
-            relay(ex, p.status(), p.fwd());
-        } else if (reply instanceof Reply.Failure f) {
-            ex.sendError(f.status(), f.reason());
-        }
-    }
-
-    private void sendPage(Exchange ex, CachedPage page, CacheStatus status) {
-        Instant now = clock.instant();
-        PreparedPage.Variant v = prepared.of(page).select(ex.request.headers().get(HttpHeaderNames.ACCEPT_ENCODING));
-        String cacheStatus = CacheHeaders.forPage(page, status, now);
-        boolean notModified = CacheHeaders.noneMatch(ex.request.headers().get(HttpHeaderNames.IF_NONE_MATCH), v.etag());
-        if (!notModified) {
-            // the hot path: status line and per-request fields, then the prepared fields and body as they are
-            StringBuilder perRequest = new StringBuilder(192).append(v.statusLine())
-                    .append("Date: ").append(date.now())
-                    .append("\r\nAge: ").append(page.ageSeconds(now))
-                    .append("\r\nX-Cache-Status: ").append(status.name())
-                    .append("\r\nCache-Status: ").append(cacheStatus);
-            String connection = ex.connection();
-            if (connection != null) {
-                perRequest.append("\r\nConnection: ").append(connection);
+        if (!content.decoderResult().isSuccess()) {
+            // a broken body (bad chunk framing): what follows can't be told apart from it
+            content.release();
+            if (ex.relay != null) {
+                ex.relay.abandon("the request body is malformed");
             }
-            perRequest.append("\r\n");
-            ex.finishRaw(perRequest, v, ex.request.method() == HttpMethod.HEAD, status);
+            ex.fatal(HttpResponseStatus.BAD_REQUEST, "malformed request body");
             return;
         }
-        FullHttpResponse response = new DefaultFullHttpResponse(ex.request.protocolVersion(),
-                HttpResponseStatus.NOT_MODIFIED, Unpooled.EMPTY_BUFFER, false);
-        HttpHeaders h = response.headers();
-        for (Header header : v.headers()) {
-            if (CacheHeaders.keptOn304(header.name()) || header.is("etag")) {
-                h.add(header.name(), header.value());
-            }
-        }
-        h.set(HttpHeaderNames.AGE, page.ageSeconds(now));
-        h.set("X-Cache-Status", status.name());
-        h.set("Cache-Status", cacheStatus);
-        ex.finish(response);
+        ex.body(content);
     }
 
-    private void sendRendered(Exchange ex, OriginResponse r) {
-        boolean withBody = ex.request.method() != HttpMethod.HEAD && !bodiless(r.status());
-        ByteBuf body = withBody ? Unpooled.wrappedBuffer(r.body()) : Unpooled.EMPTY_BUFFER;
-        FullHttpResponse response = new DefaultFullHttpResponse(ex.request.protocolVersion(),
-                HttpResponseStatus.valueOf(r.status()), body, false);
-        HttpHeaders h = response.headers();
-        for (Header header : HttpFields.relayable(r.headers())) {
-            h.add(header.name(), header.value());
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        Exchange ex = current;
+        if (ex != null && ex.relay != null) {
+            ex.relay.clientWritable(ctx.channel().isWritable());
         }
-        h.set("X-Cache-Status", CacheStatus.MISS.name());
-        h.set("Cache-Status", CacheHeaders.UNSTORED_MISS);
-        if (!bodiless(r.status())) {
-            HttpUtil.setContentLength(response, r.body().length);
-        }
-        ex.finish(response);
+        ctx.fireChannelWritabilityChanged();
     }
 
-    /** Forwards the client's own request and streams the origin's answer back. */
-    private void relay(Exchange ex, CacheStatus status, String fwd) {
-        FullHttpRequest req = ex.request;
-        List<Header> headers = new ArrayList<>();
-        java.util.Set<String> connection = new java.util.HashSet<>();
-        for (String v : req.headers().getAll(HttpHeaderNames.CONNECTION)) {
-            for (String t : v.split(",")) {
-                connection.add(t.trim().toLowerCase(Locale.ROOT));
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == RegenServer.DRAIN) {
+            if (current == null && !headStarted) {
+                ctx.close(); // an idle keep-alive connection: nothing is lost
             }
+            return;
         }
-        for (var e : req.headers()) {
-            String name = e.getKey().toLowerCase(Locale.ROOT);
-            if (!HttpFields.HOP_BY_HOP.contains(name) && !HttpFields.CLIENT_FORWARDING.contains(name)
-                    && !connection.contains(name)) {
-                headers.add(new Header(e.getKey(), e.getValue()));
-            }
-        }
-        if (ex.ctx.channel().remoteAddress() instanceof InetSocketAddress client) {
-            headers.add(new Header("X-Forwarded-For", client.getAddress().getHostAddress()));
-        }
-        headers.add(new Header("X-Forwarded-Host", engine.config().host()));
-        headers.add(new Header("X-Forwarded-Proto", engine.config().scheme()));
-        String target = req.uri().startsWith("/") ? req.uri() : "/";
-        byte[] body = ByteBufUtil.getBytes(req.content());
-        String cacheStatus = CacheHeaders.forPassThrough(status, fwd);
-        origin.relay(req.method().name(), target, headers, body).whenComplete((response, error) ->
-                ex.ctx.executor().execute(() -> {
-                    if (error != null) {
-                        OriginException oe = OriginException.from(error);
-                        ex.sendError(oe.kind() == OriginException.Kind.TIMEOUT ? 504 : 502, oe.getMessage());
-                        return;
-                    }
-                    streamBack(ex, response, status, cacheStatus);
-                }));
-    }
-
-    private void streamBack(Exchange ex, java.net.http.HttpResponse<Flow.Publisher<List<ByteBuffer>>> r,
-                            CacheStatus status, String cacheStatus) {
-        HttpResponse head = new DefaultHttpResponse(ex.request.protocolVersion(), HttpResponseStatus.valueOf(r.statusCode()));
-        HttpHeaders h = head.headers();
-        List<Header> originHeaders = HttpOrigin.headers(r.headers().map());
-        for (Header header : HttpFields.relayable(originHeaders)) {
-            h.add(header.name(), header.value());
-        }
-        h.set("X-Cache-Status", status.name());
-        h.set("Cache-Status", cacheStatus);
-        boolean head_ = ex.request.method() == HttpMethod.HEAD || bodiless(r.statusCode());
-        String length = HttpFields.first(originHeaders, "content-length");
-        if (length != null) {
-            h.set(HttpHeaderNames.CONTENT_LENGTH, length);
-        } else if (!head_) {
-            HttpUtil.setTransferEncodingChunked(head, true);
-        }
-        ex.start(head);
-        r.body().subscribe(new Flow.Subscriber<>() {
-            private Flow.Subscription subscription;
-
-            @Override
-            public void onSubscribe(Flow.Subscription s) {
-                subscription = s;
-                s.request(1);
-            }
-
-            @Override
-            public void onNext(List<ByteBuffer> buffers) {
-                ByteBuf chunk = Unpooled.buffer();
-                for (ByteBuffer b : buffers) {
-                    chunk.writeBytes(b);
-                }
-                if (head_) {
-                    chunk.release();
-                    subscription.request(1);
-                    return;
-                }
-                // ask for more only once the client took this chunk: backpressure from the client's socket
-                ex.counted(chunk.readableBytes());
-                ex.ctx.writeAndFlush(new DefaultHttpContent(chunk)).addListener(f -> {
-                    if (f.isSuccess()) {
-                        subscription.request(1);
-                    } else {
-                        subscription.cancel();
-                    }
-                });
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                log.warn("relay of {} broke off: {}", ex.request.uri(), t.getMessage());
-                ex.ctx.executor().execute(ex::abort);
-            }
-
-            @Override
-            public void onComplete() {
-                ex.ctx.executor().execute(() -> ex.end(LastHttpContent.EMPTY_LAST_CONTENT));
-            }
-        });
-    }
-
-    private static boolean bodiless(int status) {
-        return status == 204 || status == 304 || (status >= 100 && status < 200);
-    }
-
-    private void next(ChannelHandlerContext ctx) {
-        busy = false;
-        FullHttpRequest queued = waiting.poll();
-        if (queued != null) {
-            handle(ctx, queued);
-        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        FullHttpRequest r;
-        while ((r = waiting.poll()) != null) {
-            r.release();
+        disarm();
+        Exchange ex = current;
+        if (ex != null) {
+            ex.abort("the client closed the connection");
         }
         ctx.fireChannelInactive();
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // resets and broken pipes from clients are expected: one line, no stack trace
-        log.debug("connection error: {}", cause.toString());
+        // resets and broken pipes from clients are expected: one line at debug, no stack trace
+        log.debug("connection error from {}: {}", address(), cause.toString());
         ctx.close();
     }
 
-    /** One request and its response on one connection. */
+    private String address() {
+        return ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "";
+    }
+
+    // ------------------------------------------------------------------------------------ dispatch
+
+    private void start(HttpRequest request) {
+        Exchange ex = new Exchange(request);
+        current = ex;
+        fe.active.incrementAndGet();
+        if (!request.decoderResult().isSuccess()) {
+            Throwable cause = request.decoderResult().cause();
+            HttpResponseStatus status = cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                    : cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                    : HttpResponseStatus.BAD_REQUEST;
+            ex.fatal(status, cause instanceof TooLongFrameException ? status.reasonPhrase().toLowerCase(Locale.ROOT)
+                    : "malformed request");
+            return;
+        }
+        Peer peer = Peer.of(request, ctx.channel().remoteAddress(), ctx.channel().localAddress(), secure, fe.front);
+        ex.peer = peer;
+        String path = pathOf(request.uri());
+        if (limited && !path.startsWith("/_regen/health")) {
+            ex.fatal(HttpResponseStatus.SERVICE_UNAVAILABLE, "too many connections; try again");
+            return;
+        }
+        HttpMethod method = request.method();
+        if (method == HttpMethod.CONNECT || method == HttpMethod.TRACE) {
+            ex.fatal(HttpResponseStatus.METHOD_NOT_ALLOWED, method + " is not supported");
+            return;
+        }
+        if (peer.host() == null) {
+            ex.fatal(peer.hostProblem() == Peer.HostProblem.UNLISTED ? HttpResponseStatus.MISDIRECTED_REQUEST
+                    : HttpResponseStatus.BAD_REQUEST, peer.hostProblem().message());
+            return;
+        }
+        long declared = HttpUtil.getContentLength(request, -1L);
+        if (declared > fe.front.maxRequestBody()) {
+            ex.fatal(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body over the limit of "
+                    + fe.front.maxRequestBody() + " bytes");
+            return;
+        }
+        String expect = request.headers().get(HttpHeaderNames.EXPECT);
+        if (expect != null) {
+            if (!expect.equalsIgnoreCase("100-continue")) {
+                ex.fatal(HttpResponseStatus.EXPECTATION_FAILED, "only 100-continue is understood");
+                return;
+            }
+            // the body is welcome (its size was checked): say so before it is sent
+            request.headers().remove(HttpHeaderNames.EXPECT);
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                    Unpooled.EMPTY_BUFFER, false));
+        }
+        if (fe.routes.owns(path)) {
+            ex.collectForApi();
+            return;
+        }
+        if (Tunnel.isWebSocket(request)) {
+            ex.tunnel();
+            return;
+        }
+        boolean hasBody = declared > 0 || HttpUtil.isTransferEncodingChunked(request);
+        ClientRequest cr = new ClientRequest(method.name(), request.uri(), peer.host(), peer.scheme(),
+                new NettyHeaders(request.headers()), hasBody);
+        fe.engine.serve(cr).whenComplete((reply, error) -> {
+            if (ctx.executor().inEventLoop()) {
+                ex.reply(reply, error);
+            } else {
+                ctx.executor().execute(() -> ex.reply(reply, error));
+            }
+        });
+    }
+
+    private static String pathOf(String uri) {
+        String u = uri;
+        if (!u.startsWith("/")) {
+            int scheme = u.indexOf("://");
+            int slash = scheme < 0 ? -1 : u.indexOf('/', scheme + 3);
+            u = slash < 0 ? "/" : u.substring(slash);
+        }
+        int q = u.indexOf('?');
+        return q < 0 ? u : u.substring(0, q);
+    }
+
+    private FullHttpResponse plain(HttpResponseStatus status, String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes), false);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+        r.headers().set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        r.headers().set(HttpHeaderNames.DATE, fe.date.now());
+        return r;
+    }
+
+    /** Netty's request fields seen through the engine's interface, without copying on the hot path. */
+    private record NettyHeaders(HttpHeaders h) implements RequestHeaders {
+        @Override
+        public String get(String name) {
+            return h.get(name);
+        }
+
+        @Override
+        public List<String> getAll(String name) {
+            return h.getAll(name);
+        }
+
+        @Override
+        public List<Header> all() {
+            List<Header> out = new ArrayList<>(h.size());
+            for (Map.Entry<String, String> e : h) {
+                out.add(new Header(e.getKey(), e.getValue()));
+            }
+            return out;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ exchange
+
+    /** One request and its response. Used on the connection's event loop only. */
     final class Exchange {
-        final ChannelHandlerContext ctx;
-        final FullHttpRequest request;
-        final boolean keepAlive;
-        private final long startedNanos = System.nanoTime();
+        final HttpRequest request;
+        final boolean headOnly;
+        final long startedNanos = System.nanoTime();
+        Peer peer;
+        Relay relay;
+        Tunnel tunnelling;
+        private boolean keepAlive;
+        private boolean requestDone;
+        private boolean responseStarted;
+        private boolean responseDone;
+        private boolean ended;
+        private long bodyBytes;
+        private ByteArrayOutputStream apiBody;
         /** For the access log. */
         private int status;
-        private String cacheStatus = "-";
+        /** The X-Cache-Status sent, or null (Regen's own endpoints). */
+        private String cacheStatus;
         private long bytes;
 
-        Exchange(ChannelHandlerContext ctx, FullHttpRequest request) {
-            this.ctx = ctx;
+        Exchange(HttpRequest request) {
             this.request = request;
-            this.keepAlive = HttpUtil.isKeepAlive(request);
+            this.headOnly = request.method() == HttpMethod.HEAD;
+            // after a request that did not parse, the decoder discards the connection's input: close it
+            this.keepAlive = !stream && request.decoderResult().isSuccess() && HttpUtil.isKeepAlive(request);
         }
 
-        String clientAddress() {
-            return ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "";
+        ChannelHandlerContext ctx() {
+            return ctx;
         }
+
+        /** The version to answer in: the request's, or 1.1 for a request that could not be parsed. */
+        HttpVersion version() {
+            return request.decoderResult().isSuccess() ? request.protocolVersion() : HttpVersion.HTTP_1_1;
+        }
+
+        String acceptEncoding() {
+            return request.headers().get(HttpHeaderNames.ACCEPT_ENCODING);
+        }
+
+        // -------------------------------------------------------------------------- request body
+
+        void body(HttpContent content) {
+            if (content.content().isReadable()) {
+                bodyBytes += content.content().readableBytes();
+                if (bodyBytes > fe.front.maxRequestBody()) {
+                    content.release();
+                    if (relay != null) {
+                        relay.abandon("the request body went over the limit");
+                    }
+                    fatal(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body over the limit of "
+                            + fe.front.maxRequestBody() + " bytes");
+                    return;
+                }
+            }
+            boolean last = content instanceof LastHttpContent;
+            if (apiBody != null) {
+                ByteBuf b = content.content();
+                int room = MAX_API_BODY - apiBody.size();
+                if (room > 0) {
+                    byte[] piece = new byte[Math.min(room, b.readableBytes())];
+                    b.readBytes(piece);
+                    apiBody.writeBytes(piece);
+                }
+                content.release();
+                if (last || apiBody.size() >= MAX_API_BODY) {
+                    requestDone = last;
+                    byte[] body = apiBody.toByteArray();
+                    apiBody = null;
+                    if (!last) {
+                        keepAlive = false; // the rest of the body is not read
+                    }
+                    fe.routes.handle(this, body);
+                } else {
+                    read();
+                }
+                return;
+            }
+            if (last) {
+                requestDone = true;
+            }
+            if (relay != null && relay.takesBody()) {
+                relay.requestBody(content); // it asks for more when the origin takes it
+            } else {
+                content.release();
+                if (!last) {
+                    read();
+                }
+            }
+            if (last && responseDone) {
+                next();
+            }
+        }
+
+        /** The relay took a piece of the body and the origin wants more. */
+        void moreBody() {
+            if (!requestDone && current == this) {
+                read();
+            }
+        }
+
+        void collectForApi() {
+            apiBody = new ByteArrayOutputStream(256);
+            read();
+        }
+
+        void tunnel() {
+            tunnelling = new Tunnel(this, fe);
+            tunnelling.open();
+        }
+
+        // -------------------------------------------------------------------------- engine replies
+
+        void reply(Reply reply, Throwable error) {
+            if (ended) {
+                // the client left while the engine decided: a render it was to lead must end, or every
+                // request waiting on it would wait the whole wait limit
+                if (reply instanceof Reply.Forward f) {
+                    f.forwarding().failed(new java.io.IOException("the client closed the connection"));
+                }
+                return;
+            }
+            if (error != null) {
+                log.error("request {} failed inside Regen", request.uri(), error);
+                sendError(500, "internal error");
+            } else if (reply instanceof Reply.Page p) {
+                sendPage(p);
+            } else if (reply instanceof Reply.Rendered r) {
+                sendRendered(r.response(), r.cacheStatus());
+            } else if (reply instanceof Reply.Forward f) {
+                relay = new Relay(this, fe, f.forwarding());
+                relay.start();
+            } else if (reply instanceof Reply.Failure f) {
+                sendError(f.status(), f.reason());
+            }
+            if (!requestDone && relay == null && !ended) {
+                read(); // the rest of the request (its end) before the next one
+            }
+        }
+
+        private void sendPage(Reply.Page reply) {
+            CachedPage page = reply.page();
+            CacheStatus cache = reply.status();
+            HttpHeaders in = request.headers();
+            String range = request.method() == HttpMethod.GET ? in.get(HttpHeaderNames.RANGE) : null;
+            if (range != null && page.status() == 200) {
+                sendRange(reply, range);
+                return;
+            }
+            PreparedPage.Variant v = fe.prepared.of(page, reply.loaded()).select(acceptEncoding());
+            String cacheStatus = reply.cacheStatus();
+            boolean notModified = CacheHeaders.notModified(in.get(HttpHeaderNames.IF_NONE_MATCH),
+                    in.get(HttpHeaderNames.IF_MODIFIED_SINCE), v.etag(), HttpFields.first(page.headers(), "last-modified"));
+            if (!notModified && rawCtx != null) {
+                // the hot path: status line and per-request fields, then the prepared fields and body as they are
+                StringBuilder perRequest = new StringBuilder(192).append(v.statusLine())
+                        .append("Date: ").append(fe.date.now())
+                        .append("\r\nAge: ").append(reply.age())
+                        .append("\r\nX-Cache-Status: ").append(cache.name())
+                        .append("\r\nCache-Status: ").append(cacheStatus);
+                String connection = connection();
+                if (connection != null) {
+                    perRequest.append("\r\nConnection: ").append(connection);
+                }
+                perRequest.append("\r\n");
+                finishRaw(perRequest, v, headOnly, cache);
+                return;
+            }
+            HttpResponseStatus s = notModified ? HttpResponseStatus.NOT_MODIFIED : HttpResponseStatus.valueOf(page.status());
+            ByteBuf body = notModified || headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(v.body());
+            FullHttpResponse response = new DefaultFullHttpResponse(version(), s, body, false);
+            HttpHeaders h = response.headers();
+            for (Header header : v.headers()) {
+                if (!notModified || CacheHeaders.keptOn304(header.name()) || header.is("etag")) {
+                    h.add(header.name(), header.value());
+                }
+            }
+            if (!notModified) {
+                h.set(HttpHeaderNames.CONTENT_LENGTH, v.body().length);
+            }
+            h.set(HttpHeaderNames.AGE, reply.age());
+            h.set(CacheHeaders.X_CACHE_STATUS, cache.name());
+            h.set(CacheHeaders.CACHE_STATUS, cacheStatus);
+            finish(response);
+        }
+
+        /** RFC 9110 §14: one range of the identity representation (206), unsatisfiable (416), or all of it. */
+        private void sendRange(Reply.Page reply, String range) {
+            CachedPage page = reply.page();
+            Ranges.Outcome outcome = Ranges.evaluate(range, request.headers().get(HttpHeaderNames.IF_RANGE),
+                    page.etag(), HttpFields.first(page.headers(), "last-modified"), page.body().length);
+            if (outcome instanceof Ranges.Outcome.Whole) {
+                sendWhole(reply);
+                return;
+            }
+            FullHttpResponse response;
+            if (outcome instanceof Ranges.Outcome.Partial p) {
+                response = new DefaultFullHttpResponse(version(), HttpResponseStatus.PARTIAL_CONTENT,
+                        Unpooled.wrappedBuffer(page.body(), (int) p.first(), (int) p.size()), false);
+                for (Header header : page.headers()) {
+                    response.headers().add(header.name(), header.value());
+                }
+                response.headers().set(HttpHeaderNames.CONTENT_RANGE, p.contentRange());
+                response.headers().set(HttpHeaderNames.CONTENT_LENGTH, p.size());
+                response.headers().set(HttpHeaderNames.ETAG, page.etag());
+            } else {
+                Ranges.Outcome.Unsatisfiable u = (Ranges.Outcome.Unsatisfiable) outcome;
+                response = new DefaultFullHttpResponse(version(),
+                        HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, Unpooled.EMPTY_BUFFER, false);
+                response.headers().set(HttpHeaderNames.CONTENT_RANGE, u.contentRange());
+                response.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
+            }
+            response.headers().set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
+            response.headers().set(HttpHeaderNames.AGE, reply.age());
+            response.headers().set(CacheHeaders.X_CACHE_STATUS, reply.status().name());
+            response.headers().set(CacheHeaders.CACHE_STATUS, reply.cacheStatus());
+            finish(response);
+        }
+
+        /** The whole representation, as if no Range had been asked (RFC 9110 §14.2 allows ignoring it). */
+        private void sendWhole(Reply.Page reply) {
+            CachedPage page = reply.page();
+            PreparedPage.Variant v = fe.prepared.of(page, reply.loaded()).select(acceptEncoding());
+            FullHttpResponse response = new DefaultFullHttpResponse(version(),
+                    HttpResponseStatus.valueOf(page.status()), Unpooled.wrappedBuffer(v.body()), false);
+            for (Header header : v.headers()) {
+                response.headers().add(header.name(), header.value());
+            }
+            response.headers().set(HttpHeaderNames.CONTENT_LENGTH, v.body().length);
+            response.headers().set(HttpHeaderNames.AGE, reply.age());
+            response.headers().set(CacheHeaders.X_CACHE_STATUS, reply.status().name());
+            response.headers().set(CacheHeaders.CACHE_STATUS, reply.cacheStatus());
+            finish(response);
+        }
+
+        /** A whole response another render received, decoded for this client when it can't take the coding. */
+        private void sendRendered(OriginResponse r, String cacheStatus) {
+            byte[] body = r.body();
+            List<Header> headers = HttpFields.relayable(r.headers());
+            String coding = ContentCoding.of(r.header("content-encoding"));
+            if (!coding.equals("identity") && !ContentCoding.accepts(acceptEncoding(), coding)) {
+                try {
+                    body = ContentCoding.decode(coding, body, Long.MAX_VALUE);
+                    headers.removeIf(h -> h.is("content-encoding"));
+                } catch (java.io.IOException e) {
+                    sendError(502, "the origin sent a body that is not valid " + coding);
+                    return;
+                }
+            }
+            boolean withBody = !headOnly && !Relay.bodiless(r.status());
+            FullHttpResponse response = new DefaultFullHttpResponse(version(),
+                    HttpResponseStatus.valueOf(r.status()), withBody ? Unpooled.wrappedBuffer(body) : Unpooled.EMPTY_BUFFER,
+                    false);
+            for (Header header : headers) {
+                response.headers().add(header.name(), header.value());
+            }
+            response.headers().set(CacheHeaders.X_CACHE_STATUS, CacheStatus.MISS.name());
+            response.headers().set(CacheHeaders.CACHE_STATUS, cacheStatus);
+            if (!Relay.bodiless(r.status())) {
+                response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            }
+            finish(response);
+        }
+
+        // -------------------------------------------------------------------------- writing
 
         void sendText(HttpResponseStatus status, String text) {
-            send(status, "text/plain; charset=utf-8", text);
+            send(status, "text/plain; charset=utf-8", Map.of(), text.getBytes(StandardCharsets.UTF_8));
         }
 
-        void send(HttpResponseStatus status, String contentType, String text) {
-            send(status, contentType, java.util.Map.of(), text.getBytes(StandardCharsets.UTF_8));
-        }
-
-        void send(HttpResponseStatus status, String contentType, java.util.Map<String, String> headers, byte[] bytes) {
-            FullHttpResponse r = new DefaultFullHttpResponse(request.protocolVersion(), status,
-                    request.method() == HttpMethod.HEAD ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes), false);
+        void send(HttpResponseStatus status, String contentType, Map<String, String> headers, byte[] body) {
+            FullHttpResponse r = new DefaultFullHttpResponse(version(), status,
+                    headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body), false);
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
             r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
             headers.forEach(r.headers()::set);
-            HttpUtil.setContentLength(r, bytes.length);
+            r.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
             finish(r);
         }
 
@@ -361,24 +670,47 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         void sendError(int status, String reason) {
             String title = switch (status) {
                 case 400 -> "Bad request";
+                case 405 -> "Method not allowed";
+                case 408 -> "Request timeout";
+                case 413 -> "Request body too large";
+                case 414 -> "Request line too long";
+                case 421 -> "Misdirected request";
+                case 431 -> "Request header fields too large";
                 case 502 -> "Origin unreachable";
+                case 503 -> "Service unavailable";
                 case 504 -> "Origin timed out";
                 default -> "Error";
             };
-            String html = Html.errorPage(status, title, reason);
-            byte[] bytes = html.getBytes(StandardCharsets.UTF_8);
-            FullHttpResponse r = new DefaultFullHttpResponse(request.protocolVersion(), HttpResponseStatus.valueOf(status),
-                    request.method() == HttpMethod.HEAD ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes), false);
+            byte[] bytes = Html.errorPage(status, title, reason).getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse r = new DefaultFullHttpResponse(version(), HttpResponseStatus.valueOf(status),
+                    headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes), false);
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
             r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
-            r.headers().set("X-Cache-Status", status == 400 ? CacheStatus.BYPASS.name() : CacheStatus.MISS.name());
-            r.headers().set("Cache-Status", status == 400 ? "regen; fwd=bypass" : "regen; fwd=uri-miss; stored=false");
-            HttpUtil.setContentLength(r, bytes.length);
+            boolean ours = status != 502 && status != 504;
+            r.headers().set(CacheHeaders.X_CACHE_STATUS, ours ? CacheStatus.BYPASS.name() : CacheStatus.MISS.name());
+            r.headers().set(CacheHeaders.CACHE_STATUS, ours ? "regen; fwd=bypass" : CacheHeaders.UNSTORED_MISS);
+            if (status == 405) {
+                r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+            }
+            if (status == 503) {
+                r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+            }
+            r.headers().set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
             finish(r);
         }
 
+        /** An error after which the connection can't be trusted: answered, then closed. */
+        void fatal(HttpResponseStatus status, String reason) {
+            keepAlive = false;
+            if (responseStarted) {
+                abort(reason);
+                return;
+            }
+            sendError(status.code(), reason);
+        }
+
         /** Writes a prepared page: the status line and per-request fields, then the page's fixed fields and body. */
-        void finishRaw(CharSequence perRequest, PreparedPage.Variant v, boolean headOnly, CacheStatus cache) {
+        private void finishRaw(CharSequence perRequest, PreparedPage.Variant v, boolean headOnly, CacheStatus cache) {
             this.status = v.status();
             this.cacheStatus = cache.name();
             this.bytes = headOnly ? 0 : v.body().length;
@@ -386,74 +718,177 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             rawCtx.write(ByteBufUtil.writeAscii(ctx.alloc(), perRequest));
             var future = rawCtx.writeAndFlush(tail != null ? tail : v.copyTail(headOnly));
             if (!keepAlive) {
-                future.addListener(ChannelFutureListener.CLOSE);
+                closeAfter(future);
             }
-            done();
+            responded();
         }
 
-        /** Writes a complete response and moves on to the next request of the connection. */
+        /** Writes a complete response. */
         void finish(FullHttpResponse response) {
             status = response.status().code();
             bytes = response.content().readableBytes();
             stamp(response);
-            write(response);
-            done();
+            responseStarted = true;
+            var future = ctx.writeAndFlush(response);
+            if (!keepAlive) {
+                closeAfter(future);
+            }
+            responded();
         }
 
+        /** Starts a streamed response. */
         void start(HttpResponse head) {
             status = head.status().code();
+            if (!HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head)
+                    && !headOnly && !Relay.bodiless(status)) {
+                if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                    keepAlive = false; // the end of the body is the end of the connection
+                } else {
+                    HttpUtil.setTransferEncodingChunked(head, true);
+                }
+            }
+            if (headOnly) {
+                // no body follows, and the encoder must not end one with a chunk terminator
+                head.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+            }
             stamp(head);
+            responseStarted = true;
             ctx.writeAndFlush(head);
         }
 
-        void end(LastHttpContent last) {
-            write(last);
-            done();
+        /** Writes a piece of a streamed body; the future tells when the client's socket took it. */
+        io.netty.channel.ChannelFuture write(ByteBuf chunk) {
+            bytes += chunk.readableBytes();
+            return ctx.writeAndFlush(new DefaultHttpContent(chunk));
         }
 
-        void abort() {
-            ctx.close();
-            request.release();
-            active.decrementAndGet();
+        /** Ends a streamed response. */
+        void end() {
+            var future = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            if (!keepAlive) {
+                closeAfter(future);
+            }
+            responded();
         }
 
-        void counted(long n) {
-            bytes += n;
+        boolean clientWritable() {
+            return ctx.channel().isWritable();
         }
 
         private void stamp(HttpResponse response) {
-            String cache = response.headers().get("X-Cache-Status");
+            String cache = response.headers().get(CacheHeaders.X_CACHE_STATUS);
             if (cache != null) {
                 cacheStatus = cache;
             }
-            response.headers().set(HttpHeaderNames.DATE, date.now());
+            response.headers().set(HttpHeaderNames.DATE, fe.date.now());
             String connection = connection();
             if (connection != null) {
                 response.headers().set(HttpHeaderNames.CONNECTION, connection);
+            } else {
+                response.headers().remove(HttpHeaderNames.CONNECTION);
             }
         }
 
         /** The {@code Connection} field this response needs, or null: close, or keep-alive asked for over HTTP/1.0. */
         String connection() {
+            if (stream) {
+                return null;
+            }
+            if (fe.draining()) {
+                keepAlive = false;
+            }
             if (!keepAlive) {
                 return "close";
             }
             return request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? "keep-alive" : null;
         }
 
-        private void write(Object msg) {
-            var future = ctx.writeAndFlush(msg);
+        /**
+         * Closes the connection once {@code written} is out. When the client may still be sending (the request
+         * was not read to its end), the output side closes first and the rest is read and dropped for a
+         * moment: closing with unread data would reset the connection and lose the answer (lingering close).
+         */
+        private void closeAfter(io.netty.channel.ChannelFuture written) {
+            if (requestDone || stream || !(ctx.channel() instanceof io.netty.channel.socket.DuplexChannel duplex)) {
+                written.addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
+            written.addListener(f -> {
+                lingering = true;
+                duplex.shutdownOutput();
+                ctx.channel().config().setAutoRead(true);
+                ctx.executor().schedule(() -> ctx.close(), 2, TimeUnit.SECONDS);
+            });
+        }
+
+        /** The response is written: the exchange ends once the request has been read to its end. */
+        private void responded() {
+            responseDone = true;
             if (!keepAlive) {
-                future.addListener(ChannelFutureListener.CLOSE);
+                done();
+                return;
+            }
+            if (requestDone) {
+                next();
+            } else if (relay == null || relay.finished()) {
+                read(); // the rest of the request body, discarded, before the next request
+            }
+        }
+
+        /** Ends the exchange and reads the next request. */
+        private void next() {
+            done();
+            if (keepAlive && ctx.channel().isActive()) {
+                waitForRequest();
+                read();
             }
         }
 
         private void done() {
-            accessLog.log(request.method().name(), request.uri(), status, cacheStatus, bytes,
-                    System.nanoTime() - startedNanos);
-            request.release();
-            active.decrementAndGet();
-            next(ctx);
+            if (ended) {
+                return;
+            }
+            ended = true;
+            if (current == this) {
+                current = null;
+            }
+            fe.active.decrementAndGet();
+            if (fe.accessLog.enabled()) {
+                fe.accessLog.log(clientAddress(), request, status, cacheStatus, bytes, System.nanoTime() - startedNanos);
+            }
+        }
+
+        /** The exchange can't finish (the client left, the origin broke off mid-response): close it all. */
+        void abort(String why) {
+            if (ended) {
+                return;
+            }
+            log.debug("exchange {} {} aborted: {}", request.method(), request.uri(), why);
+            if (relay != null) {
+                relay.abandon(why);
+            }
+            if (tunnelling != null) {
+                tunnelling.close();
+            }
+            keepAlive = false;
+            done();
+            ctx.close();
+        }
+
+        /**
+         * The client's address, as far as Regen may believe it (trusted proxies): the one place the access
+         * log, the auth throttle and the origin's X-Forwarded-For take it from.
+         */
+        String clientAddress() {
+            return peer != null ? peer.clientAddress() : address();
+        }
+
+        /** The connection became a tunnel: the exchange is over as far as HTTP goes. */
+        void tunnelled() {
+            status = 101;
+            cacheStatus = CacheStatus.BYPASS.name();
+            keepAlive = false;
+            done();
         }
     }
 }

@@ -17,7 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -27,23 +29,19 @@ import org.openqa.selenium.Cookie;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * The dashboard in a real browser: Debian's headless Chromium driven through Debian's chromedriver
- * (Selenium is given both paths, so it never downloads anything), in front of a real Regen server and
- * origin. Screenshots go to {@code target/screenshots/}.
+ * The dashboard in a real browser ({@link Chromium}: Debian's headless Chromium and chromedriver), in
+ * front of a real Regen server and origin. Screenshots go to {@code target/screenshots/}.
  */
 class DashboardIT {
     private static final String SECRET = "dashboard-it-secret-0123456789";
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     private static final Path SCREENSHOTS = Path.of("target", "screenshots");
 
     private final FakeClock clock = new FakeClock(java.time.Instant.now());
@@ -57,8 +55,6 @@ class DashboardIT {
 
     @BeforeEach
     void start() throws Exception {
-        assertThat(CHROMIUM).as("Debian's chromium (test.sh installs it)").isExecutable();
-        assertThat(CHROMEDRIVER).as("Debian's chromium-driver (test.sh installs it)").isExecutable();
         origin = new TestOrigin();
         for (String p : List.of("/", "/blog/hello", "/blog/world", "/about")) {
             origin.on(p, s -> TestOrigin.Response.html("<h1>" + p + "</h1>",
@@ -66,25 +62,10 @@ class DashboardIT {
         }
         origin.on("/broken", s -> TestOrigin.Response.html("down").status(503));
         ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
-                RegenConfig.builder().host("www.example.com").revalidate(Duration.ofSeconds(3600)).build(),
+                RegenConfig.builder().revalidate(Duration.ofSeconds(3600)).build(),
                 SECRET, new StoreSpec.Memory(), 64L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false);
         server = RegenServer.start(cfg, new MemoryStore(64L << 20, clock), clock);
-        browser = chromium(profile);
-    }
-
-    /** Headless Chromium with a fresh profile; no network besides this machine's loopback. */
-    static WebDriver chromium(Path profile) {
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-default-apps", "--disable-extensions", "--window-size=1440,1200",
-                "--user-data-dir=" + profile.toAbsolutePath());
-        ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(CHROMEDRIVER.toFile())
-                .usingAnyFreePort()
-                .build();
-        return new ChromeDriver(service, options);
+        browser = Chromium.start(profile);
     }
 
     @AfterEach
@@ -221,5 +202,78 @@ class DashboardIT {
         HttpResponse<String> reuse = http.send(HttpRequest.newBuilder(URI.create(url("/_regen/api/stats")))
                 .header("Cookie", "regen_session=" + session.getValue()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(reuse.statusCode()).isEqualTo(401);
+    }
+
+    /**
+     * The widest figures each card can show, as the page's own setFigure renders them: a number, then
+     * its unit in a span.
+     */
+    private static final String WORST_CASE_FIGURES = """
+            var f = function (id, n, unit) {
+              var e = document.getElementById(id); e.textContent = n;
+              if (unit) { var u = document.createElement('span'); u.className = 'kpi-unit'; u.textContent = unit; e.appendChild(u); }
+            };
+            f('kpi-hit', '99.95', '%'); f('kpi-rps', '12,345.6'); f('kpi-p50', '999', ' ms'); f('kpi-p99', '999', ' ms');
+            f('kpi-err', '12.5', '%'); f('kpi-mem', '12,345', ' pages');
+            """;
+
+    /** Every KPI label and value whose text is wider than its box, and whether the page scrolls sideways. */
+    private static final String OVERFLOWS = """
+            var out = [];
+            document.querySelectorAll('.kpi .kpi-label, .kpi .kpi-value').forEach(function (e) {
+              if (e.scrollWidth > e.clientWidth) { out.push((e.id || e.className) + ' "' + e.textContent + '" ' + e.scrollWidth + ' > ' + e.clientWidth); }
+            });
+            var d = document.documentElement;
+            if (d.scrollWidth > d.clientWidth) { out.push('the page scrolls sideways: ' + d.scrollWidth + ' > ' + d.clientWidth); }
+            return out;
+            """;
+
+    @SuppressWarnings("unchecked")
+    private List<String> overflows(String before) {
+        return (List<String>) ((JavascriptExecutor) browser).executeScript(before + OVERFLOWS);
+    }
+
+    /** The viewport as a laptop's or a phone's, exactly (a headless window has a minimum width). */
+    private void viewport(int width, int height, boolean mobile) {
+        ((ChromeDriver) browser).executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of(
+                "width", width, "height", height, "deviceScaleFactor", 1, "mobile", mobile));
+    }
+
+    /** The whole page, not just the viewport. */
+    private void fullPageScreenshot(String name) throws IOException {
+        Files.createDirectories(SCREENSHOTS);
+        Map<String, Object> shot = ((ChromeDriver) browser).executeCdpCommand("Page.captureScreenshot",
+                Map.of("format", "png", "captureBeyondViewport", true));
+        Files.write(SCREENSHOTS.resolve(name), Base64.getDecoder().decode((String) shot.get("data")));
+    }
+
+    @Test
+    void layout_laptopAndPhone_noCardValueCutOff_pagesInNaturalOrder_screenshots() throws Exception {
+        for (String p : List.of("/posts/1", "/posts/2", "/posts/10", "/posts/11", "/about", "/blog/hello")) {
+            get(p);
+            get(p);
+        }
+        get("/broken");
+        browser.get(url("/_regen/"));
+        waiting().until(ExpectedConditions.urlToBe(url("/_regen/login")));
+        signIn(SECRET);
+        waiting().until(ExpectedConditions.urlToBe(url("/_regen/")));
+
+        for (int[] size : new int[][] {{1280, 900}, {390, 844}}) {
+            viewport(size[0], size[1], size[0] < 600);
+            browser.navigate().refresh();
+            waiting().until(d -> !d.findElement(By.id("kpi-mem")).getText().equals("—")
+                    && !d.findElement(By.id("kpi-p50")).getText().equals("—"));
+            waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#entries-body tr[data-path='/posts/10']")));
+
+            assertThat(overflows("")).as("at %d px, with this run's figures", size[0]).isEmpty();
+            fullPageScreenshot("dashboard-" + size[0] + ".png");
+            assertThat(overflows(WORST_CASE_FIGURES)).as("at %d px, with the widest figures", size[0]).isEmpty();
+            fullPageScreenshot("dashboard-" + size[0] + "-widest-figures.png");
+        }
+
+        List<String> paths = browser.findElements(By.cssSelector("#entries-body tr")).stream()
+                .map(tr -> tr.getAttribute("data-path")).toList();
+        assertThat(paths).containsSubsequence("/posts/1", "/posts/2", "/posts/10", "/posts/11");
     }
 }

@@ -18,7 +18,7 @@ class PreparedPageTest {
     private static CachedPage page(int n, int size) {
         byte[] body = ("<p>page " + n + "</p>" + "x".repeat(size)).getBytes(StandardCharsets.UTF_8);
         return new CachedPage(200, List.of(new Header("Content-Type", "text/html")), body, "\"e" + n + "\"",
-                Instant.EPOCH, Duration.ofSeconds(60), null, Set.of(), false);
+                Instant.EPOCH, Duration.ofSeconds(60), null, Set.of(), false, dev.regen.Replay.of("/"), false, false);
     }
 
     private static String text(ByteBuf b) {
@@ -29,7 +29,7 @@ class PreparedPageTest {
     void tail_isFixedFieldsBlankLineAndBody_headOnlyStopsAtBlankLine() {
         try (PreparedPage.Cache cache = new PreparedPage.Cache(1 << 20, UnpooledByteBufAllocator.DEFAULT)) {
             CachedPage page = page(1, 2000);
-            PreparedPage.Variant v = cache.of(page).select(null);
+            PreparedPage.Variant v = cache.of(page, false).select(null);
             ByteBuf full = v.retainTail(false);
             ByteBuf head = v.retainTail(true);
             try {
@@ -48,7 +48,7 @@ class PreparedPageTest {
     @Test
     void gzipVariant_ownEncodingAndEtag() {
         try (PreparedPage.Cache cache = new PreparedPage.Cache(1 << 20, UnpooledByteBufAllocator.DEFAULT)) {
-            PreparedPage p = cache.of(page(1, 4000));
+            PreparedPage p = cache.of(page(1, 4000), false);
             PreparedPage.Variant gz = p.select("br, gzip;q=0.8");
             assertThat(gz).isSameAs(p.gzip);
             ByteBuf head = gz.retainTail(true);
@@ -68,7 +68,7 @@ class PreparedPageTest {
             for (int i = 0; i < 80; i++) {
                 CachedPage page = page(i, 10_000);
                 pages.add(page);
-                made.add(cache.of(page));
+                made.add(cache.of(page, false));
             }
             assertThat(cache.bytes()).isPositive().isLessThanOrEqualTo(max);
             long released = made.stream().filter(p -> p.identity.tail().refCnt() == 0).count();
@@ -84,16 +84,16 @@ class PreparedPageTest {
     void pageTooBigForTheBudget_preparedPerRequestOnTheHeap_sameBytes() {
         try (PreparedPage.Cache cache = new PreparedPage.Cache(64 * 1024, UnpooledByteBufAllocator.DEFAULT)) {
             CachedPage big = page(1, 20_000);
-            PreparedPage first = cache.of(big);
-            assertThat(cache.of(big)).isNotSameAs(first);
+            PreparedPage first = cache.of(big, false);
+            assertThat(cache.of(big, false)).isNotSameAs(first);
             assertThat(cache.bytes()).isZero();
             ByteBuf tail = first.identity.retainTail(false);
             assertThat(tail.isDirect()).isFalse();
             assertThat(text(tail)).isEqualTo(text(first.identity.copyTail(false)));
             tail.release();
             CachedPage small = page(2, 1_000);
-            assertThat(cache.of(small)).isSameAs(cache.of(small));
-            assertThat(cache.of(small).identity.tail().isDirect()).isTrue();
+            assertThat(cache.of(small, false)).isSameAs(cache.of(small, false));
+            assertThat(cache.of(small, false).identity.tail().isDirect()).isTrue();
         }
     }
 
@@ -101,7 +101,7 @@ class PreparedPageTest {
     void tailHeldByAWrite_outlivesEviction_andALostRaceWritesACopy() {
         PreparedPage.Cache cache = new PreparedPage.Cache(1 << 20, UnpooledByteBufAllocator.DEFAULT);
         CachedPage page = page(7, 3000);
-        PreparedPage.Variant v = cache.of(page).select(null);
+        PreparedPage.Variant v = cache.of(page, false).select(null);
         ByteBuf inFlight = v.retainTail(false);
         String expected = text(inFlight);
         cache.close();
@@ -113,5 +113,19 @@ class PreparedPageTest {
         assertThat(v.retainTail(false)).isNull();
         assertThat(text(v.copyTail(false))).isEqualTo(expected);
         assertThat(text(v.copyTail(true))).isEqualTo(expected.substring(0, v.headLength()));
+    }
+
+    @Test
+    void aPageLoadedFromTheStore_isWrittenFromItsOwnArraysOnce_andPreparedWhenAskedForFromMemory() {
+        try (PreparedPage.Cache cache = new PreparedPage.Cache(1 << 20, UnpooledByteBufAllocator.DEFAULT)) {
+            CachedPage page = page(1, 2000);
+            PreparedPage once = cache.of(page, true);
+            assertThat(once.identity.tail().isDirect()).as("no off-heap copy for a page not known to be hot").isFalse();
+            assertThat(cache.bytes()).isZero();
+
+            PreparedPage hot = cache.of(page, false);
+            assertThat(hot.identity.tail().isDirect()).isTrue();
+            assertThat(cache.of(page, true)).as("prepared already: used as it is").isSameAs(hot);
+        }
     }
 }

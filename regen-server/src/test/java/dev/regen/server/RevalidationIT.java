@@ -11,6 +11,7 @@ import dev.regen.server.config.StoreSpec;
 import dev.regen.store.KvStore;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.embedded.EmbeddedStore;
+import dev.regen.store.redis.RedisStore;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,15 +24,20 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** On-demand revalidation end to end: the webhook, tags, the admin API, and bad input. */
+/**
+ * On-demand revalidation end to end: the webhook, tags, the admin API, and bad input. The webhook's
+ * cases run on every store (memory, embedded, a real redis-server): they must answer alike.
+ */
 class RevalidationIT {
     static final String SECRET = "test-secret-0123456789";
     private final FakeClock clock = new FakeClock();
@@ -43,6 +49,37 @@ class RevalidationIT {
 
     @TempDir
     Path dir;
+
+    /** The stores the webhook is run against. */
+    enum Store { MEMORY, EMBEDDED, REDIS }
+
+    private static ClusterIT.RedisProcess redis;
+
+    @AfterAll
+    static void stopRedis() {
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    /** Serves from a fresh (empty) store of this kind from now on. */
+    private void use(Store kind) throws InterruptedException {
+        if (kind == Store.MEMORY) {
+            return; // what start() opened
+        }
+        server.close();
+        KvStore store;
+        if (kind == Store.EMBEDDED) {
+            store = EmbeddedStore.open(dir.resolve("store"), clock);
+        } else {
+            if (redis == null) {
+                redis = ClusterIT.RedisProcess.start();
+            }
+            redis.call("FLUSHALL");
+            store = RedisStore.open(redis.uri(), clock);
+        }
+        server = start(store, SECRET);
+    }
 
     @BeforeEach
     void start() throws Exception {
@@ -97,8 +134,10 @@ class RevalidationIT {
         return r.headers().firstValue("x-cache-status").orElse("");
     }
 
-    @Test
-    void soft_nextRequestStaleThenNewContent() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Store.class)
+    void soft_nextRequestStaleThenNewContent(Store store) throws Exception {
+        use(store);
         assertThat(get("/p/a").body()).isEqualTo("a v1");
         version.set(2);
         assertThat(get("/p/a").body()).isEqualTo("a v1");
@@ -115,8 +154,10 @@ class RevalidationIT {
         assertThat(origin.renders("/p/a")).isEqualTo(2);
     }
 
-    @Test
-    void hard_nextRequestMissWithNewContent() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Store.class)
+    void hard_nextRequestMissWithNewContent(Store store) throws Exception {
+        use(store);
         get("/p/a");
         version.set(2);
         assertThat(revalidate("{\"paths\":[\"/p/a\"],\"mode\":\"hard\"}").get("invalidated").asInt()).isEqualTo(1);
@@ -125,8 +166,10 @@ class RevalidationIT {
         assertThat(r.body()).isEqualTo("a v2");
     }
 
-    @Test
-    void path_invalidatesEveryQueryVariantOnly() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Store.class)
+    void path_invalidatesEveryQueryVariantOnly(Store store) throws Exception {
+        use(store);
         for (String p : List.of("/p/q", "/p/q?x=1", "/p/q?x=2", "/p/qq", "/p/q/sub")) {
             get(p);
         }
@@ -137,8 +180,10 @@ class RevalidationIT {
         assertThat(revalidate("{\"paths\":[\"/p/q?x=1\"],\"mode\":\"hard\"}").get("invalidated").asInt()).isEqualTo(1);
     }
 
-    @Test
-    void subtree_byGlobOrPrefixField() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Store.class)
+    void subtree_byGlobOrPrefixField(Store store) throws Exception {
+        use(store);
         for (String p : List.of("/blog", "/blog/a", "/blog/a/b?x=1", "/blogger")) {
             get(p);
         }
@@ -188,8 +233,10 @@ class RevalidationIT {
         assertThat(get("/p/a").body()).isEqualTo("a v2");
     }
 
-    @Test
-    void tagIndex_followsTagsOfTheNewRender() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Store.class)
+    void tagIndex_followsTagsOfTheNewRender(Store store) throws Exception {
+        use(store);
         AtomicInteger renders = new AtomicInteger();
         origin.on("/p/moving", s -> TestOrigin.Response.html("m", "Cache-Tag", renders.incrementAndGet() == 1 ? "old" : "new"));
         get("/p/moving");
@@ -206,6 +253,18 @@ class RevalidationIT {
         HttpResponse<String> r = post("{\"secret\":\"" + SECRET + "\",\"paths\":[\"/p/a\"]}", "Content-Type", "application/json");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(json.readTree(r.body()).get("invalidated").asInt()).isEqualTo(1);
+    }
+
+    static List<Arguments> badCallsOnEveryStore() {
+        List<Arguments> out = new ArrayList<>();
+        for (Store store : Store.values()) {
+            for (Arguments call : badCalls()) {
+                List<Object> args = new ArrayList<>(List.of(store));
+                args.addAll(java.util.Arrays.asList(call.get())); // some are null
+                out.add(Arguments.of(args.toArray()));
+            }
+        }
+        return out;
     }
 
     static List<Arguments> badCalls() {
@@ -234,13 +293,19 @@ class RevalidationIT {
                 Arguments.of("POST", "{}", auth, "application/json", 400, "give paths, tags or both"),
                 Arguments.of("POST", "{\"paths\":[\"/p/a\"],\"mode\":\"nuke\"}", auth, "application/json", 400, "mode"),
                 Arguments.of("POST", "{\"paths\":[\"/p%2Fa\"]}", auth, "application/json", 400, "encoded slash"),
-                Arguments.of("POST", "{\"tags\":[\"a b\"]}", auth, "application/json", 400, "tag"));
+                Arguments.of("POST", "{\"tags\":[\"a b\"]}", auth, "application/json", 400, "tag"),
+                // a lone surrogate: JSON can write it, no store can keep it
+                Arguments.of("POST", "{\"tags\":[\"posts\\ud800\"]}", auth, "application/json", 400,
+                        "a tag has an unpaired surrogate at index 5"),
+                Arguments.of("POST", "{\"paths\":[\"/p/a\\udc00\"]}", auth, "application/json", 400,
+                        "a path has an unpaired surrogate at index 4"));
     }
 
-    @ParameterizedTest(name = "{0} {4} {5}")
-    @MethodSource("badCalls")
-    void badCall_clearJsonErrorAndNothingChanged(String method, String body, String authorization, String type,
-                                                 int expected, String reason) throws Exception {
+    @ParameterizedTest(name = "{0}: {1} {5} {6}")
+    @MethodSource("badCallsOnEveryStore")
+    void badCall_clearJsonErrorAndNothingChanged(Store store, String method, String body, String authorization,
+                                                 String type, int expected, String reason) throws Exception {
+        use(store);
         get("/p/a");
         HttpRequest.Builder b = HttpRequest.newBuilder(uri("/api/revalidate")).timeout(Duration.ofSeconds(20))
                 .method(method, method.equals("GET") ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
@@ -289,7 +354,7 @@ class RevalidationIT {
         assertThat(page1.get("entries")).hasSize(3);
         JsonNode first = page1.get("entries").get(0);
         assertThat(first.get("path").asText()).isEqualTo("/e/0");
-        assertThat(first.get("key").asText()).isEqualTo("localhost/e/0");
+        assertThat(first.get("key").asText()).isEqualTo("/e/0 @127.0.0.1:" + server.port());
         assertThat(first.get("state").asText()).isEqualTo("stale");
         assertThat(first.get("age").asLong()).isEqualTo(10);
         assertThat(first.get("revalidate").asLong()).isEqualTo(3600);

@@ -5,10 +5,13 @@ import dev.regen.Origin;
 import dev.regen.OriginException;
 import dev.regen.OriginRequest;
 import dev.regen.OriginResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,15 +19,23 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The web app itself as the engine's origin: each render is a GET to the app over loopback HTTP,
- * signed with {@link RenderSignature} so the filter lets it through to the app instead of answering
- * it from the cache. Renders are anonymous: only the engine's headers are sent, never a client's.
+ * The web app itself, called over loopback HTTP with a signed {@link RenderSignature} header so the
+ * filter lets the request through to the app instead of answering it from the cache. Two uses:
+ * <ul>
+ *   <li>the engine's background renders ({@link #fetch}): the stored variant's request replayed;</li>
+ *   <li>a forward decided after the client's request went asynchronous ({@link #open}): its own
+ *       dispatch can no longer run the app, so the app answers it over loopback, through every filter.</li>
+ * </ul>
+ * The public host and scheme go as {@code X-Forwarded-Host} / {@code -Proto}: the filter shows them to
+ * the app as the request's own, as a render in place sees them.
  *
  * <p>The base URL is fixed at construction or learned from the first request the filter sees
  * ({@code http://127.0.0.1:<local port>}); until then a render fails as unreachable (it cannot happen:
@@ -44,7 +55,7 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
     /**
      * @param base    where the app listens, e.g. {@code http://127.0.0.1:8080} (no path), or null to
      *                learn it from the first request
-     * @param timeout for one whole render; the engine applies its own render timeout as well
+     * @param timeout until the response head; the engine applies its own render timeout as well
      */
     LoopbackOrigin(URI base, RenderSignature signature, Duration connectTimeout, Duration timeout) {
         this.base = base == null ? null : checkBase(base);
@@ -88,34 +99,74 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
         return base;
     }
 
+    /** A background render: at most {@link OriginRequest#maxBodyBytes()} of the body is read. */
     @Override
     public CompletableFuture<OriginResponse> fetch(OriginRequest request) {
-        URI b = base;
-        if (b == null) {
-            return CompletableFuture.failedFuture(new OriginException(OriginException.Kind.UNREACHABLE,
-                    "the app's port is not known yet"));
+        HttpRequest r;
+        try {
+            r = request(request.method(), request.target(), request.headers(),
+                    AppRequest.forwardingFields(request.host(), request.scheme(), null));
+        } catch (OriginException e) {
+            return CompletableFuture.failedFuture(e);
         }
-        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(b + request.pathAndQuery()))
-                .timeout(timeout)
-                .method(request.method(), HttpRequest.BodyPublishers.noBody());
-        for (Header h : request.headers()) {
-            if (!RESTRICTED.contains(h.name().toLowerCase(Locale.ROOT))) {
-                r.header(h.name(), h.value());
-            }
-        }
-        r.header(RenderSignature.HEADER, signature.sign(request.method(), request.pathAndQuery()));
-        return client.sendAsync(r.build(), HttpResponse.BodyHandlers.ofByteArray()).handle((response, e) -> {
+        long limit = request.maxBodyBytes();
+        return client.sendAsync(r, info -> new LimitedBody(limit)).handle((response, e) -> {
             if (e != null) {
                 throw new CompletionException(OriginException.from(e));
             }
-            List<Header> headers = new ArrayList<>();
-            response.headers().map().forEach((name, values) -> {
-                if (!name.startsWith(":")) {
-                    values.forEach(v -> headers.add(new Header(name, v)));
-                }
-            });
-            return new OriginResponse(response.statusCode(), headers, response.body());
+            byte[] body = response.body();
+            return new OriginResponse(response.statusCode(), headersOf(response), body == null ? new byte[0] : body,
+                    body == null);
         });
+    }
+
+    /**
+     * A forward sent over loopback: completes with the response head, its body to be read from the
+     * stream (closing it early drops the connection).
+     *
+     * @param forwardedFor the client's address, for the app
+     */
+    CompletableFuture<HttpResponse<InputStream>> open(String method, String target, List<Header> headers, String host,
+                                                      String scheme, String forwardedFor) {
+        HttpRequest r;
+        try {
+            r = request(method, target, headers, AppRequest.forwardingFields(host, scheme, forwardedFor));
+        } catch (OriginException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return client.sendAsync(r, HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    private HttpRequest request(String method, String target, List<Header> headers, List<Header> forwarding) {
+        URI b = base;
+        if (b == null) {
+            throw new OriginException(OriginException.Kind.UNREACHABLE, "the app's port is not known yet");
+        }
+        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(b + target))
+                .timeout(timeout)
+                .method(method, HttpRequest.BodyPublishers.noBody());
+        for (Header h : headers) {
+            String name = h.name().toLowerCase(Locale.ROOT);
+            if (!RESTRICTED.contains(name) && !name.equals(RenderSignature.HEADER.toLowerCase(Locale.ROOT))) {
+                r.header(h.name(), h.value());
+            }
+        }
+        for (Header h : forwarding) {
+            r.header(h.name(), h.value());
+        }
+        r.header(RenderSignature.HEADER, signature.sign(method, target));
+        return r.build();
+    }
+
+    /** A JDK client response's fields, pseudo-headers aside. */
+    static List<Header> headersOf(HttpResponse<?> response) {
+        List<Header> headers = new ArrayList<>();
+        response.headers().map().forEach((name, values) -> {
+            if (!name.startsWith(":")) {
+                values.forEach(v -> headers.add(new Header(name, v)));
+            }
+        });
+        return headers;
     }
 
     @Override
@@ -125,6 +176,54 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
             executor.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Reads a body up to a limit; past it, stops reading (dropping the connection) and completes with null. */
+    private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final long limit;
+        private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        private Flow.Subscription subscription;
+
+        LimitedBody(long limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return result;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(1);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            for (ByteBuffer b : items) {
+                if (body.size() + (long) b.remaining() > limit) {
+                    subscription.cancel();
+                    result.complete(null);
+                    return;
+                }
+                byte[] chunk = new byte[b.remaining()];
+                b.get(chunk);
+                body.writeBytes(chunk);
+            }
+            subscription.request(1);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            result.completeExceptionally(t);
+        }
+
+        @Override
+        public void onComplete() {
+            result.complete(body.toByteArray());
         }
     }
 }

@@ -3,7 +3,9 @@ package dev.regen.servlet;
 import dev.regen.CacheStatus;
 import dev.regen.CachedPage;
 import dev.regen.ClientRequest;
+import dev.regen.Forwarding;
 import dev.regen.Header;
+import dev.regen.OriginException;
 import dev.regen.OriginResponse;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
@@ -14,8 +16,11 @@ import dev.regen.admin.ApiResponse;
 import dev.regen.cluster.Cluster;
 import dev.regen.http.CacheHeaders;
 import dev.regen.http.Compression;
+import dev.regen.http.ContentCoding;
+import dev.regen.http.CookieRules;
 import dev.regen.http.HttpFields;
 import dev.regen.http.Html;
+import dev.regen.http.Ranges;
 import dev.regen.store.KvStore;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
@@ -30,10 +35,11 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
 import java.util.HashSet;
 import java.util.List;
@@ -46,27 +52,40 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Incremental Static Regeneration for the web app this filter is part of: the same engine, rules,
- * stores and endpoints as the Regen proxy, applied to the app's own responses.
+ * stores and endpoints as the Regen proxy, applied to the app's own responses. DESIGN.md's rules hold
+ * here as at the proxy.
  *
  * <ul>
  *   <li>A cached page (HIT, STALE) is written without invoking the app; a stale one also starts one
  *       background render.</li>
- *   <li>A miss waits for the one render of that page without holding a container thread: the request
- *       goes asynchronous ({@link HttpServletRequest#startAsync}) and is dispatched again
- *       ({@link DispatcherType#ASYNC}) once the engine has the answer.</li>
- *   <li>Renders are the app itself, called over loopback HTTP with a signed {@code X-Regen-Render}
- *       header that only this filter instance can produce; such a request passes straight to the app.
- *       A forged or stale header is ignored: the request is served from the cache like any other.</li>
- *   <li>What may not be cached (non-GET/HEAD, {@code Authorization}, the bypass token, routes with
- *       {@code cache: false}) runs the app as usual, with {@code X-Cache-Status: BYPASS}.</li>
+ *   <li>A render is the client's own request: on a miss the app answers it in place, through the rest
+ *       of the filter chain, while {@link RenderResponse} streams the answer to the client and keeps a
+ *       copy for the engine; the app sees the request the engine forwards (the client's fields less
+ *       conditional, range and ignored-cookie fields; GET for a HEAD).</li>
+ *   <li>A request that waits on another request's render does not hold a container thread: it goes
+ *       asynchronous ({@link HttpServletRequest#startAsync}) and is dispatched again
+ *       ({@link DispatcherType#ASYNC}) once the engine has the answer. Should that answer be a render of
+ *       its own, the app answers it over loopback HTTP, so that it still passes every filter of a
+ *       {@link DispatcherType#REQUEST} dispatch.</li>
+ *   <li>Background renders are the app itself, called over loopback HTTP with a signed
+ *       {@code X-Regen-Render} header that only this filter instance can produce; such a request passes
+ *       straight to the app. A forged or stale header is ignored: the request is served from the cache
+ *       like any other.</li>
+ *   <li>What may not be cached (non-GET/HEAD, credentials without explicit permission, the bypass token,
+ *       routes with {@code cache: false}, hit-for-pass) runs the app for that client alone.</li>
  *   <li>The revalidation webhook and {@code /_regen/} endpoints are answered by {@link AdminApi}.</li>
  * </ul>
+ *
+ * <p>The public host in every cache key is the request's ({@link HttpServletRequest#getServerName()} and
+ * port: its {@code Host}, or what the container was told to believe of a load balancer), lower case and
+ * without the scheme's default port; the scheme is {@link HttpServletRequest#getScheme()}.
  *
  * <p>Map it to {@code /*} for the {@link DispatcherType#REQUEST} and {@link DispatcherType#ASYNC}
  * dispatcher types, with async support on (for the filter and the servlets behind it; without it a
@@ -77,19 +96,29 @@ public final class RegenFilter implements Filter, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RegenFilter.class);
     /** Request attribute carrying the engine's answer from the waiting thread to the ASYNC dispatch. */
     private static final String OUTCOME = RegenFilter.class.getName() + ".outcome";
+    /** Request attribute naming the render an app's own asynchronous dispatch belongs to. */
+    private static final String RENDER = RegenFilter.class.getName() + ".render";
+    /**
+     * How long a request's own thread waits for the engine's decision before going asynchronous. A
+     * store lookup takes far less, so a render decided for this request runs in its own dispatch; a
+     * request that waits on another's render lets its thread go after this.
+     */
+    static final Duration DECISION_WAIT = Duration.ofMillis(20);
 
     private final RegenEngine engine;
     private final AdminApi api;
     private final LoopbackOrigin origin;
     private final RenderSignature signature;
-    private final InstantSource clock;
+    private final CookieRules cookies;
+    private final long maxBodyBytes;
     private final Duration waitLimit;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private RegenFilter(Builder b) {
         RegenConfig config = Objects.requireNonNull(b.config, "config");
-        this.clock = b.clock;
         this.signature = RenderSignature.random();
+        this.cookies = config.cookies();
+        this.maxBodyBytes = config.maxBodyBytes();
         // the engine times renders out itself; the client's own timeout is only a backstop
         this.origin = new LoopbackOrigin(b.renderUrl, signature, b.connectTimeout,
                 config.renderTimeout().plusSeconds(1));
@@ -103,7 +132,13 @@ public final class RegenFilter implements Filter, AutoCloseable {
             engine.memoryBytes(b.memoryBytes);
         }
         this.engine = engine.build();
-        this.api = new AdminApi(this.engine, b.secret, b.webhookPath);
+        this.api = AdminApi.builder(this.engine)
+                .secret(b.secret)
+                .webhookPath(b.webhookPath)
+                .secureCookie(b.secureCookie)
+                .siteName(b.siteName)
+                .clock(b.clock)
+                .build();
         // the engine gives up on a render after renderTimeout + 2 s; the container waits a little longer
         this.waitLimit = config.renderTimeout().plusSeconds(10);
     }
@@ -117,7 +152,10 @@ public final class RegenFilter implements Filter, AutoCloseable {
         return engine;
     }
 
-    /** Where renders are sent: the configured render URL, else learned from the first request; null until known. */
+    /**
+     * Where loopback renders are sent (background renders, and renders decided after a request went
+     * asynchronous): the configured render URL, else learned from the first request; null until known.
+     */
     public URI renderUrl() {
         return origin.base();
     }
@@ -134,7 +172,9 @@ public final class RegenFilter implements Filter, AutoCloseable {
             Object outcome = req.getAttribute(OUTCOME);
             if (outcome != null) {
                 req.removeAttribute(OUTCOME);
-                finish(req, res, chain, outcome);
+                answer(req, res, chain, outcome);
+            } else if (req.getAttribute(RENDER) instanceof RenderResponse render) {
+                runRender(req, res, chain, req, render); // the app's own dispatch, within a render
             } else {
                 chain.doFilter(req, res); // the app's own async dispatch
             }
@@ -146,10 +186,11 @@ public final class RegenFilter implements Filter, AutoCloseable {
         }
         origin.learn(req.getLocalPort());
         String target = target(req);
+        String host = publicHost(req);
         String internal = req.getHeader(RenderSignature.HEADER);
         if (internal != null && signature.verify(internal, req.getMethod(), target)) {
-            // the engine's own render: the app answers, and the engine decides what to keep
-            chain.doFilter(req, res);
+            // the filter's own loopback request: the app answers it, and the engine decides what to keep
+            chain.doFilter(AppRequest.loopback(req, host != null ? host : "localhost"), res);
             return;
         }
         String appPath = req.getRequestURI().substring(req.getContextPath().length());
@@ -157,14 +198,19 @@ public final class RegenFilter implements Filter, AutoCloseable {
             admin(req, res, chain, appPath);
             return;
         }
+        if (host == null) {
+            writeFailure(req, res, 400, "the request names no valid host");
+            return;
+        }
+        ServletHeaders headers = new ServletHeaders(req);
         CompletableFuture<Reply> reply;
         try {
-            reply = engine.serve(new ClientRequest(req.getMethod(), target, req::getHeader));
+            reply = engine.serve(new ClientRequest(req.getMethod(), target, host, scheme(req), headers, hasBody(req)));
         } catch (RuntimeException e) {
             // e.g. the engine was closed while the container still takes requests (shutdown)
             reply = CompletableFuture.failedFuture(e);
         }
-        await(req, res, chain, reply.thenApply(r -> (Object) r));
+        await(req, res, chain, reply.thenApply(r -> (Object) r), headers);
     }
 
     /** The request target as the client sent it: raw path and query, as the engine keys it. */
@@ -173,62 +219,106 @@ public final class RegenFilter implements Filter, AutoCloseable {
         return query == null ? req.getRequestURI() : req.getRequestURI() + "?" + query;
     }
 
+    /**
+     * The public host the request is for, as in cache keys: lower case, no trailing dot, the port only
+     * when it is not the scheme's default; null when it is not a host name or address.
+     */
+    static String publicHost(HttpServletRequest req) {
+        String name = req.getServerName();
+        if (name == null || name.isEmpty() || name.length() > 255) {
+            return null;
+        }
+        String h = name.toLowerCase(Locale.ROOT);
+        if (h.endsWith(".")) {
+            h = h.substring(0, h.length() - 1);
+        }
+        if (h.indexOf(':') >= 0 && !h.startsWith("[")) {
+            h = "[" + h + "]"; // an IPv6 address some containers give without its brackets
+        }
+        for (int i = 0; i < h.length(); i++) {
+            char c = h.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'
+                    || c == ':' || c == '[' || c == ']';
+            if (!ok) {
+                return null; // nothing that could smuggle a path or a space into a key
+            }
+        }
+        if (h.isEmpty()) {
+            return null;
+        }
+        int port = req.getServerPort();
+        String scheme = scheme(req);
+        boolean defaultPort = port <= 0 || port == 80 && scheme.equals("http") || port == 443 && scheme.equals("https");
+        return defaultPort ? h : h + ":" + port;
+    }
+
+    private static String scheme(HttpServletRequest req) {
+        return "https".equalsIgnoreCase(req.getScheme()) ? "https" : "http";
+    }
+
+    private static boolean hasBody(HttpServletRequest req) {
+        return req.getContentLengthLong() > 0 || req.getHeader("Transfer-Encoding") != null;
+    }
+
     private void admin(HttpServletRequest req, HttpServletResponse res, FilterChain chain, String appPath)
             throws IOException, ServletException {
         // one byte over the limit is enough for the API to answer 413
         byte[] body = req.getInputStream().readNBytes(AdminApi.MAX_WEBHOOK_BODY + 1);
         String query = req.getQueryString();
+        // the container's client address: behind a proxy, configure the container to take it from the
+        // forwarded headers (Tomcat's RemoteIpValve, Spring's server.forward-headers-strategy)
         ApiRequest request = new ApiRequest(req.getMethod(), query == null ? appPath : appPath + "?" + query,
-                req::getHeader, body);
+                req::getHeader, body, req.getRemoteAddr());
         CompletableFuture<ApiResponse> answer;
         try {
             answer = api.handle(request);
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
-        await(req, res, chain, answer.thenApply(r -> (Object) r));
+        await(req, res, chain, answer.thenApply(r -> (Object) r), null);
     }
 
     /**
-     * Sends {@code outcome} at once if it is ready (an L1 hit, a bypass), else goes asynchronous and
-     * sends it on the ASYNC dispatch that follows its completion.
+     * Sends {@code outcome} once it is ready: at once for an L1 hit, on this thread when it comes within
+     * {@link #DECISION_WAIT}, else asynchronously, on the ASYNC dispatch that follows its completion.
      */
     private void await(HttpServletRequest req, HttpServletResponse res, FilterChain chain,
-                       CompletableFuture<Object> outcome) throws IOException, ServletException {
+                       CompletableFuture<Object> outcome, ServletHeaders headers) throws IOException, ServletException {
+        boolean async = req.isAsyncSupported();
+        if (!outcome.isDone() && async) {
+            awaitAtMost(outcome, DECISION_WAIT);
+        }
+        if (!outcome.isDone() && headers != null) {
+            // the engine may read them after this dispatch has returned, or after a timeout ended the request
+            headers.detach();
+        }
+        if (!outcome.isDone() && !async) {
+            // a servlet or filter in this chain that does not support async: wait on this thread
+            awaitAtMost(outcome, waitLimit);
+        }
         if (outcome.isDone()) {
-            finish(req, res, chain, settled(outcome));
+            answer(req, res, chain, settled(outcome));
             return;
         }
-        if (!req.isAsyncSupported()) {
-            // a servlet or filter in this chain does not support async: wait on this thread
-            Object value;
-            try {
-                value = outcome.get(waitLimit.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                value = timedOut();
-            } catch (TimeoutException e) {
-                value = timedOut();
-            } catch (ExecutionException e) {
-                value = internalError(e.getCause());
-            }
-            finish(req, res, chain, value);
+        if (!async) {
+            outcome.thenAccept(RegenFilter::abandon);
+            answer(req, res, chain, timedOut());
             return;
         }
-        AsyncContext async = req.startAsync(req, res);
-        async.setTimeout(waitLimit.toMillis());
+        AsyncContext context = req.startAsync(req, res);
+        context.setTimeout(waitLimit.toMillis());
         AtomicBoolean answered = new AtomicBoolean();
-        async.addListener(new AsyncListener() {
+        context.addListener(new AsyncListener() {
             @Override
             public void onTimeout(AsyncEvent event) {
-                resume(async, answered, timedOut());
+                resume(context, answered, timedOut());
             }
 
             @Override
             public void onError(AsyncEvent event) {
                 // the client went away or the connection broke: nothing left to answer
                 if (answered.compareAndSet(false, true)) {
-                    completeQuietly(async);
+                    completeQuietly(context);
                 }
             }
 
@@ -240,25 +330,44 @@ public final class RegenFilter implements Filter, AutoCloseable {
             public void onStartAsync(AsyncEvent event) {
             }
         });
-        outcome.whenComplete((value, error) -> resume(async, answered, error != null ? internalError(error) : value));
+        outcome.whenComplete((value, error) -> resume(context, answered, error != null ? internalError(error) : value));
     }
 
-    private static void resume(AsyncContext async, AtomicBoolean answered, Object outcome) {
+    private static void awaitAtMost(CompletableFuture<Object> outcome, Duration limit) {
+        try {
+            outcome.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (TimeoutException | ExecutionException e) {
+            // settled by the caller
+        }
+    }
+
+    private static void resume(AsyncContext context, AtomicBoolean answered, Object outcome) {
         if (!answered.compareAndSet(false, true)) {
+            abandon(outcome);
             return;
         }
         try {
-            async.getRequest().setAttribute(OUTCOME, outcome);
-            async.dispatch();
+            context.getRequest().setAttribute(OUTCOME, outcome);
+            context.dispatch();
         } catch (IllegalStateException e) {
             // completed or timed out meanwhile
             log.debug("could not resume a waiting request: {}", e.toString());
+            abandon(outcome);
         }
     }
 
-    private static void completeQuietly(AsyncContext async) {
+    /** An answer no one will send: a forward must still be reported, or its render would never end. */
+    private static void abandon(Object outcome) {
+        if (outcome instanceof Reply.Forward f) {
+            f.forwarding().failed(new IOException("the client's request ended before it was forwarded"));
+        }
+    }
+
+    private static void completeQuietly(AsyncContext context) {
         try {
-            async.complete();
+            context.complete();
         } catch (IllegalStateException e) {
             log.debug("could not complete a request: {}", e.toString());
         }
@@ -281,29 +390,165 @@ public final class RegenFilter implements Filter, AutoCloseable {
         return new Reply.Failure(500, "internal error");
     }
 
-    private void finish(HttpServletRequest req, HttpServletResponse res, FilterChain chain, Object outcome)
+    private void answer(HttpServletRequest req, HttpServletResponse res, FilterChain chain, Object outcome)
             throws IOException, ServletException {
         if (outcome instanceof ApiResponse a) {
             writeApi(req, res, a);
         } else if (outcome instanceof Reply.Page p) {
-            writePage(req, res, p.page(), p.status());
+            writePage(req, res, p);
         } else if (outcome instanceof Reply.Rendered r) {
-            writeRendered(req, res, r.response());
-        } else if (outcome instanceof Reply.PassThrough p) {
-            // the app answers this client itself; nothing is stored
-            chain.doFilter(req, new StatusHeaders(res, p.status().name(), CacheHeaders.forPassThrough(p.status(), p.fwd())));
+            writeRendered(req, res, r.response(), r.cacheStatus());
+        } else if (outcome instanceof Reply.Forward f) {
+            try {
+                forward(req, res, chain, f.forwarding());
+            } catch (IOException | ServletException | RuntimeException | Error e) {
+                f.forwarding().failed(e); // reported at most once: a no-op if the render already ended
+                throw e;
+            }
         } else if (outcome instanceof Reply.Failure f) {
             writeFailure(req, res, f.status(), f.reason());
         }
     }
 
-    private void writePage(HttpServletRequest req, HttpServletResponse res, CachedPage page, CacheStatus status)
-            throws IOException {
-        Instant now = clock.instant();
+    // ------------------------------------------------------------------------------------ forwards
+
+    /** The app answers the client's request: in place in its own dispatch, over loopback in an ASYNC one. */
+    private void forward(HttpServletRequest req, HttpServletResponse res, FilterChain chain, Forwarding forwarding)
+            throws IOException, ServletException {
+        String host = publicHost(req);
+        if (req.getDispatcherType() != DispatcherType.REQUEST) {
+            relay(req, res, forwarding, host);
+            return;
+        }
+        if (!forwarding.storable()) {
+            // nothing of it is kept: the app answers this client as it would without Regen; the
+            // fields of such a forward do not depend on the head
+            Forwarding.Head head = forwarding.head(res.getStatus(), List.of());
+            chain.doFilter(req, new StatusHeaders(res, head.status().name(), head.cacheStatus()));
+            return;
+        }
+        RenderResponse render = new RenderResponse(res, forwarding, "HEAD".equals(req.getMethod()),
+                req.getHeader("Accept-Encoding"), maxBodyBytes);
+        AppRequest request = AppRequest.render(req, forwarding, host, scheme(req), cookies, render);
+        req.setAttribute(RENDER, render);
+        runRender(request, render, chain, req, render);
+    }
+
+    /**
+     * Runs the rest of the chain into a render's response, and ends the render when the app is done:
+     * when the chain returns, or, for an app that goes asynchronous, when it completes.
+     */
+    private static void runRender(ServletRequest request, ServletResponse response, FilterChain chain,
+                                  HttpServletRequest raw, RenderResponse render) throws IOException, ServletException {
+        try {
+            chain.doFilter(request, response);
+        } catch (IOException | ServletException | RuntimeException | Error e) {
+            raw.removeAttribute(RENDER);
+            render.failed(e);
+            throw e;
+        }
+        if (raw.isAsyncStarted()) {
+            try {
+                raw.getAsyncContext().addListener(render);
+                return;
+            } catch (IllegalStateException completedMeanwhile) {
+                // the app's complete() already ended the render
+            }
+        }
+        raw.removeAttribute(RENDER);
+        render.finish();
+    }
+
+    /**
+     * A forward decided after the request went asynchronous: this dispatch is not one the app's
+     * filters expect a page to be made in, so the app answers it over loopback, and its answer streams
+     * to the client through a {@link RenderResponse} as a render in place would.
+     */
+    private void relay(HttpServletRequest req, HttpServletResponse res, Forwarding forwarding, String host) {
+        AsyncContext context = req.startAsync(req, res);
+        context.setTimeout(waitLimit.toMillis());
+        RenderResponse render = new RenderResponse(res, forwarding, "HEAD".equals(req.getMethod()),
+                req.getHeader("Accept-Encoding"), maxBodyBytes);
+        AtomicReference<InputStream> body = new AtomicReference<>();
+        context.addListener(new AsyncListener() {
+            @Override
+            public void onTimeout(AsyncEvent event) {
+                render.failed(new TimeoutException("the answer did not arrive within " + waitLimit.toSeconds() + " s"));
+                closeQuietly(body.get());
+            }
+
+            @Override
+            public void onError(AsyncEvent event) {
+                render.failed(event.getThrowable() != null ? event.getThrowable() : new IOException("the client left"));
+                closeQuietly(body.get());
+            }
+
+            @Override
+            public void onComplete(AsyncEvent event) {
+            }
+
+            @Override
+            public void onStartAsync(AsyncEvent event) {
+            }
+        });
+        CompletableFuture<HttpResponse<InputStream>> sent;
+        try {
+            sent = origin.open(forwarding.method(), forwarding.target(), forwarding.headers(), host, scheme(req),
+                    req.getRemoteAddr());
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        sent.whenComplete((response, error) -> {
+            try {
+                if (error != null) {
+                    OriginException e = OriginException.from(error);
+                    forwarding.failed(e);
+                    boolean timeout = e.kind() == OriginException.Kind.TIMEOUT;
+                    writeFailure(req, res, timeout ? 504 : 502, timeout ? e.getMessage()
+                            : "the app could not be reached over loopback: " + e.getMessage());
+                } else {
+                    body.set(response.body());
+                    render.relay(response.statusCode(), LoopbackOrigin.headersOf(response), response.body());
+                }
+            } catch (IOException | RuntimeException e) {
+                // a broken exchange: the forwarding has heard it; the client gets what went out
+                log.debug("relayed answer for {} ended early: {}", forwarding.target(), e.toString());
+            } finally {
+                closeQuietly(body.get());
+                completeQuietly(context);
+            }
+        });
+    }
+
+    private static void closeQuietly(InputStream in) {
+        if (in != null) {
+            try {
+                in.close();
+            } catch (IOException e) {
+                // dropped anyway
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ writing
+
+    private void writePage(HttpServletRequest req, HttpServletResponse res, Reply.Page reply) throws IOException {
+        CachedPage page = reply.page();
+        String range = "GET".equals(req.getMethod()) ? req.getHeader("Range") : null;
+        if (range != null && page.status() == 200) {
+            Ranges.Outcome outcome = Ranges.evaluate(range, req.getHeader("If-Range"), page.etag(),
+                    HttpFields.first(page.headers(), "last-modified"), page.body().length);
+            if (!(outcome instanceof Ranges.Outcome.Whole)) {
+                writeRange(req, res, reply, outcome);
+                return;
+            }
+        }
         // the pre-compressed variant when the client takes gzip, with its own ETag (as the proxy does)
-        boolean gzip = page.gzipBody() != null && Compression.acceptsGzip(req.getHeader("Accept-Encoding"));
+        boolean gzip = page.gzipBody() != null
+                && Compression.acceptsGzip(req.getHeader("Accept-Encoding"));
         String etag = gzip ? Compression.gzipEtag(page.etag()) : page.etag();
-        boolean notModified = CacheHeaders.noneMatch(req.getHeader("If-None-Match"), etag);
+        boolean notModified = CacheHeaders.notModified(req.getHeader("If-None-Match"),
+                req.getHeader("If-Modified-Since"), etag, HttpFields.first(page.headers(), "last-modified"));
         res.setStatus(notModified ? HttpServletResponse.SC_NOT_MODIFIED : page.status());
         copyHeaders(res, page.headers(), notModified ? CacheHeaders::keptOn304 : name -> true);
         if (page.gzipBody() != null) {
@@ -313,22 +558,61 @@ public final class RegenFilter implements Filter, AutoCloseable {
             res.setHeader("Content-Encoding", "gzip");
         }
         res.setHeader("ETag", etag);
-        res.setHeader("Age", String.valueOf(page.ageSeconds(now)));
-        res.setHeader(CacheHeaders.X_CACHE_STATUS, status.name());
-        res.setHeader(CacheHeaders.CACHE_STATUS, CacheHeaders.forPage(page, status, now));
+        stamp(res, reply);
         if (!notModified) {
             writeBody(req, res, gzip ? page.gzipBody() : page.body());
         }
     }
 
-    private static void writeRendered(HttpServletRequest req, HttpServletResponse res, OriginResponse r)
-            throws IOException {
+    /** RFC 9110 §14: one range of the identity representation (206), or unsatisfiable (416). */
+    private static void writeRange(HttpServletRequest req, HttpServletResponse res, Reply.Page reply,
+                                   Ranges.Outcome outcome) throws IOException {
+        CachedPage page = reply.page();
+        res.setHeader("Accept-Ranges", "bytes");
+        if (outcome instanceof Ranges.Outcome.Partial p) {
+            res.setStatus(HttpServletResponse.SC_PARTIAL_CONTENT);
+            copyHeaders(res, page.headers(), name -> true);
+            res.setHeader("Content-Range", p.contentRange());
+            res.setHeader("ETag", page.etag());
+            stamp(res, reply);
+            res.setContentLengthLong(p.size());
+            res.getOutputStream().write(page.body(), (int) p.first(), (int) p.size());
+            return;
+        }
+        res.setStatus(HttpServletResponse.SC_REQUESTED_RANGE_NOT_SATISFIABLE);
+        res.setHeader("Content-Range", ((Ranges.Outcome.Unsatisfiable) outcome).contentRange());
+        stamp(res, reply);
+        res.setContentLength(0);
+    }
+
+    /** Age and the cache status of a cached page, as the engine decided them (never from a clock here). */
+    private static void stamp(HttpServletResponse res, Reply.Page reply) {
+        res.setHeader("Age", String.valueOf(reply.age()));
+        res.setHeader(CacheHeaders.X_CACHE_STATUS, reply.status().name());
+        res.setHeader(CacheHeaders.CACHE_STATUS, reply.cacheStatus());
+    }
+
+    /** A whole response another request's render received, decoded when this client can't take its coding. */
+    private static void writeRendered(HttpServletRequest req, HttpServletResponse res, OriginResponse r,
+                                      String cacheStatus) throws IOException {
+        byte[] body = r.body();
+        List<Header> headers = HttpFields.relayable(r.headers());
+        String coding = ContentCoding.of(r.header("content-encoding"));
+        if (!coding.equals("identity") && !ContentCoding.accepts(req.getHeader("Accept-Encoding"), coding)) {
+            try {
+                body = ContentCoding.decode(coding, body, Long.MAX_VALUE);
+                headers.removeIf(h -> h.is("content-encoding"));
+            } catch (IOException e) {
+                writeFailure(req, res, 502, "the app sent a body that is not valid " + coding);
+                return;
+            }
+        }
         res.setStatus(r.status());
-        copyHeaders(res, HttpFields.relayable(r.headers()), name -> true);
+        copyHeaders(res, headers, name -> true);
         res.setHeader(CacheHeaders.X_CACHE_STATUS, CacheStatus.MISS.name());
-        res.setHeader(CacheHeaders.CACHE_STATUS, CacheHeaders.UNSTORED_MISS);
-        if (!bodiless(r.status())) {
-            writeBody(req, res, r.body());
+        res.setHeader(CacheHeaders.CACHE_STATUS, cacheStatus);
+        if (!RenderResponse.bodiless(r.status())) {
+            writeBody(req, res, body);
         }
     }
 
@@ -338,6 +622,7 @@ public final class RegenFilter implements Filter, AutoCloseable {
         String title = switch (status) {
             case 400 -> "Bad request";
             case 502 -> "Render failed";
+            case 503 -> "Service unavailable";
             case 504 -> "Render timed out";
             default -> "Error";
         };
@@ -345,9 +630,9 @@ public final class RegenFilter implements Filter, AutoCloseable {
         res.setStatus(status);
         res.setContentType("text/html;charset=utf-8");
         res.setHeader("Cache-Control", "no-store");
-        boolean bypass = status == 400;
-        res.setHeader(CacheHeaders.X_CACHE_STATUS, bypass ? CacheStatus.BYPASS.name() : CacheStatus.MISS.name());
-        res.setHeader(CacheHeaders.CACHE_STATUS, bypass ? "regen; fwd=bypass" : CacheHeaders.UNSTORED_MISS);
+        boolean ours = status < 500; // Regen refused it; 5xx: the render failed
+        res.setHeader(CacheHeaders.X_CACHE_STATUS, ours ? CacheStatus.BYPASS.name() : CacheStatus.MISS.name());
+        res.setHeader(CacheHeaders.CACHE_STATUS, ours ? "regen; fwd=bypass" : Forwarding.unstoredCacheStatus());
         writeBody(req, res, html.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -381,10 +666,6 @@ public final class RegenFilter implements Filter, AutoCloseable {
         if (!"HEAD".equals(req.getMethod())) {
             res.getOutputStream().write(body);
         }
-    }
-
-    private static boolean bodiless(int status) {
-        return status == 204 || status == 304 || (status >= 100 && status < 200);
     }
 
     /** Stops the engine's threads and renders. Does not close the store: its owner does. Idempotent. */
@@ -434,7 +715,9 @@ public final class RegenFilter implements Filter, AutoCloseable {
         private long memoryBytes;
         private Cluster cluster = Cluster.LOCAL;
         private String secret;
-        private String webhookPath = "/api/revalidate";
+        private String webhookPath = AdminApi.DEFAULT_WEBHOOK_PATH;
+        private String siteName = "";
+        private boolean secureCookie;
         private URI renderUrl;
         private Duration connectTimeout = Duration.ofSeconds(2);
 
@@ -463,7 +746,10 @@ public final class RegenFilter implements Filter, AutoCloseable {
         /** The webhook and admin secret; without one those endpoints answer 503. */
         public Builder secret(String v) { secret = v == null || v.isBlank() ? null : v; return this; }
 
-        /** Where the revalidation webhook listens, relative to the context path (default {@code /api/revalidate}). */
+        /**
+         * Where the revalidation webhook listens, relative to the context path (default
+         * {@code /_regen/revalidate}; {@code /api/revalidate} is the Astro-recipe-compatible choice).
+         */
         public Builder webhookPath(String v) {
             if (v == null || !v.startsWith("/")) {
                 throw new IllegalArgumentException("webhook-path must start with /: " + v);
@@ -472,8 +758,14 @@ public final class RegenFilter implements Filter, AutoCloseable {
             return this;
         }
 
+        /** What the dashboard calls the site (default: nothing; the cache keys name each page's host). */
+        public Builder siteName(String v) { siteName = Objects.requireNonNull(v, "siteName"); return this; }
+
+        /** Whether the dashboard's session cookie is marked Secure: the site is served over https (default false). */
+        public Builder secureCookie(boolean v) { secureCookie = v; return this; }
+
         /**
-         * Where renders are sent, e.g. {@code http://127.0.0.1:8080} (scheme, host and port only).
+         * Where loopback renders are sent, e.g. {@code http://127.0.0.1:8080} (scheme, host and port only).
          * Default: {@code http://127.0.0.1:<port of the first request>}; set it when the app listens
          * only on another address or only over TLS.
          */

@@ -61,6 +61,7 @@ public class RegenAutoConfiguration {
         @ConditionalOnMissingBean
         RegenFilter regenFilter(RegenProperties properties, KvStore store, ObjectProvider<InstantSource> clock,
                                 ObjectProvider<Cluster> cluster, Environment environment) {
+            refuseRemoved(environment);
             try {
                 return RegenFilter.builder()
                         .config(config(properties, environment))
@@ -70,6 +71,8 @@ public class RegenAutoConfiguration {
                         .memoryBytes(properties.memory().toBytes())
                         .secret(properties.secret())
                         .webhookPath(properties.webhookPath())
+                        .siteName(siteName(properties, environment))
+                        .secureCookie(properties.secureCookie())
                         .renderUrl(properties.renderUrl())
                         .connectTimeout(properties.timeouts().connect())
                         .build();
@@ -127,6 +130,22 @@ public class RegenAutoConfiguration {
         }
     }
 
+    /** A removed property stops the app with what replaced it, rather than be silently ignored. */
+    static void refuseRemoved(Environment environment) {
+        RegenProperties.REMOVED.forEach((property, instead) -> {
+            if (environment.containsProperty(property)) {
+                throw new IllegalArgumentException(property + " was removed: " + instead);
+            }
+        });
+    }
+
+    static String siteName(RegenProperties p, Environment environment) {
+        if (p.siteName() != null && !p.siteName().isBlank()) {
+            return p.siteName().strip();
+        }
+        return environment.getProperty("spring.application.name", "");
+    }
+
     static InstantSource clock(ObjectProvider<InstantSource> clock) {
         return clock.getIfUnique(InstantSource::system);
     }
@@ -148,13 +167,12 @@ public class RegenAutoConfiguration {
             routes.add(new RouteRule(contextPath + actuator + "/**", null, List.of(), false));
         }
         return RegenConfig.builder()
-                .host(p.host())
-                .scheme(p.scheme())
                 .revalidate(p.revalidate())
                 .expire(p.expire())
                 .routes(routes)
                 .query(query(p.query()))
                 .renderTimeout(p.timeouts().render())
+                .lockWait(p.timeouts().lockWait())
                 .bypassToken(p.bypassToken())
                 .build();
     }

@@ -22,7 +22,9 @@ import java.util.concurrent.TimeoutException;
  * Tags come from the {@code Cache-Tag} / {@code Surrogate-Key} response headers and route rules.
  *
  * <p>The blocking methods return once every node sharing the store will see the change (at most a
- * few milliseconds for the built-in stores) and give the number of cached pages affected. Thread-safe.
+ * few milliseconds for the built-in stores) and give the number of cached pages affected. When the
+ * shared store or the other nodes did not take all of it (Redis down, failing over), they throw a
+ * {@link dev.regen.RevalidationException} saying what was not applied: call again. Thread-safe.
  */
 public final class RegenCache {
     private static final long WAIT_SECONDS = 30;
@@ -60,7 +62,8 @@ public final class RegenCache {
     }
 
     /**
-     * The general form, without waiting: completes with the number of cached pages affected.
+     * The general form, without waiting: completes with the number of cached pages affected, or
+     * exceptionally with a {@link dev.regen.RevalidationException} when not all of it was applied.
      *
      * @throws IllegalArgumentException for a path that does not start with {@code /} or cannot be
      *                                  canonicalised, or an empty tag

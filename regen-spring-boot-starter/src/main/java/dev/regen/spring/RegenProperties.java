@@ -1,5 +1,6 @@
 package dev.regen.spring;
 
+import dev.regen.admin.AdminApi;
 import java.net.URI;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
@@ -17,8 +18,10 @@ import org.springframework.util.unit.DataSize;
  * @param enabled      {@code false} registers nothing (a no-op {@link RegenCache} stays injectable)
  * @param revalidate   default revalidate time for pages without {@code s-maxage} or a route rule
  * @param expire       how long after turning stale a page may still be served; unset = forever
- * @param host         public host: in every cache key, sent to renders as {@code X-Forwarded-Host}
- * @param scheme       public scheme, sent to renders as {@code X-Forwarded-Proto}
+ * @param siteName     what the dashboard calls the site; default {@code spring.application.name}. The
+ *                     cache keys' host is each request's own ({@code Host}, or what the server was told
+ *                     to believe of a proxy: {@code server.forward-headers-strategy})
+ * @param secureCookie mark the dashboard's session cookie {@code Secure} (the site is served over https)
  * @param routes       per-path rules, first match wins; paths include the servlet context path
  * @param store        {@code memory} (default) or {@code embedded:DIR} (needs regen-store-embedded);
  *                     for Redis define a {@code KvStore} bean instead
@@ -26,11 +29,12 @@ import org.springframework.util.unit.DataSize;
  * @param query        which query parameters identify a page: {@code ignore-tracking} (default),
  *                     {@code all}, {@code none}, or the names of the parameters to keep
  * @param secret       webhook and admin API secret; without one they answer 503
- * @param webhookPath  where the revalidation webhook listens
+ * @param webhookPath  where the revalidation webhook listens ({@code /api/revalidate} is the
+ *                     Astro-recipe-compatible path, no longer the default: it hid the app's own route)
  * @param bypassToken  preview token ({@code X-Regen-Bypass} header or {@code regen_bypass} cookie)
  * @param timeouts     render and connect timeouts of loopback renders
- * @param renderUrl    where renders are sent ({@code http://HOST:PORT}); default: 127.0.0.1 and the
- *                     port of the first request
+ * @param renderUrl    where loopback (background) renders are sent ({@code http://HOST:PORT});
+ *                     default: 127.0.0.1 and the port of the first request
  * @param filterOrder  order of the filter; the default runs right after Spring Security's filter chain
  */
 @ConfigurationProperties("regen")
@@ -38,14 +42,14 @@ public record RegenProperties(
         @DefaultValue("true") boolean enabled,
         @DefaultValue("60s") @DurationUnit(ChronoUnit.SECONDS) Duration revalidate,
         @DurationUnit(ChronoUnit.SECONDS) Duration expire,
-        @DefaultValue("localhost") String host,
-        @DefaultValue("http") String scheme,
+        String siteName,
+        @DefaultValue("false") boolean secureCookie,
         List<Route> routes,
         @DefaultValue("memory") String store,
         @DefaultValue("64MB") DataSize memory,
         @DefaultValue("ignore-tracking") List<String> query,
         String secret,
-        @DefaultValue("/api/revalidate") String webhookPath,
+        @DefaultValue(AdminApi.DEFAULT_WEBHOOK_PATH) String webhookPath,
         String bypassToken,
         @DefaultValue Timeouts timeouts,
         URI renderUrl,
@@ -57,6 +61,17 @@ public record RegenProperties(
      * own filters at the default order, which a cached page skips like the app itself.
      */
     public static final int DEFAULT_FILTER_ORDER = -90;
+
+    /**
+     * Properties that no longer exist, with what replaced them: setting one stops the app rather than be
+     * silently ignored.
+     */
+    static final java.util.Map<String, String> REMOVED = java.util.Map.of(
+            "regen.host", "the cache key's host is each request's own Host (behind a proxy, set "
+                    + "server.forward-headers-strategy); to name the site in the dashboard, use regen.site-name",
+            "regen.scheme", "the scheme is each request's own (behind a TLS proxy, set "
+                    + "server.forward-headers-strategy); to mark the dashboard cookie Secure, use "
+                    + "regen.secure-cookie=true");
 
     public RegenProperties {
         routes = routes == null ? List.of() : List.copyOf(routes);
@@ -81,8 +96,11 @@ public record RegenProperties(
     /**
      * @param render  a render taking longer fails (504 on a miss; the stale page is kept otherwise)
      * @param connect connect timeout of loopback renders
+     * @param lockWait with several instances on one shared store (a {@code Cluster} bean), how long a miss
+     *                 waits for another instance's render of the page before rendering it itself
      */
     public record Timeouts(@DefaultValue("30s") @DurationUnit(ChronoUnit.SECONDS) Duration render,
-                           @DefaultValue("2s") @DurationUnit(ChronoUnit.SECONDS) Duration connect) {
+                           @DefaultValue("2s") @DurationUnit(ChronoUnit.SECONDS) Duration connect,
+                           @DefaultValue("5s") @DurationUnit(ChronoUnit.SECONDS) Duration lockWait) {
     }
 }

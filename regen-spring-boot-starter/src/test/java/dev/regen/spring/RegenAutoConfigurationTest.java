@@ -41,14 +41,41 @@ class RegenAutoConfigurationTest {
             RegenConfig config = ctx.getBean(RegenEngine.class).config();
             assertThat(config.revalidate()).isEqualTo(Duration.ofSeconds(60));
             assertThat(config.expire()).isNull();
-            assertThat(config.host()).isEqualTo("localhost");
             assertThat(config.query()).isEqualTo(QueryPolicy.IGNORE_TRACKING);
             assertThat(config.renderTimeout()).isEqualTo(Duration.ofSeconds(30));
             // the actuator stays out of the cache
             assertThat(config.routeFor("/actuator/health").cache()).isFalse();
             assertThat(config.routeFor("/posts/1")).isNull();
             assertThat(ctx.getBean(RegenFilter.class).engine()).isSameAs(ctx.getBean(RegenEngine.class));
+            Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
+            assertThat(ReflectionTestUtils.getField(api, "webhookPath")).isEqualTo("/_regen/revalidate");
+            assertThat(ReflectionTestUtils.getField(api, "secureCookie")).isEqualTo(false);
         });
+    }
+
+    @Test
+    void siteNameAndSecureCookie_reachTheDashboard() {
+        runner.withPropertyValues("spring.application.name=blog").run(ctx -> {
+            Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
+            assertThat(ReflectionTestUtils.getField(api, "siteName")).isEqualTo("blog");
+        });
+        runner.withPropertyValues("spring.application.name=blog", "regen.site-name=www.example.com",
+                "regen.secure-cookie=true", "regen.webhook-path=/api/revalidate").run(ctx -> {
+            Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
+            assertThat(ReflectionTestUtils.getField(api, "siteName")).isEqualTo("www.example.com");
+            assertThat(ReflectionTestUtils.getField(api, "secureCookie")).isEqualTo(true);
+            assertThat(ReflectionTestUtils.getField(api, "webhookPath")).isEqualTo("/api/revalidate");
+        });
+    }
+
+    @Test
+    void removedProperties_failNamingWhatReplacedThem() {
+        runner.withPropertyValues("regen.host=www.example.com").run(ctx -> assertThat(ctx).hasFailed()
+                .getFailure().rootCause().hasMessageContaining("regen.host was removed")
+                .hasMessageContaining("regen.site-name"));
+        runner.withPropertyValues("regen.scheme=https").run(ctx -> assertThat(ctx).hasFailed()
+                .getFailure().rootCause().hasMessageContaining("regen.scheme was removed")
+                .hasMessageContaining("regen.secure-cookie=true"));
     }
 
     @Test
@@ -67,7 +94,7 @@ class RegenAutoConfigurationTest {
 
     @Test
     void properties_bareNumbersAreSecondsAndRoutesBind() {
-        runner.withPropertyValues("regen.revalidate=10", "regen.expire=3600", "regen.host=www.example.com",
+        runner.withPropertyValues("regen.revalidate=10", "regen.expire=3600",
                         "regen.routes[0].match=/blog/**", "regen.routes[0].revalidate=300",
                         "regen.routes[0].tags=blog,posts", "regen.routes[1].match=/account/**",
                         "regen.routes[1].cache=false", "regen.timeouts.render=5", "regen.query=page,sort",
@@ -76,7 +103,6 @@ class RegenAutoConfigurationTest {
                     RegenConfig config = ctx.getBean(RegenEngine.class).config();
                     assertThat(config.revalidate()).isEqualTo(Duration.ofSeconds(10));
                     assertThat(config.expire()).isEqualTo(Duration.ofHours(1));
-                    assertThat(config.host()).isEqualTo("www.example.com");
                     assertThat(config.renderTimeout()).isEqualTo(Duration.ofSeconds(5));
                     assertThat(config.bypassToken()).isEqualTo("preview");
                     assertThat(config.query()).isEqualTo(QueryPolicy.allowOnly(List.of("page", "sort")));

@@ -36,6 +36,34 @@ class MemoryStoreTest {
     }
 
     @Test
+    void put_pastTheBound_evictsOwnedEntriesOnlyWithTheirOwner() {
+        MemoryStore store = new MemoryStore(MIB, clock);
+
+        for (int i = 0; i < 100; i++) {
+            String page = "page:/p/" + i;
+            store.put(page, new byte[64 * 1024], PutOptions.NONE);
+            store.put("tag:t " + page, new byte[0], PutOptions.NONE.withOwner(page));
+            store.cleanUp();
+        }
+        store.get("page:/p/99"); // runs the owned entries' clean-up
+
+        List<ListedKey> pages = store.list("page:", null, 1000).keys();
+        List<ListedKey> tags = store.list("tag:t ", null, 1000).keys();
+        assertThat(pages).hasSizeBetween(1, 16);
+        assertThat(tags.stream().map(k -> k.name().substring("tag:t ".length())).toList())
+                .isEqualTo(pages.stream().map(ListedKey::name).toList());
+    }
+
+    @Test
+    void put_ownedEntryWhoseOwnerIsGone_isNotStored() {
+        MemoryStore store = new MemoryStore(MIB, clock);
+
+        store.put("tag:t page:/nowhere", new byte[0], PutOptions.NONE.withOwner("page:/nowhere"));
+
+        assertThat(store.get("tag:t page:/nowhere")).isNull();
+    }
+
+    @Test
     void weightedBytes_countsValueKeyMetadataAndOverhead() {
         MemoryStore store = new MemoryStore(MIB, clock);
 

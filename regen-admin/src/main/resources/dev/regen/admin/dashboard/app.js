@@ -15,7 +15,7 @@
     cursor: null,
     scanned: 0,
     fetchedAt: 0,
-    sort: { key: null, asc: true },
+    sort: { key: 'path', asc: true },
     query: { kind: 'prefix', q: '' },
     busy: false,
     ts: null,
@@ -58,6 +58,17 @@
     if (ms < 1000) { return Math.round(ms) + ' ms'; }
     return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
   }
+
+  /** Shows a formatted figure with its unit ("999 ms", "99.5%", "12 pages") set smaller than the number. */
+  function setFigure(id, text) {
+    var e = $(id);
+    var m = /^(.*\d)(\s*\D.*)$/.exec(text);
+    e.textContent = m ? m[1] : text;
+    if (m) { e.appendChild(el('span', { 'class': 'kpi-unit' }, m[2])); }
+  }
+
+  // paths in natural order: /posts/2 before /posts/10
+  var NATURAL = new Intl.Collator(undefined, { numeric: true });
 
   function fmtBytes(b) {
     if (b == null) { return '—'; }
@@ -270,7 +281,7 @@
     state.ts = ts;
     drawChart(ts);
     var w = ts.window;
-    $('kpi-hit').textContent = fmtPct(w.hitRatio);
+    setFigure('kpi-hit', fmtPct(w.hitRatio));
     $('kpi-hit-bar').style.width = w.hitRatio == null ? '0' : (w.hitRatio * 100).toFixed(1) + '%';
     // requests/s over the last minute (the last 6 buckets, the newest one partial)
     var rows = rates(ts);
@@ -280,16 +291,16 @@
     last.forEach(function (r) { n += r.total * r.secs; secs += r.secs; });
     $('kpi-rps').textContent = fmtNum(secs ? n / secs : 0, 1);
     $('kpi-rps-sub').textContent = 'last minute · ' + fmtNum(w.requests, 0) + ' in 15 min';
-    $('kpi-p50').textContent = fmtMs(w.renderP50Ms);
-    $('kpi-p99').textContent = fmtMs(w.renderP99Ms);
+    setFigure('kpi-p50', fmtMs(w.renderP50Ms));
+    setFigure('kpi-p99', fmtMs(w.renderP99Ms));
     var err = $('kpi-err');
-    err.textContent = fmtPct(w.originErrorRate);
+    setFigure('kpi-err', fmtPct(w.originErrorRate));
     err.className = 'kpi-value' + (w.originErrorRate == null ? '' : w.originErrorRate > 0.01 ? ' bad' : ' good');
     $('kpi-err-sub').textContent = fmtNum(w.renderErrors, 0) + ' of ' + fmtNum(w.renders, 0) + ' renders · 15 min';
   }
 
   function showStats(s) {
-    $('kpi-mem').textContent = fmtNum(s.memoryEntries, 0) + (s.memoryEntries === 1 ? ' page' : ' pages');
+    setFigure('kpi-mem', fmtNum(s.memoryEntries, 0) + (s.memoryEntries === 1 ? ' page' : ' pages'));
     $('kpi-mem-sub').textContent = fmtBytes(s.memoryBytes) + ' of heap';
     $('f-inflight').textContent = fmtNum(s.rendersInFlight, 0);
     $('f-queue').textContent = fmtNum(s.backgroundQueueDepth, 0);
@@ -398,9 +409,7 @@
     var s = state.sort;
     if (!s.key) { return list; }
     list.sort(function (a, b) {
-      var x = s.key === 'path' ? a.path : a[s.key];
-      var y = s.key === 'path' ? b.path : b[s.key];
-      var c = x < y ? -1 : x > y ? 1 : 0;
+      var c = s.key === 'path' ? NATURAL.compare(a.path, b.path) : a[s.key] < b[s.key] ? -1 : a[s.key] > b[s.key] ? 1 : 0;
       return s.asc ? c : -c;
     });
     return list;
@@ -441,7 +450,7 @@
     $('entries-count').textContent = state.entries.length ? state.entries.length + (state.cursor ? '+' : '') : '';
     var note = state.query.kind === 'tag' && state.query.q ? 'tagged "' + state.query.q + '"'
       : state.query.q ? 'under ' + state.query.q : '';
-    $('entries-note').textContent = note ? 'Showing pages ' + note : (state.sort.key ? 'Sorted over the pages loaded' : '');
+    $('entries-note').textContent = note ? 'Showing pages ' + note : (state.cursor ? 'Sorted over the pages loaded' : '');
     document.querySelectorAll('th.sortable').forEach(function (th) {
       var on = th.getAttribute('data-sort') === state.sort.key;
       th.className = 'sortable' + (th.classList.contains('num') ? ' num' : '') + (on ? ' sorted' + (state.sort.asc ? ' asc' : '') : '');

@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code regen revalidate}: calls a running Regen's revalidation webhook (DESIGN.md, {@code POST
- * /api/revalidate}) for some paths and/or tags. Exit 0 when the server confirmed, 1 when it refused or
+ * /_regen/revalidate}) for some paths and/or tags. Exit 0 when the server confirmed, 1 when it refused or
  * could not be reached, 2 for bad usage (flags, missing secret).
  *
  * <p>The secret is read from {@code $REGEN_SECRET} or from the first line of {@code --secret-file}, never
@@ -78,7 +78,7 @@ final class RevalidateCommand implements Callable<Integer> {
     @Option(names = "--hard", description = "Delete the entries instead of marking them stale")
     boolean hard;
 
-    @Option(names = "--webhook-path", paramLabel = "PATH", defaultValue = "/api/revalidate",
+    @Option(names = "--webhook-path", paramLabel = "PATH", defaultValue = dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH,
             description = "Path of the webhook on the server (default ${DEFAULT-VALUE})")
     String webhookPath;
 
@@ -172,6 +172,13 @@ final class RevalidateCommand implements Callable<Integer> {
             why = "not a webhook answer (wrong --url or --webhook-path?): " + why;
         }
         spec.commandLine().getErr().println("regen: revalidation failed: HTTP " + status + ": " + why);
+        if (json != null && json.path("notApplied").isArray()) {
+            // 503: part of it was not applied; say what, and that running the command again is the fix
+            spec.commandLine().getErr().println("regen: " + json.path("invalidated").asLong() + " entries were revalidated;"
+                    + " not done:");
+            json.path("notApplied").forEach(line -> spec.commandLine().getErr().println("  " + clean(line.asText())));
+            spec.commandLine().getErr().println("regen: run the command again once the store answers");
+        }
         return 1;
     }
 
@@ -194,7 +201,7 @@ final class RevalidateCommand implements Callable<Integer> {
         String basePath = base.getRawPath() == null ? "" : base.getRawPath();
         if (!basePath.isEmpty() && !basePath.equals("/")) {
             throw new Main.UsageError("--url must be the server's base URL without a path, got path " + basePath
-                    + " (the webhook's path is set with --webhook-path, default /api/revalidate)");
+                    + " (the webhook's path is set with --webhook-path, default " + dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH + ")");
         }
         if (webhookPath == null || !webhookPath.startsWith("/") || webhookPath.contains("?") || webhookPath.contains("#")
                 || webhookPath.chars().anyMatch(c -> c <= ' ' || c >= 0x7f)) {

@@ -17,6 +17,19 @@ final class Running {
     private Running() {
     }
 
+    /** A duration as a person writes it: {@code 500 ms}, {@code 90 s}, {@code 5 min}, {@code 2 h}. */
+    static String words(java.time.Duration d) {
+        if (d.toMillis() % 1000 != 0) {
+            return d.toMillis() + " ms";
+        }
+        long s = d.toSeconds();
+        if (s < 120 || s % 60 != 0) {
+            return s + " s";
+        }
+        long m = s / 60;
+        return m < 120 || m % 60 != 0 ? m + " min" : m / 60 + " h";
+    }
+
     static ServerConfig load(Path file, ConfigLoader.Overrides overrides) {
         return load(file, overrides, System.getenv());
     }
@@ -48,8 +61,9 @@ final class Running {
         CountDownLatch stop = new CountDownLatch(1);
         for (String name : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), s -> {
-                log.info("SIG{} received, stopping", name);
+                // first: the stop must happen even if logging fails (a jar replaced under a running JVM)
                 stop.countDown();
+                log.info("SIG{} received, stopping", name);
             });
         }
         return stop;

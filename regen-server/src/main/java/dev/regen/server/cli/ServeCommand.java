@@ -29,21 +29,27 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--store", paramLabel = "STORE", description = "memory | embedded:DIR | redis://HOST:PORT (default embedded:./.regen)")
     String store;
 
-    @Option(names = "--revalidate", paramLabel = "SECONDS", description = "Default revalidate time (default 60)")
-    Long revalidate;
+    @Option(names = "--revalidate", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Default revalidate time: seconds, or like 5m, 1h (default 60)")
+    Duration revalidate;
+
+    @Option(names = "--strict-store", description = "Do not start while the store (Redis) is unreachable;"
+            + " by default Regen starts, serving from memory, and joins when it answers")
+    boolean strictStore;
 
     @Override
     public Integer call() {
         CountDownLatch stop = Running.trapSignals();
-        if (revalidate != null && revalidate <= 0) {
-            throw new Main.UsageError("--revalidate must be positive: " + revalidate);
-        }
-        ServerConfig cfg = Running.load(config, new ConfigLoader.Overrides(origin, port, store,
-                revalidate == null ? null : Duration.ofSeconds(revalidate)));
+        ServerConfig cfg = Running.load(config, new ConfigLoader.Overrides(origin, port, store, revalidate,
+                strictStore ? Boolean.TRUE : null));
         RegenServer server = Running.start(cfg);
-        log.info("listening on http://{}:{} -> origin {} (store {}, revalidate {} s), started in {} ms", cfg.listenHost(),
-                server.port(), cfg.origin(), cfg.store(), cfg.engine().revalidate().toSeconds(),
+        log.info("listening on http://{}:{} -> origin {} (store {}, revalidate {}), started in {} ms", cfg.listenHost(),
+                server.port(), cfg.origin(), cfg.store(), Running.words(cfg.engine().revalidate()),
                 java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
+        if (!cfg.hasSecret()) {
+            log.info("no secret set: the revalidation webhook, the admin API and the dashboard are off (they answer 503);"
+                    + " set {} (or secret: in the config) to turn them on", ConfigLoader.SECRET_ENV);
+        }
         return Running.untilStopped(stop, server);
     }
 }

@@ -31,7 +31,7 @@ final class TrainCommand implements Callable<Integer> {
             ServerConfig cfg = Running.load(null, new ConfigLoader.Overrides("http://127.0.0.1:" + site.port(), 0,
                     "embedded:" + dir, null), Map.of("REGEN_SECRET", "train-only-secret-0000"));
             cfg = new ServerConfig(cfg.origin(), "127.0.0.1", 0, cfg.engine(), cfg.secret(), cfg.store(), cfg.memoryBytes(),
-                    cfg.connectTimeout(), cfg.webhookPath(), cfg.metricsPublic(), cfg.accessLog());
+                    cfg.connectTimeout(), cfg.webhookPath(), cfg.metricsPublic(), cfg.accessLog(), cfg.accessLogFile(), cfg.front());
             try (RegenServer server = Running.start(cfg)) {
                 HttpClient client = HttpClient.newHttpClient();
                 String base = "http://127.0.0.1:" + server.port();

@@ -55,7 +55,8 @@ import picocli.CommandLine.Spec;
             "Sitemap indexes are followed; pages are requested as path and query against --url."},
         footer = {"", "Examples:",
             "  regen warm --url http://127.0.0.1:8080 --sitemap /sitemap.xml",
-            "  regen warm --url http://127.0.0.1:8080 --sitemap https://www.example.com/sitemap.xml --concurrency 8",
+            "  regen warm --url http://127.0.0.1:8080 --concurrency 8 \\",
+            "             --sitemap https://www.example.com/sitemap.xml",
             "  regen warm --url http://127.0.0.1:8080 --paths-file paths.txt"})
 final class WarmCommand implements Callable<Integer> {
     static final int MAX_CONCURRENCY = 64;

@@ -49,7 +49,7 @@ import java.util.regex.Pattern;
  *       1024-based too: {@code 1MB} = {@code 1MiB});</li>
  *   <li>{@code ${VAR}} in any string value is replaced by the environment variable {@code VAR} (unset:
  *       an error naming the field and the variable); {@code ${VAR:-default}} uses {@code default} when
- *       {@code VAR} is unset or empty; {@code $${} is a literal {@code ${};</li>
+ *       {@code VAR} is unset or empty; <code>$${</code> is a literal <code>${</code>;</li>
  *   <li>a field set to {@code null} (or left empty) is the same as a field not written, except
  *       {@code expire: null}, which is its default anyway: never.</li>
  * </ul>
@@ -64,10 +64,14 @@ public final class ConfigLoader {
     public static final String BYPASS_TOKEN_ENV = "REGEN_BYPASS_TOKEN";
 
     private static final Set<String> TOP_LEVEL = orderedSet(
-            "origin", "listen", "host", "scheme", "secret", "revalidate", "expire", "store", "memory", "query",
-            "bypass-token", "timeouts", "routes", "cacheable-statuses", "max-body", "webhook-path",
-            "metrics-public", "access-log");
-    private static final Set<String> TIMEOUTS = orderedSet("connect", "render");
+            "origin", "listen", "host", "hosts", "unlisted-host", "scheme", "trusted-proxies", "preserve-host",
+            "secret", "revalidate", "expire", "error-revalidate", "store", "store-strict", "memory", "query", "preset",
+            "unkeyed-query", "unkeyed-vary", "ignore-cookies", "max-variants", "hit-for-pass",
+            "bypass-token", "timeouts", "limits", "tls", "h2c", "routes", "cacheable-statuses", "max-body",
+            "webhook-path", "metrics-public", "access-log", "access-log-file");
+    private static final Set<String> TIMEOUTS = orderedSet("connect", "render", "lock-wait", "header", "idle", "keep-alive");
+    private static final Set<String> LIMITS = orderedSet("connections", "request-body", "request-line", "header-block");
+    private static final Set<String> TLS = orderedSet("certificate", "key");
     private static final Set<String> ROUTE = orderedSet("match", "revalidate", "tags", "cache");
 
     private static final Pattern VAR_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -86,17 +90,38 @@ public final class ConfigLoader {
     }
 
     /**
+     * A duration in the config file's syntax, for a flag that takes the same values: a bare number is
+     * seconds; or {@code 500ms}, {@code 2s}, {@code 5m}, {@code 1h}, {@code 1d}.
+     *
+     * @throws IllegalArgumentException saying what is expected, when {@code text} is not one
+     */
+    public static Duration duration(String text) {
+        Duration d = text == null ? null : Values.duration(text);
+        if (d == null) {
+            throw new IllegalArgumentException("must be a duration (seconds, or like 500ms, 2s, 5m, 1h), got "
+                    + Values.quote(String.valueOf(text)));
+        }
+        return d;
+    }
+
+    /**
      * Command-line flags that override the file; each component is null when the flag was not given.
      *
      * @param origin     {@code --origin URL}
      * @param port       {@code --port N}: replaces only the port of {@code listen}
      * @param store      {@code --store memory | embedded:DIR | redis://HOST:PORT}
-     * @param revalidate {@code --revalidate SECONDS}
+     * @param revalidate {@code --revalidate DURATION}
+     * @param strictStore {@code --strict-store}: do not start without the store
      */
-    public record Overrides(String origin, Integer port, String store, Duration revalidate) {
+    public record Overrides(String origin, Integer port, String store, Duration revalidate, Boolean strictStore) {
 
         /** No flags given. */
-        public static final Overrides NONE = new Overrides(null, null, null, null);
+        public static final Overrides NONE = new Overrides(null, null, null, null, null);
+
+        /** Without {@code --strict-store}. */
+        public Overrides(String origin, Integer port, String store, Duration revalidate) {
+            this(origin, port, store, revalidate, null);
+        }
     }
 
     /**
@@ -212,29 +237,6 @@ public final class ConfigLoader {
 
             // engine ------------------------------------------------------------------------------
             RegenConfig.Builder engine = RegenConfig.builder();
-            String scheme = null;
-            n = field(root, "scheme");
-            if (n != null) {
-                scheme = text(n, "scheme");
-                if (!scheme.equals("http") && !scheme.equals("https")) {
-                    throw new ConfigException("scheme", "must be http or https, got " + Values.quote(scheme));
-                }
-            }
-            n = field(root, "host");
-            if (n != null) {
-                String[] hostAndScheme = parsePublicHost(text(n, "host"));
-                engine.host(hostAndScheme[0]);
-                if (hostAndScheme[1] != null) {
-                    if (scheme != null && !scheme.equals(hostAndScheme[1])) {
-                        throw new ConfigException("scheme", "is " + scheme + " but host says "
-                                + hostAndScheme[1] + "://; keep one of them");
-                    }
-                    scheme = hostAndScheme[1];
-                }
-            }
-            if (scheme != null) {
-                engine.scheme(scheme);
-            }
             n = field(root, "revalidate");
             if (n != null) {
                 engine.revalidate(positiveDuration(n, "revalidate"));
@@ -243,7 +245,7 @@ public final class ConfigLoader {
                 Duration d = flags.revalidate();
                 if (d.isNegative() || d.isZero()) {
                     throw ConfigException.option("revalidate", "--revalidate",
-                            "must be a positive number of seconds, got \"" + d.toSeconds() + "\"");
+                            "must be a positive duration, got \"" + d.toSeconds() + "\"");
                 }
                 engine.revalidate(d);
             }
@@ -264,11 +266,51 @@ public final class ConfigLoader {
                 engine.maxBodyBytes(positiveSize(n, "max-body"));
             }
             engine.bypassToken(bypassToken(field(root, "bypass-token")));
+            n = field(root, "error-revalidate");
+            if (n != null) {
+                engine.errorRevalidate(positiveDuration(n, "error-revalidate"));
+            }
+            n = field(root, "hit-for-pass");
+            if (n != null) {
+                engine.hitForPass(positiveDuration(n, "hit-for-pass"));
+            }
+            n = field(root, "max-variants");
+            if (n != null) {
+                engine.maxVariants(positiveInt(n, "max-variants"));
+            }
+            n = field(root, "ignore-cookies");
+            if (n != null) {
+                List<String> patterns = names(n, "ignore-cookies", "a list of cookie names or prefixes ending in *");
+                try {
+                    engine.cookies(new dev.regen.http.CookieRules(patterns));
+                } catch (IllegalArgumentException ex) {
+                    throw new ConfigException("ignore-cookies", ex.getMessage().replaceFirst("^ignore-cookies: ", ""));
+                }
+            }
+            n = field(root, "unkeyed-query");
+            if (n != null) {
+                engine.unkeyedParams(new LinkedHashSet<>(names(n, "unkeyed-query", "a list of query parameter names")));
+            }
+            n = field(root, "unkeyed-vary");
+            if (n != null) {
+                engine.unkeyedVary(new LinkedHashSet<>(names(n, "unkeyed-vary", "a list of request field names")));
+            }
+            n = field(root, "preset");
+            if (n != null) {
+                String name = text(n, "preset").strip();
+                dev.regen.Preset preset = dev.regen.Preset.of(name);
+                if (preset == null) {
+                    throw new ConfigException("preset", "must be one of " + java.util.Arrays.stream(dev.regen.Preset.values())
+                            .map(dev.regen.Preset::configName).toList() + ", got " + Values.quote(name));
+                }
+                engine.preset(preset);
+            }
 
             Duration connectTimeout = ServerConfig.DEFAULT_CONNECT_TIMEOUT;
+            Front front = Front.DEFAULTS;
             n = field(root, "timeouts");
             if (n != null) {
-                ObjectNode t = object(n, "timeouts", "{connect: 2s, render: 30s}");
+                ObjectNode t = object(n, "timeouts", "{connect: 2s, render: 30s, lock-wait: 5s, header: 10s, idle: 60s, keep-alive: 75s}");
                 requireKnownFields(t, "timeouts.", TIMEOUTS);
                 JsonNode c = field(t, "connect");
                 if (c != null) {
@@ -278,7 +320,19 @@ public final class ConfigLoader {
                 if (r != null) {
                     engine.renderTimeout(positiveDuration(r, "timeouts.render"));
                 }
+                JsonNode w = field(t, "lock-wait");
+                if (w != null) {
+                    engine.lockWait(positiveDuration(w, "timeouts.lock-wait"));
+                }
+                JsonNode header = field(t, "header");
+                JsonNode idle = field(t, "idle");
+                JsonNode keepAlive = field(t, "keep-alive");
+                front = front.withTimeouts(
+                        header == null ? front.headerTimeout() : positiveDuration(header, "timeouts.header"),
+                        idle == null ? front.idleTimeout() : positiveDuration(idle, "timeouts.idle"),
+                        keepAlive == null ? front.keepAliveTimeout() : positiveDuration(keepAlive, "timeouts.keep-alive"));
             }
+            front = readFront(root, front);
             n = field(root, "routes");
             if (n != null) {
                 engine.routes(parseRoutes(n));
@@ -300,6 +354,10 @@ public final class ConfigLoader {
             }
             if (flags.store() != null) {
                 store = asOption("--store", () -> StoreSpec.parse(flags.store()));
+            }
+            n = field(root, "store-strict");
+            if (Boolean.TRUE.equals(flags.strictStore()) || (n != null && bool(n, "store-strict"))) {
+                store = store.requiredAtStart();
             }
 
             long memory = ServerConfig.DEFAULT_MEMORY_BYTES;
@@ -324,9 +382,159 @@ public final class ConfigLoader {
             if (n != null) {
                 accessLog = accessLog(n);
             }
+            Path accessLogFile = null;
+            n = field(root, "access-log-file");
+            if (n != null) {
+                String path = text(n, "access-log-file").strip();
+                if (path.isEmpty()) {
+                    throw new ConfigException("access-log-file", "must be a file path, got \"\"");
+                }
+                accessLogFile = Path.of(path);
+            }
 
             return new ServerConfig(origin, listenHost, listenPort, engineConfig, secret, store, memory,
-                    connectTimeout, webhookPath, metricsPublic, accessLog);
+                    connectTimeout, webhookPath, metricsPublic, accessLog, accessLogFile, front);
+        }
+
+        /** Public hosts, trusted proxies, limits and TLS. */
+        private Front readFront(ObjectNode root, Front front) {
+            List<String> hosts = new ArrayList<>();
+            String scheme = null;
+            JsonNode n = field(root, "host");
+            JsonNode list = field(root, "hosts");
+            if (n != null && list != null) {
+                throw new ConfigException("hosts", "set either host (one public host) or hosts (several), not both");
+            }
+            if (n != null) {
+                String[] hostAndScheme = parsePublicHost(text(n, "host"), "host");
+                hosts.add(hostAndScheme[0]);
+                scheme = hostAndScheme[1];
+            }
+            if (list != null) {
+                if (!list.isArray() || list.isEmpty()) {
+                    throw new ConfigException("hosts", "must be a list of public host names, e.g. [www.example.com, "
+                            + "example.com], got " + describe(list));
+                }
+                for (int i = 0; i < list.size(); i++) {
+                    String[] hostAndScheme = parsePublicHost(text(list.get(i), "hosts[" + i + "]"), "hosts[" + i + "]");
+                    hosts.add(hostAndScheme[0]);
+                    if (hostAndScheme[1] != null) {
+                        scheme = hostAndScheme[1];
+                    }
+                }
+            }
+            n = field(root, "scheme");
+            if (n != null) {
+                String s = text(n, "scheme");
+                if (!s.equals("http") && !s.equals("https")) {
+                    throw new ConfigException("scheme", "must be http or https, got " + Values.quote(s));
+                }
+                if (scheme != null && !scheme.equals(s)) {
+                    throw new ConfigException("scheme", "is " + s + " but host says " + scheme + "://; keep one of them");
+                }
+                scheme = s;
+            }
+            String unlisted = null;
+            n = field(root, "unlisted-host");
+            if (n != null) {
+                if (hosts.isEmpty()) {
+                    throw new ConfigException("unlisted-host", "needs hosts: to say which hosts are listed");
+                }
+                unlisted = parsePublicHost(text(n, "unlisted-host"), "unlisted-host")[0];
+            }
+            TrustedProxies trusted = TrustedProxies.NONE;
+            n = field(root, "trusted-proxies");
+            if (n != null) {
+                List<String> entries = names(n, "trusted-proxies", "a list of addresses or CIDR ranges, e.g. [10.0.0.0/8]");
+                for (int i = 0; i < entries.size(); i++) {
+                    try {
+                        TrustedProxies.parse(List.of(entries.get(i)));
+                    } catch (IllegalArgumentException ex) {
+                        throw new ConfigException("trusted-proxies[" + i + "]", ex.getMessage());
+                    }
+                }
+                trusted = TrustedProxies.parse(entries);
+            }
+            boolean preserveHost = false;
+            n = field(root, "preserve-host");
+            if (n != null) {
+                preserveHost = bool(n, "preserve-host");
+            }
+            int connections = front.maxConnections();
+            long requestBody = front.maxRequestBody();
+            int requestLine = front.maxRequestLine();
+            int headerBlock = front.maxHeaderBlock();
+            n = field(root, "limits");
+            if (n != null) {
+                ObjectNode l = object(n, "limits", "{connections: 10000, request-body: 4GiB}");
+                requireKnownFields(l, "limits.", LIMITS);
+                JsonNode v = field(l, "connections");
+                if (v != null) {
+                    connections = positiveInt(v, "limits.connections");
+                }
+                v = field(l, "request-body");
+                if (v != null) {
+                    requestBody = positiveSize(v, "limits.request-body");
+                }
+                v = field(l, "request-line");
+                if (v != null) {
+                    requestLine = (int) Math.min(Integer.MAX_VALUE, positiveSize(v, "limits.request-line"));
+                }
+                v = field(l, "header-block");
+                if (v != null) {
+                    headerBlock = (int) Math.min(Integer.MAX_VALUE, positiveSize(v, "limits.header-block"));
+                }
+            }
+            Front.Tls tls = null;
+            n = field(root, "tls");
+            if (n != null) {
+                ObjectNode t = object(n, "tls", "{certificate: /etc/regen/cert.pem, key: /etc/regen/key.pem}");
+                requireKnownFields(t, "tls.", TLS);
+                tls = new Front.Tls(readableFile(field(t, "certificate"), "tls.certificate"),
+                        readableFile(field(t, "key"), "tls.key"));
+            }
+            boolean h2c = front.h2c();
+            n = field(root, "h2c");
+            if (n != null) {
+                h2c = bool(n, "h2c");
+            }
+            return new Front(hosts, unlisted, trusted, preserveHost, scheme, connections, requestBody, requestLine,
+                    headerBlock, front.headerTimeout(), front.idleTimeout(), front.keepAliveTimeout(), tls, h2c);
+        }
+
+        private java.nio.file.Path readableFile(JsonNode n, String field) {
+            if (n == null) {
+                throw new ConfigException(field, "is required with tls:");
+            }
+            java.nio.file.Path p = java.nio.file.Path.of(text(n, field));
+            if (!Files.isReadable(p)) {
+                throw new ConfigException(field, "cannot be read: " + Values.quote(p.toString()));
+            }
+            return p;
+        }
+
+        /** A list of non-empty strings. */
+        private List<String> names(JsonNode n, String field, String what) {
+            if (!n.isArray()) {
+                throw new ConfigException(field, "must be " + what + ", got " + describe(n));
+            }
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < n.size(); i++) {
+                String v = text(n.get(i), field + "[" + i + "]").strip();
+                if (v.isEmpty() || v.contains(" ")) {
+                    throw new ConfigException(field + "[" + i + "]", "must be one name without spaces, got " + Values.quote(v));
+                }
+                out.add(v);
+            }
+            return out;
+        }
+
+        private int positiveInt(JsonNode n, String field) {
+            String text = n.isIntegralNumber() ? n.asText() : text(n, field).strip();
+            if (!text.matches("\\d{1,9}") || Integer.parseInt(text) < 1) {
+                throw new ConfigException(field, "must be a positive whole number, got " + Values.quote(text));
+            }
+            return Integer.parseInt(text);
         }
 
         // ---------------------------------------------------------------------------- fields
@@ -399,7 +607,7 @@ public final class ConfigLoader {
         }
 
         /** {host[:port] lower-cased, scheme or null} from {@code host} or {@code https://host}. */
-        private String[] parsePublicHost(String text) {
+        private String[] parsePublicHost(String text, String field) {
             String t = text.strip();
             String scheme = null;
             String lower = t.toLowerCase(Locale.ROOT);
@@ -414,7 +622,7 @@ public final class ConfigLoader {
             }
             Matcher m = PUBLIC_HOST.matcher(t);
             if (!m.matches() || m.group(2) != null && (Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535)) {
-                throw new ConfigException("host", "must be the public host name (with an optional :port), e.g. "
+                throw new ConfigException(field, "must be the public host name (with an optional :port), e.g. "
                         + "www.example.com, got " + Values.quote(text));
             }
             return new String[] {t.toLowerCase(Locale.ROOT), scheme};
@@ -523,9 +731,9 @@ public final class ConfigLoader {
                 throw new ConfigException("webhook-path", "must be a path starting with / (no spaces, ? or #), got "
                         + Values.quote(v));
             }
-            if (v.equals("/_regen") || v.startsWith("/_regen/")) {
-                throw new ConfigException("webhook-path", "must not be under /_regen/ (Regen's own pages), got "
-                        + Values.quote(v));
+            if ((v.equals("/_regen") || v.startsWith("/_regen/")) && !v.equals(ServerConfig.DEFAULT_WEBHOOK_PATH)) {
+                throw new ConfigException("webhook-path", "must be " + ServerConfig.DEFAULT_WEBHOOK_PATH
+                        + " or a path outside /_regen/ (Regen's own pages), got " + Values.quote(v));
             }
             return v;
         }
@@ -647,23 +855,23 @@ public final class ConfigLoader {
             return bytes;
         }
 
-        /** {@code true}/{@code false} (text or off) or the format's name. */
+        /** The format's name, or {@code true}/{@code false}; {@code text} is the older name of combined. */
         private ServerConfig.AccessLog accessLog(JsonNode n) {
             String field = "access-log";
             if (n.isBoolean()) {
-                return n.booleanValue() ? ServerConfig.AccessLog.TEXT : ServerConfig.AccessLog.OFF;
+                return n.booleanValue() ? ServerConfig.AccessLog.COMBINED : ServerConfig.AccessLog.OFF;
             }
             if (n.isTextual()) {
                 String v = interpolate(n.textValue(), field).strip();
                 switch (v) {
-                    case "true", "text" -> { return ServerConfig.AccessLog.TEXT; }
+                    case "true", "combined", "text" -> { return ServerConfig.AccessLog.COMBINED; }
                     case "false", "off" -> { return ServerConfig.AccessLog.OFF; }
                     case "json" -> { return ServerConfig.AccessLog.JSON; }
                     default -> { }
                 }
-                throw new ConfigException(field, "must be off, text or json, got " + Values.quote(v));
+                throw new ConfigException(field, "must be off, combined or json, got " + Values.quote(v));
             }
-            throw new ConfigException(field, "must be off, text or json, got " + describe(n));
+            throw new ConfigException(field, "must be off, combined or json, got " + describe(n));
         }
 
         private boolean bool(JsonNode n, String field) {
@@ -751,8 +959,11 @@ public final class ConfigLoader {
         }
     }
 
-    /** The known field closest to a misspelt one, if close enough. */
-    private static String suggest(String name, Set<String> known) {
+    /**
+     * The known name closest to a misspelt one, if close enough, else null: case, {@code -} and
+     * {@code _} aside, or a few letters off. Also what the command line suggests for a mistyped command.
+     */
+    public static String suggest(String name, Set<String> known) {
         String norm = name.toLowerCase(Locale.ROOT).replace("_", "").replace("-", "");
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
@@ -825,8 +1036,9 @@ public final class ConfigLoader {
     private static ConfigException fromCore(IllegalArgumentException ex, String fallbackField) {
         String msg = String.valueOf(ex.getMessage());
         String[][] prefixes = {
-                {"host", "host"}, {"scheme", "scheme"}, {"revalidate", "revalidate"}, {"expire", "expire"},
-                {"cacheable status", "cacheable-statuses"}, {"maxBodyBytes", "max-body"},
+                {"revalidate", "revalidate"}, {"expire", "expire"}, {"error-revalidate", "error-revalidate"},
+                {"hit-for-pass", "hit-for-pass"}, {"max-variants", "max-variants"},
+                {"cacheable-statuses", "cacheable-statuses"}, {"max-body", "max-body"},
                 {"timeouts.render", "timeouts.render"}, {"query", "query"}, {"routes[].match", ".match"},
                 {"routes[].revalidate", ".revalidate"}};
         for (String[] p : prefixes) {

@@ -2,6 +2,7 @@ package dev.regen.server.config;
 
 import dev.regen.RegenConfig;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -19,9 +20,11 @@ import java.util.Objects;
  * @param store          the persistent store behind L1, default {@code embedded:./.regen}
  * @param memoryBytes    L1 budget in bytes, default 256 MiB
  * @param connectTimeout origin connect timeout, default 2 s
- * @param webhookPath    path of the revalidation webhook, default {@code /api/revalidate}
+ * @param webhookPath    path of the revalidation webhook, default {@code /_regen/revalidate}
  * @param metricsPublic  whether {@code /_regen/metrics} is served without the secret
- * @param accessLog      one line per request: off (default), text or json
+ * @param accessLog      one line per request: off (default), {@code combined} (Apache/nginx) or JSON lines
+ * @param accessLogFile  where the access log goes (appended to), or null for stdout
+ * @param front          public hosts, trusted proxies, connection limits and timeouts, TLS
  */
 public record ServerConfig(
         URI origin,
@@ -34,24 +37,40 @@ public record ServerConfig(
         Duration connectTimeout,
         String webhookPath,
         boolean metricsPublic,
-        AccessLog accessLog) {
+        AccessLog accessLog,
+        Path accessLogFile,
+        Front front) {
 
     /** The access log's format. */
-    public enum AccessLog { OFF, TEXT, JSON }
+    public enum AccessLog { OFF, COMBINED, JSON }
 
-    /** With the access log on (text) or off. */
+    /** With the access log on stdout in {@code format}, and the default front door. */
+    public ServerConfig(URI origin, String listenHost, int listenPort, RegenConfig engine, String secret,
+                        StoreSpec store, long memoryBytes, Duration connectTimeout, String webhookPath,
+                        boolean metricsPublic, AccessLog format) {
+        this(origin, listenHost, listenPort, engine, secret, store, memoryBytes, connectTimeout, webhookPath,
+                metricsPublic, format, null, Front.DEFAULTS);
+    }
+
+    /** With the access log on stdout (combined) or off. */
     public ServerConfig(URI origin, String listenHost, int listenPort, RegenConfig engine, String secret,
                         StoreSpec store, long memoryBytes, Duration connectTimeout, String webhookPath,
                         boolean metricsPublic, boolean accessLog) {
         this(origin, listenHost, listenPort, engine, secret, store, memoryBytes, connectTimeout, webhookPath,
-                metricsPublic, accessLog ? AccessLog.TEXT : AccessLog.OFF);
+                metricsPublic, accessLog ? AccessLog.COMBINED : AccessLog.OFF);
+    }
+
+    /** The same, with another front door. */
+    public ServerConfig withFront(Front f) {
+        return new ServerConfig(origin, listenHost, listenPort, engine, secret, store, memoryBytes, connectTimeout,
+                webhookPath, metricsPublic, accessLog, accessLogFile, f);
     }
 
     public static final String DEFAULT_LISTEN_HOST = "0.0.0.0";
     public static final int DEFAULT_LISTEN_PORT = 8080;
     public static final long DEFAULT_MEMORY_BYTES = 256L * 1024 * 1024;
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
-    public static final String DEFAULT_WEBHOOK_PATH = "/api/revalidate";
+    public static final String DEFAULT_WEBHOOK_PATH = dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH;
     /** A shorter webhook secret is rejected: a guessable secret lets anyone purge the cache. */
     public static final int MIN_SECRET_LENGTH = 16;
 
@@ -88,8 +107,13 @@ public record ServerConfig(
         if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()) {
             throw new ConfigException("timeouts.connect", "must be a positive duration, got \"" + connectTimeout + "\"");
         }
+        Objects.requireNonNull(front, "front");
         if (webhookPath == null || !webhookPath.startsWith("/")) {
             throw new ConfigException("webhook-path", "must start with /, got " + Values.quote(String.valueOf(webhookPath)));
+        }
+        Objects.requireNonNull(accessLog, "accessLog");
+        if (accessLogFile != null && accessLog == AccessLog.OFF) {
+            throw new ConfigException("access-log-file", "is set but access-log is off: set access-log: json or combined");
         }
     }
 
@@ -112,6 +136,8 @@ public record ServerConfig(
                 + ", connectTimeout=" + connectTimeout
                 + ", webhookPath=" + webhookPath
                 + ", metricsPublic=" + metricsPublic
-                + ", accessLog=" + accessLog + "]";
+                + ", accessLog=" + accessLog
+                + ", accessLogFile=" + accessLogFile
+                + ", front=" + front + "]";
     }
 }

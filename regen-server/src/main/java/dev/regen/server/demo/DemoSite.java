@@ -9,6 +9,9 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -17,8 +20,13 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The demo origin: a small server-rendered blog, slow on purpose, that shows on every page when and
@@ -29,15 +37,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * (absolute URLs under {@link #setPublicBase(String) the public base}), anything else a 404 page. Each
  * page takes {@code renderDelay} to render, carries {@code Cache-Tag} ({@code posts, index} or
  * {@code posts, post-N}) and no {@code Cache-Control}, so the proxy's revalidate time applies.
- * {@code GET /__renders} answers {@code {"total":N,"paths":{"/posts/1":2,…}}} and is never cached.
+ * {@code GET /__renders} answers {@code {"total":N,"paths":{"/posts/1":2,…}}} and is never cached;
+ * {@code /favicon.ico} is Regen's icon. Neither counts as a render.
+ *
+ * <p>The render counts can be kept in a file ({@link #start(String, int, Duration, Path)}): {@code regen
+ * demo} keeps them beside its embedded store, so that after a restart the "Render #" of a page that
+ * survived in the store goes on from where it was rather than starting again at 1. The file is written
+ * at most twice a second and when the site closes.
  *
  * <p>Requests run on a pool of {@value #THREADS} daemon threads, so concurrent renders don't queue
  * behind each other. Thread-safe.
  */
 public final class DemoSite implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(DemoSite.class);
 
     /** Number of blog posts. */
     public static final int POSTS = 50;
+    /** The name of the render counts' file, beside the store in {@code regen demo}. */
+    public static final String COUNTS_FILE = "demo-renders.txt";
     /** Default for {@link #setPublicBase(String)}. */
     public static final String DEFAULT_PUBLIC_BASE = "http://localhost:8080";
 
@@ -62,11 +79,27 @@ public final class DemoSite implements AutoCloseable {
     private final AtomicInteger current = new AtomicInteger();
     private final AtomicInteger maxConcurrent = new AtomicInteger();
     private volatile String publicBase = DEFAULT_PUBLIC_BASE;
+    /** Where the counts are kept, or null; written by {@link #saver} when {@link #dirty}. */
+    private final Path countsFile;
+    private final ScheduledExecutorService saver;
+    private final AtomicBoolean dirty = new AtomicBoolean();
 
-    private DemoSite(HttpServer server, ExecutorService executor, Duration renderDelay) {
+    private DemoSite(HttpServer server, ExecutorService executor, Duration renderDelay, Path countsFile) {
         this.server = server;
         this.executor = executor;
         this.renderDelay = renderDelay;
+        this.countsFile = countsFile;
+        if (countsFile == null) {
+            this.saver = null;
+            return;
+        }
+        loadCounts();
+        this.saver = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "demo-site-counts");
+            t.setDaemon(true);
+            return t;
+        });
+        saver.scheduleWithFixedDelay(this::saveIfChanged, 500, 500, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -78,6 +111,16 @@ public final class DemoSite implements AutoCloseable {
      * @throws UncheckedIOException when the address can't be bound
      */
     public static DemoSite start(String host, int port, Duration renderDelay) {
+        return start(host, port, renderDelay, null);
+    }
+
+    /**
+     * Starts the site with its render counts kept in {@code countsFile} (read now if it exists).
+     *
+     * @param countsFile where the counts live across restarts, or null to keep them in memory only
+     * @throws UncheckedIOException when the address can't be bound
+     */
+    public static DemoSite start(String host, int port, Duration renderDelay, Path countsFile) {
         if (renderDelay == null || renderDelay.isNegative()) {
             throw new IllegalArgumentException("renderDelay must not be negative: " + renderDelay);
         }
@@ -98,7 +141,7 @@ public final class DemoSite implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        DemoSite site = new DemoSite(server, executor, renderDelay);
+        DemoSite site = new DemoSite(server, executor, renderDelay, countsFile);
         server.createContext("/", site::handle);
         server.setExecutor(executor);
         server.start();
@@ -150,13 +193,66 @@ public final class DemoSite implements AutoCloseable {
         renders.clear();
         total.set(0);
         maxConcurrent.set(current.get());
+        dirty.set(true);
     }
 
-    /** Stops listening at once and stops the threads; idempotent. */
+    /** Stops listening at once and stops the threads, writing out the counts; idempotent. */
     @Override
     public void close() {
         server.stop(0);
         executor.shutdownNow();
+        if (saver != null) {
+            saver.shutdownNow();
+            saveIfChanged();
+        }
+    }
+
+    // -------------------------------------------------------------------------------- kept counts
+
+    /** Reads {@code total N} and {@code N PATH} lines; a file that can't be read is reported and counting starts at 0. */
+    private void loadCounts() {
+        if (!Files.exists(countsFile)) {
+            return;
+        }
+        try {
+            for (String line : Files.readAllLines(countsFile, StandardCharsets.UTF_8)) {
+                if (line.isBlank() || line.startsWith("#")) {
+                    continue;
+                }
+                int space = line.indexOf(' ');
+                if (space < 0) {
+                    throw new IOException("not a count: " + line);
+                }
+                long n = Long.parseLong(line.substring(0, space));
+                String path = line.substring(space + 1);
+                if (path.equals("total")) {
+                    total.set(n);
+                } else if (renders.size() < MAX_COUNTED_PATHS) {
+                    renders.put(path, new AtomicLong(n));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            log.warn("demo render counts in {} unreadable ({}); counting from 0", countsFile, e.getMessage());
+            renders.clear();
+            total.set(0);
+        }
+    }
+
+    private void saveIfChanged() {
+        if (!dirty.getAndSet(false)) {
+            return;
+        }
+        StringBuilder b = new StringBuilder("# regen demo: renders per page, kept beside the store\n")
+                .append(total.get()).append(" total\n");
+        new TreeMap<>(renders).forEach((p, c) -> b.append(c.get()).append(' ').append(p).append('\n'));
+        try {
+            Files.createDirectories(countsFile.toAbsolutePath().getParent());
+            Path tmp = countsFile.resolveSibling(countsFile.getFileName() + ".tmp");
+            Files.writeString(tmp, b, StandardCharsets.UTF_8);
+            Files.move(tmp, countsFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            log.warn("cannot keep the demo render counts in {}: {}", countsFile, e.toString());
+        }
     }
 
     // --------------------------------------------------------------------------------------- handling
@@ -174,6 +270,11 @@ public final class DemoSite implements AutoCloseable {
                 respond(ex, 200, "application/json", rendersJson());
                 return;
             }
+            if (path.equals("/favicon.ico")) {
+                ex.getResponseHeaders().set("Cache-Control", "public, max-age=86400");
+                respond(ex, 200, "image/x-icon", FAVICON);
+                return;
+            }
             if (!method.equals("GET") && !method.equals("HEAD")) {
                 ex.getResponseHeaders().set("Allow", "GET, HEAD");
                 respond(ex, 405, "text/plain; charset=utf-8", "405 method not allowed\n");
@@ -185,32 +286,38 @@ public final class DemoSite implements AutoCloseable {
                 return;
             }
             maxConcurrent.accumulateAndGet(current.incrementAndGet(), Math::max);
+            Page page;
             try {
-                render(ex, path, n);
+                page = render(path, n);
             } finally {
+                // the render is the work, not the transfer: the client may have the bytes before a write returns
                 current.decrementAndGet();
             }
+            if (page.tag() != null) {
+                ex.getResponseHeaders().set("Cache-Tag", page.tag());
+            }
+            respond(ex, page.status(), "text/html; charset=utf-8", page.html());
         } finally {
             ex.close();
         }
     }
 
-    private void render(HttpExchange ex, String path, long n) throws IOException {
+    private record Page(int status, String tag, String html) { }
+
+    private Page render(String path, long n) {
         sleep(renderDelay);
         long renderedAt = System.currentTimeMillis();
         int post = postNumber(path);
         if (path.equals("/")) {
-            ex.getResponseHeaders().set("Cache-Tag", "posts, index");
-            respond(ex, 200, "text/html; charset=utf-8", indexPage(n, renderedAt));
+            return new Page(200, "posts, index", indexPage(n, renderedAt));
         } else if (post > 0) {
-            ex.getResponseHeaders().set("Cache-Tag", "posts, post-" + post);
-            respond(ex, 200, "text/html; charset=utf-8", postPage(post, n, renderedAt));
-        } else {
-            respond(ex, 404, "text/html; charset=utf-8", notFoundPage(path, n, renderedAt));
+            return new Page(200, "posts, post-" + post, postPage(post, n, renderedAt));
         }
+        return new Page(404, null, notFoundPage(path, n, renderedAt));
     }
 
     private long count(String path) {
+        dirty.set(true);
         total.incrementAndGet();
         AtomicLong c = renders.get(path);
         if (c == null) {
@@ -239,7 +346,10 @@ public final class DemoSite implements AutoCloseable {
     }
 
     private static void respond(HttpExchange ex, int status, String contentType, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        respond(ex, status, contentType, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void respond(HttpExchange ex, int status, String contentType, byte[] bytes) throws IOException {
         ex.getResponseHeaders().set("Content-Type", contentType);
         if (ex.getRequestMethod().equals("HEAD")) {
             ex.getResponseHeaders().set("Content-Length", String.valueOf(bytes.length));
@@ -308,6 +418,7 @@ public final class DemoSite implements AutoCloseable {
         return page("The Regen demo blog", n, renderedAt,
                 "<h1>The Regen demo blog</h1>\n"
                         + "<p class=\"lede\">" + POSTS + " posts, rendered on the server, slowly on purpose.</p>\n"
+                        + WATCH
                         + list);
     }
 
@@ -328,13 +439,15 @@ public final class DemoSite implements AutoCloseable {
                         + "still served instantly while a single background render refreshes it.</p>\n"
                         + "<p>Tag <code>post-" + post + "</code> purges only this page; tag <code>posts</code> "
                         + "purges the whole blog.</p>\n"
-                        + nav);
+                        + nav
+                        + WATCH);
     }
 
     private String notFoundPage(String path, long n, long renderedAt) {
         return page("Not found — Regen demo", n, renderedAt,
                 "<h1>Not found</h1>\n<p>There is no page at <code>" + Html.escape(path) + "</code>. "
-                        + "<a href=\"/\">Back to all posts</a>.</p>\n");
+                        + "<a href=\"/\">Back to all posts</a>.</p>\n"
+                        + WATCH);
     }
 
     private static String page(String title, long n, long renderedAt, String content) {
@@ -344,15 +457,29 @@ public final class DemoSite implements AutoCloseable {
                 + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 + "<meta name=\"x-render\" content=\"" + n + ";" + renderedAt + "\">\n"
                 + "<title>" + title + "</title>\n"
+                + "<link rel=\"icon\" href=\"/favicon.ico\" sizes=\"16x16 32x32\">\n"
                 + "<style>\n" + CSS + "</style>\n"
                 + "</head>\n<body>\n<main>\n"
                 + "<div class=\"render\">Render #" + n + " &middot; rendered at <time datetime=\"" + iso + "\">"
                 + iso + "</time> <span id=\"ago\"></span></div>\n"
                 + content
-                + WATCH
                 + "</main>\n"
                 + "<script>\n" + AGO_SCRIPT + "</script>\n"
                 + "</body>\n</html>\n";
+    }
+
+    /** Regen's icon at 16 and 32 px (PNG in ICO), made from the dashboard's icon.svg with rsvg-convert. */
+    private static final byte[] FAVICON = resource("favicon.ico");
+
+    private static byte[] resource(String name) {
+        try (InputStream in = DemoSite.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + name);
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static final String WATCH = """
@@ -400,7 +527,7 @@ public final class DemoSite implements AutoCloseable {
             .posts { padding-left: 1.5rem; }
             .posts li { margin: .2rem 0; }
             .pager { display: flex; justify-content: space-between; margin: 2rem 0; }
-            .watch { margin-top: 2.5rem; padding: 1rem 1.25rem; background: var(--box); border-left: 4px solid var(--accent); border-radius: 6px; }
+            .watch { margin: 1.5rem 0; padding: 1rem 1.25rem; background: var(--box); border-left: 4px solid var(--accent); border-radius: 6px; }
             .watch ul { margin: 0; padding-left: 1.2rem; }
             .watch li { margin: .4rem 0; }
             """;

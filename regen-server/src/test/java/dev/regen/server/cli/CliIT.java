@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.regen.server.demo.DemoSite;
+import dev.regen.store.PutOptions;
+import dev.regen.store.embedded.EmbeddedStore;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -15,7 +17,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -130,21 +136,8 @@ class CliIT {
     private Child serve(DemoSite origin, int port, String secret) throws Exception {
         Child c = start(secret, "serve", "--origin", "http://127.0.0.1:" + origin.port(), "--port", String.valueOf(port),
                 "--store", "embedded:" + dir.resolve("store-" + port));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (true) {
-            if (!c.process.isAlive()) {
-                fail("regen serve exited with " + c.process.exitValue() + c.describe());
-            }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return c;
-            } catch (IOException notYet) {
-                if (System.nanoTime() > deadline) {
-                    fail("regen serve did not accept connections on port " + port + " within 20 s" + c.describe());
-                }
-                Thread.sleep(50);
-            }
-        }
+        awaitListening(c, port);
+        return c;
     }
 
     private HttpRequest get(int port, String path) {
@@ -193,6 +186,51 @@ class CliIT {
 
         assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(0);
         assertThat(c.stdout()).contains("serve").contains("demo").contains("revalidate");
+    }
+
+    /** An embedded store in {@code name} with 20 pages of 5,000 bytes. */
+    private Path storeOf20Pages(String name) {
+        Path store = dir.resolve(name);
+        try (EmbeddedStore s = EmbeddedStore.open(store, InstantSource.system())) {
+            for (int i = 0; i < 20; i++) {
+                s.put("page:/p/" + i, new byte[5000], PutOptions.NONE);
+            }
+        }
+        return store;
+    }
+
+    @Test
+    void storeCheck_cleanStore_exits0() throws Exception {
+        Path store = storeOf20Pages("clean");
+
+        Child c = run(null, "store", "check", store.toString());
+
+        assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(0);
+        assertThat(c.stdout()).contains("integrity check: ok").contains("entries: 20 read back").endsWith("ok\n");
+    }
+
+    @Test
+    void storeCheck_damagedValue_exits1NamingTheEntry() throws Exception {
+        Path store = storeOf20Pages("damaged");
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + store.resolve("regen.db"));
+             Statement st = db.createStatement()) {
+            st.execute("UPDATE bodies SET value = zeroblob(4999) || x'01'"
+                    + " WHERE id = (SELECT id FROM entries WHERE key = 'page:/p/7')");
+        }
+
+        Child c = run(null, "store", "check", store.toString());
+
+        assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(1);
+        assertThat(c.stdout()).contains("1 corrupt").contains("entry page:/p/7: a value that does not match its checksum")
+                .contains("CORRUPT");
+    }
+
+    @Test
+    void storeCheck_noStore_exits2() throws Exception {
+        Child c = run(null, "store", "check", dir.resolve("nothing").toString());
+
+        assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(2);
+        assertThat(c.stderr()).contains("no embedded store in");
     }
 
     @Test
@@ -247,6 +285,48 @@ class CliIT {
         server.process.destroy(); // SIGTERM
         assertThat(server.exitWithin(Duration.ofSeconds(15))).as(server.describe()).isEqualTo(0);
         assertThat(server.stderr()).as("no stack trace on a clean stop").doesNotContain("\tat ");
+    }
+
+    @Test
+    void demoOrigin_regenServeInFrontOfIt_cachesItsPages_bothExit0OnSigterm() throws Exception {
+        int originPort = freePort();
+        Child demoOrigin = start(null, "demo-origin", "--port", String.valueOf(originPort), "--render-delay", "0");
+        awaitListening(demoOrigin, originPort);
+        int port = freePort();
+        Path config = Files.writeString(dir.resolve("loopback.yaml"), "listen: 127.0.0.1:" + port + "\n");
+        Child server = start(null, "serve", "--origin", "http://127.0.0.1:" + originPort, "--config", config.toString(),
+                "--store", "memory");
+        awaitListening(server, port);
+
+        HttpResponse<String> first = send(port, "/posts/1");
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(cacheStatus(first)).isEqualTo("MISS");
+        assertThat(first.body()).contains("Render #");
+        assertThat(cacheStatus(send(port, "/posts/1"))).isEqualTo("HIT");
+
+        server.process.destroy();
+        demoOrigin.process.destroy();
+        assertThat(server.exitWithin(Duration.ofSeconds(15))).as(server.describe()).isEqualTo(0);
+        assertThat(demoOrigin.exitWithin(Duration.ofSeconds(15))).as(demoOrigin.describe()).isEqualTo(0);
+        assertThat(demoOrigin.stderr()).contains("demo origin listening on http://127.0.0.1:" + originPort);
+    }
+
+    private static void awaitListening(Child c, int port) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (true) {
+            if (!c.process.isAlive()) {
+                fail("exited with " + c.process.exitValue() + c.describe());
+            }
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                return;
+            } catch (IOException notYet) {
+                if (System.nanoTime() > deadline) {
+                    fail("nothing accepted connections on port " + port + " within 20 s" + c.describe());
+                }
+                Thread.sleep(50);
+            }
+        }
     }
 
     @Test
@@ -321,5 +401,109 @@ class CliIT {
         assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(1);
         assertThat(c.stderr()).startsWith("regen: revalidation failed: HTTP 401: ").doesNotContain("wrong-secret");
         assertThat(cacheStatus(send(port, "/posts/1"))).as("a rejected call changes nothing").isEqualTo("HIT");
+    }
+
+    // ------------------------------------------------------------------------ start-up errors and notes
+
+    @Test
+    void unknownCommand_suggestsWhatWasMeant_exits2() throws Exception {
+        Child version = start(null, "version");
+        Child typo = start(null, "serv");
+        Child option = start(null, "serve", "--revalidte", "5");
+
+        assertThat(version.exitWithin(Duration.ofSeconds(20))).as(version.describe()).isEqualTo(2);
+        assertThat(version.stderr()).isEqualTo("regen: unknown command 'version'; did you mean 'regen --version'?\n"
+                + "See 'regen --help'.\n");
+        assertThat(typo.exitWithin(Duration.ofSeconds(20))).isEqualTo(2);
+        assertThat(typo.stderr()).startsWith("regen: unknown command 'serv'; did you mean 'regen serve'?\n");
+        assertThat(option.exitWithin(Duration.ofSeconds(20))).isEqualTo(2);
+        assertThat(option.stderr()).startsWith("regen: unknown option '--revalidte'; did you mean 'regen serve --revalidate'?\n");
+    }
+
+    @Test
+    void help_noLineOver100Columns_noUrlBrokenAcrossLines() throws Exception {
+        for (String command : new String[] {"serve", "demo", "revalidate", "warm"}) {
+            Child c = run(null, command, "--help");
+
+            assertThat(c.process.exitValue()).isEqualTo(0);
+            String[] lines = c.stdout().split("\n");
+            for (int i = 0; i < lines.length; i++) {
+                assertThat(lines[i].length()).as(command + ": " + lines[i]).isLessThanOrEqualTo(Main.HELP_WIDTH);
+                assertThat(lines[i]).as(command + ": a URL ends the line and goes on in the next")
+                        .doesNotMatch(".*https?://\\S*[.:/]$");
+            }
+        }
+    }
+
+    @Test
+    void serve_portInUse_oneLineWithTheAddress_exits1() throws Exception {
+        DemoSite origin = origin(Duration.ZERO);
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Path config = Files.writeString(dir.resolve("taken.yaml"), "listen: 127.0.0.1:" + taken.getLocalPort()
+                    + "\nstore: memory\norigin: http://127.0.0.1:" + origin.port() + "\n");
+
+            Child c = run(null, "serve", "--config", config.toString());
+
+            assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(1);
+            assertThat(c.stderr()).isEqualTo("regen: cannot listen on 127.0.0.1:" + taken.getLocalPort()
+                    + ": the address is already in use: another process listens there (another Regen?); stop it or"
+                    + " choose another port with --port (or listen: in the config)\n");
+        }
+    }
+
+    @Test
+    void serve_revalidateAsDuration_unreachableOriginWarns_noSecretNotes_keepsServing() throws Exception {
+        int port = freePort();
+        int deadOrigin = freePort();
+        Path config = Files.writeString(dir.resolve("notes.yaml"), "listen: 127.0.0.1:" + port + "\nstore: memory\n");
+
+        Child c = start(null, "serve", "--config", config.toString(), "--origin", "http://127.0.0.1:" + deadOrigin,
+                "--revalidate", "5m");
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!(c.stderr().contains("unreachable") && c.stderr().contains("no secret set"))) {
+            if (!c.process.isAlive() || System.nanoTime() > deadline) {
+                fail("no start-up warnings" + c.describe());
+            }
+            Thread.sleep(50);
+        }
+        assertThat(c.stderr()).contains("(store memory, revalidate 5 min)")
+                .contains("WARN  OriginHealth - the origin http://127.0.0.1:" + deadOrigin + " is unreachable (connection to"
+                        + " 127.0.0.1:" + deadOrigin + " refused); starting anyway: pages not cached yet get 502 until it is up")
+                .contains("INFO  regen - no secret set: the revalidation webhook, the admin API and the dashboard are off"
+                        + " (they answer 503); set REGEN_SECRET (or secret: in the config) to turn them on");
+        assertThat(send(port, "/posts/1").statusCode()).isEqualTo(502);
+        c.process.destroy();
+        assertThat(c.exitWithin(Duration.ofSeconds(15))).isEqualTo(0);
+    }
+
+    @Test
+    void serve_accessLogJson_stdoutCarriesOnlyJsonLines_theLogStaysOnStderr() throws Exception {
+        DemoSite origin = origin(Duration.ZERO);
+        int port = freePort();
+        Path config = Files.writeString(dir.resolve("access.yaml"), "listen: 127.0.0.1:" + port
+                + "\nstore: memory\naccess-log: json\norigin: http://127.0.0.1:" + origin.port() + "\n");
+        Child c = start(SECRET, "serve", "--config", config.toString());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!c.stderr().contains("listening on")) {
+            if (!c.process.isAlive() || System.nanoTime() > deadline) {
+                fail("did not start" + c.describe());
+            }
+            Thread.sleep(50);
+        }
+
+        send(port, "/posts/1");
+        send(port, "/posts/1");
+        send(port, "/_regen/health");
+        c.process.destroy();
+        assertThat(c.exitWithin(Duration.ofSeconds(15))).isEqualTo(0);
+
+        String[] lines = c.stdout().split("\n");
+        assertThat(lines).hasSize(3);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertThat(json.readTree(lines[0]).get("cache").asText()).isEqualTo("MISS");
+        assertThat(json.readTree(lines[1]).get("cache").asText()).isEqualTo("HIT");
+        assertThat(json.readTree(lines[2]).get("target").asText()).isEqualTo("/_regen/health");
+        assertThat(c.stderr()).doesNotContain("\"target\"");
     }
 }

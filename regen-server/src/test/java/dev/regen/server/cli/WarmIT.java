@@ -42,7 +42,7 @@ class WarmIT {
         // the sitemap lists public URLs on another host: warm must request their paths through --url
         site.setPublicBase("https://www.example.com");
         ServerConfig cfg = new ServerConfig(URI.create("http://127.0.0.1:" + site.port()), "127.0.0.1", 0,
-                RegenConfig.builder().host("www.example.com").revalidate(Duration.ofSeconds(3600)).build(),
+                RegenConfig.builder().revalidate(Duration.ofSeconds(3600)).build(),
                 null, new StoreSpec.Memory(), 64L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false);
         server = RegenServer.start(cfg, new MemoryStore(64L << 20, InstantSource.system()), InstantSource.system());
     }

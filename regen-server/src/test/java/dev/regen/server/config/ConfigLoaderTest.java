@@ -84,19 +84,19 @@ class ConfigLoaderTest {
         assertThat(c.store()).isEqualTo(new StoreSpec.Embedded(Path.of("./.regen")));
         assertThat(c.memoryBytes()).isEqualTo(256L * 1024 * 1024);
         assertThat(c.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
-        assertThat(c.webhookPath()).isEqualTo("/api/revalidate");
+        assertThat(c.webhookPath()).isEqualTo("/_regen/revalidate");
         assertThat(c.metricsPublic()).isFalse();
         assertThat(c.accessLog()).isEqualTo(ServerConfig.AccessLog.OFF);
+        assertThat(c.front().hosts()).containsExactly("www.example.com");
+        assertThat(c.front().scheme()).isNull();
 
         var e = c.engine();
-        assertThat(e.host()).isEqualTo("www.example.com");
-        assertThat(e.scheme()).isEqualTo("http");
         assertThat(e.revalidate()).isEqualTo(Duration.ofSeconds(60));
         assertThat(e.expire()).isNull();
         assertThat(e.query()).isEqualTo(QueryPolicy.IGNORE_TRACKING);
         assertThat(e.bypassToken()).isEqualTo(TOKEN);
         assertThat(e.renderTimeout()).isEqualTo(Duration.ofSeconds(30));
-        assertThat(e.cacheableStatuses()).containsExactly(200);
+        assertThat(e.cacheableStatuses()).containsExactlyInAnyOrder(200, 203, 204, 300, 301, 308, 404, 410);
         assertThat(e.maxBodyBytes()).isEqualTo(8L * 1024 * 1024);
         assertThat(e.routes()).containsExactly(
                 new RouteRule("/blog/**", Duration.ofSeconds(300), List.of("blog"), true),
@@ -115,15 +115,14 @@ class ConfigLoaderTest {
         assertThat(c.store()).isEqualTo(new StoreSpec.Embedded(Path.of("./.regen")));
         assertThat(c.memoryBytes()).isEqualTo(256L << 20);
         assertThat(c.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
-        assertThat(c.webhookPath()).isEqualTo("/api/revalidate");
+        assertThat(c.webhookPath()).isEqualTo("/_regen/revalidate");
         assertThat(c.metricsPublic()).isFalse();
         assertThat(c.accessLog()).isEqualTo(ServerConfig.AccessLog.OFF);
-        assertThat(c.engine().host()).isEqualTo("localhost");
-        assertThat(c.engine().scheme()).isEqualTo("http");
+        assertThat(c.front()).isEqualTo(dev.regen.server.config.Front.DEFAULTS);
         assertThat(c.engine().revalidate()).isEqualTo(Duration.ofSeconds(60));
         assertThat(c.engine().expire()).isNull();
         assertThat(c.engine().query()).isEqualTo(QueryPolicy.IGNORE_TRACKING);
-        assertThat(c.engine().cacheableStatuses()).containsExactly(200);
+        assertThat(c.engine().cacheableStatuses()).containsExactlyInAnyOrder(200, 203, 204, 300, 301, 308, 404, 410);
         assertThat(c.engine().maxBodyBytes()).isEqualTo(8L << 20);
         assertThat(c.engine().routes()).isEmpty();
         assertThat(c.engine().bypassToken()).isNull();
@@ -152,11 +151,12 @@ class ConfigLoaderTest {
                 webhook-path: /hooks/regen
                 metrics-public: true
                 access-log: "true"
+                access-log-file: /var/log/regen/access.log
                 timeouts: {connect: 500ms, render: 5m}
                 """);
 
-        assertThat(c.engine().scheme()).isEqualTo("https");
-        assertThat(c.engine().host()).isEqualTo("www.example.com:8443");
+        assertThat(c.front().scheme()).isEqualTo("https");
+        assertThat(c.front().hosts()).containsExactly("www.example.com:8443");
         assertThat(c.engine().expire()).isEqualTo(Duration.ofHours(1));
         assertThat(c.store()).isEqualTo(new StoreSpec.Redis(URI.create("redis://cache.internal:6380/2")));
         assertThat(c.memoryBytes()).isEqualTo(64 * 1024);
@@ -165,7 +165,8 @@ class ConfigLoaderTest {
         assertThat(c.engine().maxBodyBytes()).isEqualTo(1L << 30);
         assertThat(c.webhookPath()).isEqualTo("/hooks/regen");
         assertThat(c.metricsPublic()).isTrue();
-        assertThat(c.accessLog()).isEqualTo(ServerConfig.AccessLog.TEXT);
+        assertThat(c.accessLog()).isEqualTo(ServerConfig.AccessLog.COMBINED);
+        assertThat(c.accessLogFile()).isEqualTo(java.nio.file.Path.of("/var/log/regen/access.log"));
         assertThat(c.connectTimeout()).isEqualTo(Duration.ofMillis(500));
         assertThat(c.engine().renderTimeout()).isEqualTo(Duration.ofMinutes(5));
     }
@@ -174,8 +175,8 @@ class ConfigLoaderTest {
     void load_hostWithScheme_setsScheme() throws IOException {
         ServerConfig c = load(ORIGIN + "host: https://www.example.com/\n");
 
-        assertThat(c.engine().host()).isEqualTo("www.example.com");
-        assertThat(c.engine().scheme()).isEqualTo("https");
+        assertThat(c.front().hosts()).containsExactly("www.example.com");
+        assertThat(c.front().scheme()).isEqualTo("https");
     }
 
     @Test
@@ -258,7 +259,7 @@ class ConfigLoaderTest {
                 "PUBLIC_HOST", ""));
 
         assertThat(c.origin()).isEqualTo(URI.create("http://app:4321"));
-        assertThat(c.engine().host()).isEqualTo("www.example.com");
+        assertThat(c.front().hosts()).containsExactly("www.example.com");
         assertThat(c.engine().revalidate()).isEqualTo(Duration.ofSeconds(15));
         assertThat(c.webhookPath()).isEqualTo("/hook/${literal}");
     }
@@ -456,7 +457,8 @@ class ConfigLoaderTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"disk", "embedded:", "redis://", "redis://host:99999", "redis://host/notanumber",
-            "http://host:6379", "memory:"})
+            "http://host:6379", "memory:", "embedded:./c?max-size=lots", "embedded:./c?max-size=10KB",
+            "embedded:./c?size=10GB", "embedded:?max-size=10GB"})
     void load_badStore_namesStore(String store) throws IOException {
         ConfigException e = failure(ORIGIN + "store: \"" + store + "\"\n");
 
@@ -574,9 +576,30 @@ class ConfigLoaderTest {
     void storeSpec_parse_acceptsEveryForm() {
         assertThat(StoreSpec.parse("memory")).isEqualTo(new StoreSpec.Memory());
         assertThat(StoreSpec.parse("embedded:data/regen")).isEqualTo(new StoreSpec.Embedded(Path.of("data/regen")));
+        assertThat(StoreSpec.parse("embedded:data/regen?max-size=10GB"))
+                .isEqualTo(new StoreSpec.Embedded(Path.of("data/regen"), 10L << 30));
         assertThat(StoreSpec.parse("redis://127.0.0.1:6379")).isEqualTo(new StoreSpec.Redis(URI.create("redis://127.0.0.1:6379")));
         assertThat(StoreSpec.parse("redis://redis_cache:6379/1")).isInstanceOf(StoreSpec.Redis.class);
         assertThat(StoreSpec.parse("rediss://:pw@cache.example.com")).isInstanceOf(StoreSpec.Redis.class);
+        // the README's forms: a Redis Cluster by its seed nodes, a Sentinel set by its master's name
+        assertThat(StoreSpec.parse("redis://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000"))
+                .isEqualTo(new StoreSpec.Redis(URI.create("redis://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000")));
+        assertThat(StoreSpec.parse("redis-sentinel://s1:26379,s2:26379?sentinelMasterId=main"))
+                .isInstanceOf(StoreSpec.Redis.class);
+        assertThat(StoreSpec.parse("redis-sentinel://s1:26379#main")).isInstanceOf(StoreSpec.Redis.class);
+    }
+
+    @Test
+    void load_storeStrict_requiresTheStoreAtStart() throws IOException {
+        ServerConfig file = load(ORIGIN + "store: redis://cache:6379\nstore-strict: true\n");
+        ServerConfig flag = ConfigLoader.load(write(ORIGIN + "store: redis://cache:6379\n"),
+                new ConfigLoader.Overrides(null, null, null, null, true), Map.of());
+        ServerConfig neither = load(ORIGIN + "store: redis://cache:6379\n");
+
+        assertThat(file.store()).isEqualTo(new StoreSpec.Redis(URI.create("redis://cache:6379"), true));
+        assertThat(flag.store()).isEqualTo(file.store());
+        assertThat(neither.store()).isEqualTo(new StoreSpec.Redis(URI.create("redis://cache:6379"), false));
+        assertThat(failure(ORIGIN + "store-strict: maybe\n").field()).isEqualTo("store-strict");
     }
 
     @Test
@@ -602,7 +625,8 @@ class ConfigLoaderTest {
     }
 
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"true, TEXT", "false, OFF", "text, TEXT", "json, JSON", "off, OFF"})
+    @org.junit.jupiter.params.provider.CsvSource({"true, COMBINED", "false, OFF", "text, COMBINED", "combined, COMBINED",
+            "json, JSON", "off, OFF"})
     void load_accessLogFormats(String value, ServerConfig.AccessLog expected) throws Exception {
         java.nio.file.Path f = java.nio.file.Files.createTempFile("regen", ".yaml");
         java.nio.file.Files.writeString(f, "origin: http://127.0.0.1:4321\naccess-log: " + value + "\n");
@@ -615,5 +639,14 @@ class ConfigLoaderTest {
         java.nio.file.Files.writeString(f, "origin: http://127.0.0.1:4321\naccess-log: xml\n");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ConfigLoader.load(f, null, java.util.Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("access-log").hasMessageContaining("json");
+    }
+
+    @org.junit.jupiter.api.Test
+    void load_accessLogFileWithoutFormat_namesBothFields() throws Exception {
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("regen", ".yaml");
+        java.nio.file.Files.writeString(f, "origin: http://127.0.0.1:4321\naccess-log-file: /tmp/a.log\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ConfigLoader.load(f, null, java.util.Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("access-log-file").hasMessageContaining("access-log is off");
     }
 }

@@ -176,4 +176,54 @@ class DemoSiteTest {
                 .isGreaterThanOrEqualTo(400).isLessThan(2400);
         assertThat(site.totalRenders()).isEqualTo(8);
     }
+
+    @Test
+    void index_whatToWatchComesBeforeThePostList() throws Exception {
+        String body = get("/").body();
+
+        assertThat(body.indexOf("What to watch")).isPositive().isLessThan(body.indexOf("href=\"/posts/1\""));
+        assertThat(get("/posts/1").body()).contains("What to watch");
+    }
+
+    @Test
+    void favicon_anIcoOfRegensIcon_notARender() throws Exception {
+        HttpResponse<byte[]> r = client.send(HttpRequest.newBuilder(uri("/favicon.ico")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("image/x-icon");
+        assertThat(r.headers().firstValue("Cache-Control")).hasValue("public, max-age=86400");
+        assertThat(r.body()).startsWith(0, 0, 1, 0, 2, 0); // ICO header: type 1, two images
+        assertThat(site.totalRenders()).isZero();
+        assertThat(get("/").body()).contains("<link rel=\"icon\" href=\"/favicon.ico\"");
+    }
+
+    @Test
+    void counts_keptInAFile_goOnAfterARestart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("store").resolve(DemoSite.COUNTS_FILE);
+        site.close();
+        site = DemoSite.start("127.0.0.1", 0, Duration.ZERO, file);
+        get("/posts/1");
+        get("/posts/1");
+        get("/");
+        site.close();
+
+        site = DemoSite.start("127.0.0.1", 0, Duration.ZERO, file);
+
+        assertThat(site.renders("/posts/1")).isEqualTo(2);
+        assertThat(site.totalRenders()).isEqualTo(3);
+        assertThat(get("/posts/1").body()).contains("Render #3");
+        assertThat(get("/").body()).contains("Render #2");
+    }
+
+    @Test
+    void counts_unreadableFile_startFromZero(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve(DemoSite.COUNTS_FILE), "garbage\n");
+        site.close();
+
+        site = DemoSite.start("127.0.0.1", 0, Duration.ZERO, file);
+
+        assertThat(site.totalRenders()).isZero();
+        assertThat(get("/posts/1").body()).contains("Render #1");
+    }
 }

@@ -36,7 +36,7 @@ class EmbeddedStoreTest {
             assertThat(nested.resolve("regen.db")).isRegularFile();
         }
         assertThat(pragma(nested.resolve("regen.db"), "journal_mode")).isEqualTo("wal");
-        assertThat(pragma(nested.resolve("regen.db"), "user_version")).isEqualTo("1");
+        assertThat(pragma(nested.resolve("regen.db"), "user_version")).isEqualTo(String.valueOf(EmbeddedStore.SCHEMA_VERSION));
     }
 
     @Test
@@ -111,7 +111,7 @@ class EmbeddedStoreTest {
     @Test
     void sweepExpired_manyExpiredRows_deletesThemAllAndKeepsTheRest() throws Exception {
         try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
-            int expired = EmbeddedStore.SWEEP_BATCH * 2 + 7;
+            int expired = EmbeddedStore.BATCH * 2 + 7;
             for (int i = 0; i < expired; i++) {
                 store.put("/e/" + i, new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
             }
@@ -127,7 +127,8 @@ class EmbeddedStoreTest {
 
     @Test
     void sweep_scheduled_runsInTheBackground() throws Exception {
-        try (EmbeddedStore store = EmbeddedStore.open(dir, clock, Duration.ofMillis(20))) {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock,
+                EmbeddedStore.Settings.DEFAULTS.withSweepInterval(Duration.ofMillis(20)))) {
             store.put("/e", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
             clock.advance(Duration.ofSeconds(10));
 
@@ -149,16 +150,37 @@ class EmbeddedStoreTest {
     }
 
     @Test
-    void put_storesSizeAndValueLastInTheRow() throws Exception {
+    void put_storesSizeWithTheKeyAndTheValueApart() throws Exception {
         try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
             store.put("/s", "hello".getBytes(StandardCharsets.UTF_8), PutOptions.NONE);
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("regen.db"));
                 Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("SELECT size, length(value) FROM entries WHERE key = '/s'")) {
+                ResultSet rs = s.executeQuery(
+                        "SELECT e.size, length(b.value) FROM entries e JOIN bodies b ON b.id = e.id WHERE key = '/s'")) {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getLong(1)).isEqualTo(5);
             assertThat(rs.getLong(2)).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void put_sameValueWithNewMetadata_writesTheMetadataOnly() throws Exception {
+        byte[] big = new byte[200_000];
+        new java.util.Random(1).nextBytes(big);
+        byte[] other = big.clone();
+        other[100_000]++;
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            store.put("/p", big, PutOptions.metadata(java.util.Map.of("i", "0")));
+            assertThat(store.checkpoint()).isTrue();
+
+            store.put("/p", big.clone(), PutOptions.metadata(java.util.Map.of("i", "1"))); // marked stale, say
+
+            assertThat(Files.size(dir.resolve("regen.db-wal"))).as("WAL bytes written").isLessThan(50_000);
+            assertThat(store.get("/p").metadata()).containsEntry("i", "1");
+            assertThat(store.get("/p").value()).isEqualTo(big);
+            store.put("/p", other, PutOptions.NONE); // same size, other bytes: written
+            assertThat(store.get("/p").value()).isEqualTo(other);
         }
     }
 

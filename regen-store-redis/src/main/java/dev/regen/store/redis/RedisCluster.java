@@ -12,11 +12,15 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.net.SocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -30,35 +34,56 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link Cluster} on Redis or Valkey (standalone or Redis Cluster), for nodes that share a
+ * {@link Cluster} on Redis or Valkey (standalone, Sentinel or Redis Cluster), for nodes that share a
  * {@link RedisStore}. Opened from the same URI as the store; see {@link RedisStore} for its syntax.
  *
  * <ul>
- *   <li><b>Render lock</b>: {@code SET <prefix>lock:<key> <token> NX PX <ttl>}, the token naming this
- *       node; released by a Lua compare-and-delete, so only the holder releases it and a lock that
- *       expired and was taken by another node is left alone.
+ *   <li><b>Render lock</b>: a lease, {@code SET <prefix>lock:<key> <token> NX PX <lease>} with a
+ *       short lease ({@value #LEASE_MILLIS} ms), the token naming this node. The holder renews it
+ *       every third of the lease (a Lua compare-and-{@code PEXPIRE}) until it unlocks or the
+ *       {@code ttl} given to {@link #tryLock} has passed, so the lock of a node that died lapses
+ *       within one lease, while a render that takes longer keeps it. Released by a Lua
+ *       compare-and-delete, so only the holder releases it and a lease that lapsed and was taken by
+ *       another node is left alone.
  *   <li><b>Changes</b>: {@code PUBLISH <prefix>changes}, a binary message with this node's id and the
- *       keys; a node ignores its own messages. In Redis Cluster a plain PUBLISH reaches every node.
- *   <li><b>Redis down</b>: when a command fails or the pub/sub connection drops, this node turns to
- *       local mode and logs one warning: {@link #tryLock} grants local locks (token
- *       {@code local:...}) at once, {@link #unlock} of those does nothing, {@link #publish} drops the
- *       message. A background check (every 250 ms, and at once when the connection comes back)
- *       returns to normal when Redis answers and the channel is subscribed again, logs one line, and
- *       then: if the pub/sub connection had dropped, calls {@link Listener#missedChanges()}; if this
- *       node dropped messages meanwhile, tells the other nodes to drop their L1 too.
+ *       keys (or a revalidation's paths and tags); a node ignores its own messages. In Redis Cluster a
+ *       plain PUBLISH reaches every node.
+ * </ul>
+ *
+ * <h2>Faults: each kind on its own, no global "down" flag</h2>
+ * <ul>
+ *   <li><b>Locks</b>: a lock Redis does not grant in time (down, failing over, a dead cluster slot)
+ *       is a local lock for that render, and for the next second every lock is local without asking
+ *       (so a dead Redis costs nothing per request); then Redis is asked again. Over {@code maxmemory}
+ *       (a refused SET) the same, for as long as it lasts. One line when locks go local, one when a
+ *       lock is taken in Redis again.
+ *   <li><b>Messages</b>: a publish that fails completes its future exceptionally and its keys are
+ *       kept (up to {@value #MAX_UNSENT}) and sent again every {@link #PROBE_INTERVAL} until Redis
+ *       takes them, so other nodes drop exactly the copies that changed; past that many, one
+ *       "missed changes" message instead, which makes them drop all. One line when messages start
+ *       failing, one when they go through again.
+ *   <li><b>Subscription</b>: when the pub/sub connection drops this node may miss messages; once it is
+ *       subscribed again (Lettuce reconnects, checked every {@link #PROBE_INTERVAL} and at once on
+ *       reconnection) it tells its listeners {@link Listener#missedChanges()} once for that outage.
  * </ul>
  *
  * <p>Threading: every method is thread-safe and never throws because of Redis. {@link #tryLock}
- * blocks for one round trip (at most the URI's timeout, 500 ms by default) while Redis is up and not
- * at all while it is down; {@link #unlock} and {@link #publish} never block. Listeners are called on
+ * blocks for at most one round trip (the URI's timeout, 500 ms by default), and not at all in the
+ * second after a failure; {@link #unlock} and {@link #publish} never block. Listeners are called on
  * Lettuce's I/O thread (messages) or on this object's own thread (missed changes), and must not block.
  */
 public final class RedisCluster implements Cluster {
 
-    /** Prefix of the tokens of locks granted while Redis is unreachable. */
+    /** Prefix of the tokens of locks granted without Redis. */
     public static final String LOCAL_TOKEN_PREFIX = "local:";
 
     static final Duration PROBE_INTERVAL = Duration.ofMillis(250);
+    /** How long a render lock lives without renewal: how long a dead node's lock blocks the page. */
+    static final long LEASE_MILLIS = 3_000;
+    /** After a lock Redis did not grant, locks are local for this long before Redis is asked again. */
+    static final long LOCK_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** Changed keys kept for sending again; beyond it the other nodes are told to drop everything. */
+    static final int MAX_UNSENT = 10_000;
 
     private static final Logger log = LoggerFactory.getLogger(RedisCluster.class);
 
@@ -67,28 +92,48 @@ public final class RedisCluster implements Cluster {
             return 0
             """);
 
+    private static final Script RENEW = new Script("""
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+            return 0
+            """);
+
+    /** Longer than any render holds a lock (render timeout + 5 s with the defaults). */
+    private static final long INVALIDATED_MARK_TTL_MS = 120_000;
+
     private final RedisConfig config;
     private final KeyLayout layout;
     private final String nodeId;
     private final byte[] channel;
     private final RedisConnector connector;
-    private final RedisConnector.Connection commands;
-    private final RedisClusterAsyncCommands<byte[], byte[]> redis;
-    private final StatefulRedisPubSubConnection<byte[], byte[]> pubsub;
+    // Null until joined: a node started while Redis was unreachable joins from its probe.
+    private volatile RedisConnector.Connection commands;
+    private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubsub;
+    private volatile RedisClusterAsyncCommands<byte[], byte[]> redis;
     private final ScheduledExecutorService probes;
     private final long awaitMillis;
+    private final long leaseMillis;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong lockSequence = new AtomicLong();
-    /** Longer than any render holds a lock (render timeout + 5 s with the defaults). */
-    private static final long INVALIDATED_MARK_TTL_MS = 120_000;
-    private final AtomicBoolean up = new AtomicBoolean(true);
-    /** The pub/sub connection dropped since the last time we were up: messages may have been lost. */
-    private final AtomicBoolean pubsubInterrupted = new AtomicBoolean();
-    private final AtomicLong droppedPublishes = new AtomicLong();
+    /** Leases this node holds in Redis, by token: renewed until unlocked or their end (nanoTime). */
+    private final ConcurrentHashMap<String, Held> held = new ConcurrentHashMap<>();
+
+    /** Locks are local until this nanoTime (after a failure); 0 when Redis grants them. */
+    private volatile long locksLocalUntil;
+    private final AtomicBoolean locksLocal = new AtomicBoolean();
+    /** Keys whose change message did not go out: sent again by the probe. */
+    private final Set<String> unsent = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean unsentOverflow = new AtomicBoolean();
+    private final AtomicBoolean publishFailing = new AtomicBoolean();
+    /** The pub/sub connection dropped (or was never there): messages may have been missed until resubscribed. */
+    private final AtomicBoolean subscriptionLost = new AtomicBoolean();
     private volatile boolean closed;
 
-    private RedisCluster(RedisConfig config, String nodeId, RedisConnector connector) {
+    private record Held(RenderLock lock, long endNanos) { }
+
+    private RedisCluster(RedisConfig config, String nodeId, RedisConnector connector, boolean waitForRedis,
+                         long leaseMillis) {
         this.config = config;
+        this.leaseMillis = leaseMillis;
         this.layout = KeyLayout.of(config);
         this.nodeId = nodeId;
         this.channel = layout.channel();
@@ -99,6 +144,26 @@ public final class RedisCluster implements Cluster {
             t.setDaemon(true);
             return t;
         });
+        try {
+            join();
+        } catch (StoreException e) {
+            if (waitForRedis || !RedisConnector.unreachable(e)) {
+                probes.shutdownNow();
+                throw e;
+            }
+            // Joins from the probe once Redis answers; meanwhile locks are local and changes kept to
+            // send. Other nodes may change pages meanwhile: drop every local copy on joining.
+            subscriptionLost.set(true);
+            log.debug("redis {} unreachable at start for node {}: {}", config.display(), nodeId, e.getMessage());
+        }
+        long every = PROBE_INTERVAL.toMillis();
+        probes.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
+        long renew = Math.max(1, leaseMillis / 3);
+        probes.scheduleWithFixedDelay(this::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
+    }
+
+    /** Connects and subscribes. @throws StoreException when Redis cannot be reached or refuses us */
+    private void join() {
         RedisConnector.Connection connection = null;
         StatefulRedisPubSubConnection<byte[], byte[]> ps = null;
         try {
@@ -118,13 +183,14 @@ public final class RedisCluster implements Cluster {
 
                 @Override
                 public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
-                    pubsubInterrupted.set(true);
-                    markDown("the pub/sub connection was lost");
+                    if (!closed && subscriptionLost.compareAndSet(false, true)) {
+                        log.warn("redis {}: node {} lost its subscription to change messages; it drops its "
+                                + "copies in memory once subscribed again", config.display(), nodeId);
+                    }
                 }
             });
             await(ps.async().subscribe(channel));
         } catch (Exception e) {
-            probes.shutdownNow();
             if (ps != null) {
                 ps.close();
             }
@@ -138,10 +204,8 @@ public final class RedisCluster implements Cluster {
                     : new StoreException("cannot subscribe to " + config.display() + ": " + RedisStore.describe(e), e);
         }
         this.commands = connection;
-        this.redis = connection.async();
         this.pubsub = ps;
-        long every = PROBE_INTERVAL.toMillis();
-        probes.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
+        this.redis = connection.async();
     }
 
     /** Joins the cluster of nodes sharing the Redis named by {@code uri}, under a random node id. */
@@ -158,6 +222,28 @@ public final class RedisCluster implements Cluster {
      * @throws StoreException           when Redis cannot be reached at start
      */
     public static RedisCluster open(URI uri, String nodeId) {
+        return open(uri, nodeId, true, LEASE_MILLIS);
+    }
+
+    /**
+     * Like {@link #open(URI, String)}, but when Redis cannot be reached returns at once: the node
+     * renders under local locks and keeps its change messages until it joins (its probe tries every
+     * {@link #PROBE_INTERVAL}); on joining, it drops its own local copies and sends what it kept.
+     * Logs nothing about it: the {@link RedisStore} opened on the same URI says when Redis is
+     * unreachable and when it answers.
+     *
+     * @throws StoreException when Redis answers but refuses us (credentials, protocol)
+     */
+    public static RedisCluster openInBackground(URI uri, String nodeId) {
+        return open(uri, nodeId, false, LEASE_MILLIS);
+    }
+
+    /** {@link #open(URI, String)} with another lease length, for tests. */
+    static RedisCluster open(URI uri, String nodeId, long leaseMillis) {
+        return open(uri, nodeId, true, leaseMillis);
+    }
+
+    private static RedisCluster open(URI uri, String nodeId, boolean waitForRedis, long leaseMillis) {
         Objects.requireNonNull(nodeId, "nodeId");
         if (nodeId.isEmpty() || nodeId.startsWith(LOCAL_TOKEN_PREFIX)) {
             throw new IllegalArgumentException("nodeId must be non-empty and not start with "
@@ -167,7 +253,7 @@ public final class RedisCluster implements Cluster {
         RedisConfig config = RedisConfig.parse(uri);
         RedisConnector connector = RedisConnector.create(config);
         try {
-            return new RedisCluster(config, nodeId, connector);
+            return new RedisCluster(config, nodeId, connector, waitForRedis, leaseMillis);
         } catch (RuntimeException e) {
             connector.close();
             throw e;
@@ -179,14 +265,18 @@ public final class RedisCluster implements Cluster {
         return nodeId;
     }
 
-    /** Whether Redis is reachable as far as this node knows; false means locks are local and publishes dropped. */
+    /**
+     * Whether change messages flow as far as this node knows: subscribed, and none waiting to be sent
+     * again. (Render locks are judged at each {@link #tryLock}.)
+     */
     public boolean connected() {
-        return up.get() && !closed;
+        return !closed && redis != null && !subscriptionLost.get() && unsent.isEmpty() && !unsentOverflow.get();
     }
 
     /**
-     * The render lock of {@code key}, null when another node holds it. While Redis is unreachable (or
-     * after {@link #close}) a local lock, token {@value #LOCAL_TOKEN_PREFIX}..., is granted at once.
+     * The render lock of {@code key}, null when another node holds it: a lease this node renews until
+     * {@link #unlock} or until {@code ttl} has passed. When Redis does not grant it in time (or after
+     * {@link #close}) a local lock, token {@value #LOCAL_TOKEN_PREFIX}..., for this render.
      *
      * @throws IllegalArgumentException if {@code ttl} is not at least one millisecond
      */
@@ -197,23 +287,32 @@ public final class RedisCluster implements Cluster {
         if (ttl.toMillis() < 1) {
             throw new IllegalArgumentException("ttl must be at least 1 ms: " + ttl);
         }
-        if (!connected()) {
+        RedisClusterAsyncCommands<byte[], byte[]> r = redis;
+        if (closed || r == null || (locksLocalUntil != 0 && System.nanoTime() - locksLocalUntil < 0)) {
             return localLock(key);
         }
         String token = nodeId + ":" + lockSequence.incrementAndGet();
         try {
-            SetArgs nxPx = SetArgs.Builder.nx().px(ttl.toMillis());
-            String reply = await(redis.set(layout.lock(k), Wire.utf8("token", token), nxPx));
-            return "OK".equals(reply) ? new RenderLock(key, token) : null;
+            SetArgs nxPx = SetArgs.Builder.nx().px(Math.min(leaseMillis, ttl.toMillis()));
+            String reply = await(r.set(layout.lock(k), Wire.utf8("token", token), nxPx));
+            locksShared();
+            if (!"OK".equals(reply)) {
+                return null;
+            }
+            RenderLock lock = new RenderLock(key, token);
+            held.put(token, new Held(lock, System.nanoTime() + ttl.toNanos()));
+            return lock;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             release(new RenderLock(key, token));
             return localLock(key);
         } catch (Exception e) {
-            markDown("taking a render lock failed: " + RedisStore.describe(e));
-            // A slow Redis may still run the SET: release it right behind, on the same connection,
-            // rather than block other nodes until the ttl.
-            release(new RenderLock(key, token));
+            locksLocal(e);
+            if (!RedisHealth.outOfMemory(e)) {
+                // A slow Redis may still run the SET: release it right behind, on the same connection,
+                // rather than block other nodes for a lease.
+                release(new RenderLock(key, token));
+            }
             return localLock(key);
         }
     }
@@ -225,34 +324,37 @@ public final class RedisCluster implements Cluster {
      */
     @Override
     public void markInvalidated(String key) {
-        if (!connected() || closed) {
+        RedisClusterAsyncCommands<byte[], byte[]> r = redis;
+        if (closed || r == null) {
             return;
         }
         byte[] k = Wire.utf8("key", key);
         try {
-            Long held = await(redis.exists(layout.lock(k)));
-            if (held != null && held > 0) {
-                await(redis.set(layout.invalidatedMark(k), new byte[] {1}, SetArgs.Builder.px(INVALIDATED_MARK_TTL_MS)));
+            Long lockHeld = await(r.exists(layout.lock(k)));
+            if (lockHeld != null && lockHeld > 0) {
+                await(r.set(layout.invalidatedMark(k), new byte[] {1}, SetArgs.Builder.px(INVALIDATED_MARK_TTL_MS)));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
-            markDown("marking an invalidation failed: " + RedisStore.describe(e));
+            // lost mark: at worst a render that began before the change is stored fresh
+            log.debug("redis {}: marking an invalidation of {} failed: {}", config.display(), key, RedisStore.describe(e));
         }
     }
 
     @Override
     public boolean takeInvalidated(RenderLock lock) {
-        if (lock == null || lock.token().startsWith(LOCAL_TOKEN_PREFIX) || !connected() || closed) {
+        RedisClusterAsyncCommands<byte[], byte[]> r = redis;
+        if (lock == null || lock.token().startsWith(LOCAL_TOKEN_PREFIX) || closed || r == null) {
             return false;
         }
         try {
-            return await(redis.getdel(layout.invalidatedMark(Wire.utf8("key", lock.key())))) != null;
+            return await(r.getdel(layout.invalidatedMark(Wire.utf8("key", lock.key())))) != null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
         } catch (Exception e) {
-            markDown("reading an invalidation mark failed: " + RedisStore.describe(e));
+            log.debug("redis {}: reading an invalidation mark failed: {}", config.display(), RedisStore.describe(e));
             return false;
         }
     }
@@ -263,52 +365,117 @@ public final class RedisCluster implements Cluster {
         if (lock == null || lock.token().startsWith(LOCAL_TOKEN_PREFIX) || closed) {
             return;
         }
+        held.remove(lock.token());
         release(lock);
     }
 
     private void release(RenderLock lock) {
+        RedisClusterAsyncCommands<byte[], byte[]> r = redis;
+        if (r == null) {
+            return;
+        }
         try {
             byte[][] keys = {layout.lock(Wire.utf8("key", lock.key()))};
-            UNLOCK.run(redis, ScriptOutputType.INTEGER, keys, Wire.utf8("token", lock.token()))
-                    .whenComplete((released, e) -> {
-                        if (e != null && !closed) {
-                            markDown("releasing a render lock failed: " + RedisStore.describe(e));
-                        }
-                    });
+            UNLOCK.run(r, ScriptOutputType.INTEGER, keys, Wire.utf8("token", lock.token()));
         } catch (RuntimeException e) {
-            // The lock expires by itself; a fault here must not reach the engine.
-            markDown("releasing a render lock failed: " + RedisStore.describe(e));
+            // the lease lapses by itself; a fault here must not reach the engine
         }
     }
 
-    /** Publishes {@code keys} to the other nodes without waiting; dropped while Redis is unreachable. */
-    @Override
-    public void publish(Collection<String> keys) {
-        if (keys == null || keys.isEmpty() || closed) {
+    /**
+     * Extends every lease still held by one lease length, without waiting for the answers. A lease
+     * another node took meanwhile (this one lapsed: Redis or this node stalled) is dropped here; the
+     * render goes on, and its result is stored all the same.
+     */
+    private void renewLeases() {
+        RedisClusterAsyncCommands<byte[], byte[]> r = redis;
+        if (held.isEmpty() || closed || r == null) {
             return;
         }
-        if (!up.get()) {
-            droppedPublishes.incrementAndGet();
-            return;
+        long now = System.nanoTime();
+        byte[] lease = Wire.ascii(leaseMillis);
+        for (Held h : held.values()) {
+            if (now - h.endNanos() >= 0) {
+                held.remove(h.lock().token()); // held as long as asked: let it lapse
+                continue;
+            }
+            try {
+                byte[][] keys = {layout.lock(Wire.utf8("key", h.lock().key()))};
+                RENEW.<Long>run(r, ScriptOutputType.INTEGER, keys, Wire.utf8("token", h.lock().token()), lease)
+                        .whenComplete((renewed, e) -> {
+                            if (e == null && renewed != null && renewed == 0) {
+                                held.remove(h.lock().token(), h);
+                            }
+                        });
+            } catch (RuntimeException e) {
+                // not connected: the next round tries again, and the lease may lapse meanwhile
+            }
+        }
+    }
+
+    /**
+     * Publishes {@code keys} to the other nodes. The future fails when Redis did not take the message;
+     * the keys are then sent again by the probe until it does.
+     */
+    @Override
+    public CompletableFuture<Void> publish(Collection<String> keys) {
+        if (keys == null || keys.isEmpty() || closed) {
+            return CompletableFuture.completedFuture(null);
         }
         byte[] message;
         try {
             message = Wire.encodeChanged(nodeId, keys);
         } catch (IllegalArgumentException e) {
             log.warn("not publishing a change of {} keys: {}", keys.size(), e.getMessage());
-            return;
+            return CompletableFuture.failedFuture(e);
         }
+        return send(message, () -> keepUnsent(keys));
+    }
+
+    @Override
+    public CompletableFuture<Void> publishRevalidation(Collection<String> paths, Collection<String> tags) {
+        if ((paths.isEmpty() && tags.isEmpty()) || closed) {
+            return CompletableFuture.completedFuture(null);
+        }
+        byte[] message;
         try {
-            redis.publish(channel, message).whenComplete((receivers, e) -> {
-                if (e != null && !closed) {
-                    droppedPublishes.incrementAndGet();
-                    markDown("publishing a change failed: " + RedisStore.describe(e));
-                }
-            });
-        } catch (RuntimeException e) {
-            droppedPublishes.incrementAndGet();
-            markDown("publishing a change failed: " + RedisStore.describe(e));
+            message = Wire.encodeRevalidated(nodeId, paths, tags);
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(e);
         }
+        // not kept to send again: the caller is told, and retries the whole revalidation
+        return send(message, () -> { });
+    }
+
+    private CompletableFuture<Void> send(byte[] message, Runnable onFailure) {
+        RedisClusterAsyncCommands<byte[], byte[]> r = redis;
+        if (r == null) {
+            onFailure.run();
+            return CompletableFuture.failedFuture(new StoreException("redis " + config.display()
+                    + " not reached since start: the change is not announced to the other nodes yet"));
+        }
+        CompletableFuture<Void> sent = new CompletableFuture<>();
+        try {
+            r.publish(channel, message).toCompletableFuture()
+                    .orTimeout(awaitMillis, TimeUnit.MILLISECONDS)
+                    .whenComplete((receivers, e) -> {
+                        if (e == null) {
+                            publishWorks();
+                            sent.complete(null);
+                        } else {
+                            onFailure.run();
+                            publishFails(e);
+                            sent.completeExceptionally(new StoreException("redis " + config.display()
+                                    + ": the change was not announced to the other nodes: " + RedisStore.describe(e), e));
+                        }
+                    });
+        } catch (RuntimeException e) {
+            onFailure.run();
+            publishFails(e);
+            sent.completeExceptionally(new StoreException("redis " + config.display()
+                    + ": the change was not announced to the other nodes: " + RedisStore.describe(e), e));
+        }
+        return sent;
     }
 
     @Override
@@ -316,7 +483,7 @@ public final class RedisCluster implements Cluster {
         listeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
-    /** Stops the background check and closes both connections; later locks are local. Idempotent. */
+    /** Stops the background work and closes both connections; later locks are local. Idempotent. */
     @Override
     public void close() {
         if (closed) {
@@ -325,8 +492,12 @@ public final class RedisCluster implements Cluster {
         closed = true;
         probes.shutdownNow();
         try {
-            pubsub.close();
-            commands.stateful().close();
+            if (pubsub != null) {
+                pubsub.close();
+            }
+            if (commands != null) {
+                commands.stateful().close();
+            }
         } finally {
             connector.close();
         }
@@ -343,10 +514,49 @@ public final class RedisCluster implements Cluster {
         return new RenderLock(key, LOCAL_TOKEN_PREFIX + nodeId + ":" + lockSequence.incrementAndGet());
     }
 
-    private void markDown(String reason) {
-        if (!closed && up.compareAndSet(true, false)) {
-            log.warn("redis {} unreachable from node {} ({}): render locks are local and changes are not published "
-                    + "until it is back", config.display(), nodeId, reason);
+    private void locksLocal(Throwable e) {
+        if (closed) {
+            return;
+        }
+        locksLocalUntil = System.nanoTime() + LOCK_RETRY_NANOS;
+        if (locksLocal.compareAndSet(false, true)) {
+            if (RedisHealth.outOfMemory(e)) {
+                log.warn("redis {} is over its maxmemory and refuses render locks: renders take local locks "
+                        + "(not coordinated across nodes) until it has room", config.display());
+            } else {
+                log.warn("redis {}: node {} cannot take render locks there ({}): renders take local locks (not "
+                        + "coordinated across nodes) until it can", config.display(), nodeId, RedisStore.describe(e));
+            }
+        }
+    }
+
+    private void locksShared() {
+        locksLocalUntil = 0;
+        if (locksLocal.compareAndSet(true, false)) {
+            log.info("redis {}: node {} takes render locks there again", config.display(), nodeId);
+        }
+    }
+
+    private void keepUnsent(Collection<String> keys) {
+        for (String key : keys) {
+            if (unsent.size() >= MAX_UNSENT) {
+                unsentOverflow.set(true);
+                return;
+            }
+            unsent.add(key);
+        }
+    }
+
+    private void publishFails(Throwable e) {
+        if (!closed && publishFailing.compareAndSet(false, true)) {
+            log.warn("redis {}: node {} cannot send change messages ({}): they are sent once it can",
+                    config.display(), nodeId, RedisStore.describe(e));
+        }
+    }
+
+    private void publishWorks() {
+        if (publishFailing.compareAndSet(true, false)) {
+            log.info("redis {}: node {} sends change messages again", config.display(), nodeId);
         }
     }
 
@@ -358,38 +568,33 @@ public final class RedisCluster implements Cluster {
         }
     }
 
-    /** While down: back up once Redis answers on the command connection and the channel is subscribed. */
+    /** Joins if not yet joined, confirms a lost subscription, and sends the changes kept. */
     private void probe() {
-        if (closed || up.get()) {
+        if (closed) {
             return;
         }
-        try {
-            await(redis.ping());
-            await(pubsub.async().subscribe(channel)); // Lettuce resubscribes too; this one we can wait for
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
-        } catch (Exception e) {
-            return; // still down; the next run tries again
+        if (redis == null) {
+            try {
+                join();
+                log.debug("redis {} joined by node {}, after starting without it", config.display(), nodeId);
+            } catch (RuntimeException e) {
+                return; // still unreachable; the next run tries again
+            }
         }
-        if (closed || !up.compareAndSet(false, true)) {
-            return;
-        }
-        if (!pubsub.isOpen()) {
-            // Dropped again between the SUBSCRIBE and now: stay down, quietly, for the next run.
-            pubsubInterrupted.set(true);
-            up.set(false);
-            return;
-        }
-        boolean missed = pubsubInterrupted.getAndSet(false);
-        long dropped = droppedPublishes.getAndSet(0);
-        log.info("redis {} is back for node {}: render locks and change messages are shared again{}", config.display(),
-                nodeId, missed ? "; dropping every local copy, since messages may have been missed" : "");
-        if (dropped > 0) {
-            // Other nodes may have stayed connected and never learnt of our changes.
-            redis.publish(channel, Wire.encodeMissed(nodeId));
-        }
-        if (missed) {
+        if (subscriptionLost.get()) {
+            try {
+                await(pubsub.async().subscribe(channel)); // Lettuce resubscribes too; this one we can wait for
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                return; // not yet; the next run tries again
+            }
+            if (closed || !pubsub.isOpen() || !subscriptionLost.compareAndSet(true, false)) {
+                return;
+            }
+            log.info("redis {}: node {} is subscribed to change messages again; dropping its copies in memory, "
+                    + "since messages may have been missed", config.display(), nodeId);
             for (Listener listener : listeners) {
                 try {
                     listener.missedChanges();
@@ -398,6 +603,23 @@ public final class RedisCluster implements Cluster {
                 }
             }
         }
+        resendUnsent();
+    }
+
+    private void resendUnsent() {
+        if (unsentOverflow.get()) {
+            send(Wire.encodeMissed(nodeId), () -> { }).thenRun(() -> {
+                // what was kept is covered by "drop everything"
+                unsentOverflow.set(false);
+                unsent.clear();
+            });
+            return;
+        }
+        if (unsent.isEmpty()) {
+            return;
+        }
+        List<String> keys = new ArrayList<>(unsent);
+        send(Wire.encodeChanged(nodeId, keys), () -> { }).thenRun(() -> keys.forEach(unsent::remove));
     }
 
     private void received(byte[] bytes) {
@@ -413,10 +635,10 @@ public final class RedisCluster implements Cluster {
         }
         for (Listener listener : listeners) {
             try {
-                if (message.type() == Wire.MISSED) {
-                    listener.missedChanges();
-                } else {
-                    listener.changed(message.keys());
+                switch (message.type()) {
+                    case Wire.MISSED -> listener.missedChanges();
+                    case Wire.REVALIDATED -> listener.revalidated(message.keys(), message.tags());
+                    default -> listener.changed(message.keys());
                 }
             } catch (RuntimeException e) {
                 log.warn("a cluster listener failed on a change message: {}", e.toString());

@@ -30,6 +30,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
     static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(500);
     static final int DEFAULT_CLUSTER_SHARDS = 16;
     static final int DEFAULT_PORT = 6379;
+    static final int DEFAULT_SENTINEL_PORT = 26379;
 
     private static final Duration MAX_TIMEOUT = Duration.ofMinutes(1);
     /**
@@ -50,12 +51,13 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
         Objects.requireNonNull(uri, "uri");
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         boolean tls = switch (scheme) {
-            case "redis" -> false;
-            case "rediss" -> true;
+            case "redis", "redis-sentinel" -> false;
+            case "rediss", "rediss-sentinel" -> true;
             default -> throw new IllegalArgumentException(
-                    "store URI must start with redis:// or rediss://, not '"
+                    "store URI must start with redis://, rediss:// or redis-sentinel://, not '"
                             + (scheme.isEmpty() ? uri : scheme + ":") + "'");
         };
+        boolean sentinel = scheme.endsWith("-sentinel");
         if (uri.isOpaque()) {
             throw new IllegalArgumentException("store URI must be " + scheme + "://host:port, not " + scheme + ":...");
         }
@@ -95,7 +97,30 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
         if (db != 0) {
             display += "/" + db;
         }
-        List<String[]> hosts = hosts(hostList);
+        List<String[]> hosts = hosts(hostList, sentinel ? DEFAULT_SENTINEL_PORT : DEFAULT_PORT);
+        if (sentinel) {
+            String master = uri.getFragment() != null && !uri.getFragment().isEmpty() ? uri.getFragment()
+                    : query.sentinelMasterId;
+            if (master == null || master.isBlank()) {
+                throw new IllegalArgumentException("a " + scheme + ":// store URI needs the master's name, e.g. "
+                        + scheme + "://10.0.0.1:26379,10.0.0.2:26379?sentinelMasterId=mymaster (or #mymaster)");
+            }
+            if (query.cluster != null && query.cluster || query.shards != null && query.shards != 1) {
+                throw new IllegalArgumentException("store URI: Sentinel watches one master; cluster and shards do not apply");
+            }
+            display += (display.contains("?") ? "&" : "?") + "sentinelMasterId=" + master;
+            Duration handshake = max(query.timeout, MIN_HANDSHAKE_TIMEOUT);
+            RedisURI.Builder b = RedisURI.Builder.sentinel(hosts.get(0)[0], Integer.parseInt(hosts.get(0)[1]), master);
+            for (String[] host : hosts.subList(1, hosts.size())) {
+                b.withSentinel(host[0], Integer.parseInt(host[1]));
+            }
+            b.withSsl(tls).withDatabase(db).withTimeout(handshake).withClientName("regen");
+            if (tls) {
+                b.withVerifyPeer(query.verifyPeer);
+            }
+            credentials(b, user, password);
+            return new RedisConfig(List.of(b.build()), false, query.prefix, query.timeout, 1, display);
+        }
         boolean cluster = query.cluster == null ? hosts.size() > 1 : query.cluster;
         if (!cluster && hosts.size() > 1) {
             throw new IllegalArgumentException("store URI lists " + hosts.size() + " hosts but cluster=false: "
@@ -127,16 +152,21 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
             if (tls) {
                 b.withVerifyPeer(query.verifyPeer);
             }
-            if (password != null) {
-                if (user != null) {
-                    b.withAuthentication(user, password);
-                } else {
-                    b.withPassword(password.toCharArray());
-                }
-            }
+            credentials(b, user, password);
             nodes.add(b.build());
         }
         return new RedisConfig(nodes, cluster, query.prefix, query.timeout, shards, display);
+    }
+
+    /** The password (and user) of the Redis data nodes; Sentinels are reached without. */
+    private static void credentials(RedisURI.Builder b, String user, String password) {
+        if (password != null) {
+            if (user != null) {
+                b.withAuthentication(user, password);
+            } else {
+                b.withPassword(password.toCharArray());
+            }
+        }
     }
 
     @Override
@@ -160,7 +190,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
     }
 
     /** {host, port} pairs from {@code h1[:p1],h2[:p2]}; IPv6 addresses in brackets. */
-    private static List<String[]> hosts(String hostList) {
+    private static List<String[]> hosts(String hostList, int defaultPort) {
         List<String[]> hosts = new ArrayList<>();
         for (String part : hostList.split(",", -1)) {
             String host;
@@ -186,7 +216,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
             if (host.isEmpty()) {
                 throw new IllegalArgumentException("store URI has an empty host: '" + hostList + "'");
             }
-            hosts.add(new String[] {host, Integer.toString(port(port))});
+            hosts.add(new String[] {host, Integer.toString(port == null ? defaultPort : port(port))});
         }
         return hosts;
     }
@@ -212,6 +242,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
     /** The query parameters, each validated. */
     private static final class Query {
         Boolean cluster;
+        String sentinelMasterId;
         String prefix = DEFAULT_PREFIX;
         Duration timeout = DEFAULT_TIMEOUT;
         Integer shards;
@@ -232,6 +263,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
                 switch (name) {
                     case "cluster" -> q.cluster = bool(name, value);
                     case "verifyPeer" -> q.verifyPeer = bool(name, value);
+                    case "sentinelMasterId" -> q.sentinelMasterId = value;
                     case "prefix" -> {
                         if (!PREFIX.matcher(value).matches()) {
                             throw new IllegalArgumentException("store URI prefix must be at most 64 characters "
@@ -249,7 +281,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
                         q.shards = Integer.parseInt(value);
                     }
                     default -> throw new IllegalArgumentException("store URI has an unknown parameter '" + name
-                            + "' (known: cluster, prefix, timeout, shards, verifyPeer)");
+                            + "' (known: cluster, prefix, timeout, shards, verifyPeer, sentinelMasterId)");
                 }
             }
             return q;

@@ -4,6 +4,7 @@ import dev.regen.store.StoreException;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
@@ -19,8 +20,15 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
 
 /**
  * One Lettuce client, standalone or cluster, with the options Regen wants everywhere: commands
@@ -33,14 +41,53 @@ final class RedisConnector implements AutoCloseable {
     private static final Duration RECONNECT_MIN = Duration.ofMillis(100);
     private static final Duration RECONNECT_MAX = Duration.ofSeconds(1);
 
+    private static final Logger log = LoggerFactory.getLogger(RedisStore.class);
+
     private final RedisConfig config;
     private final ClientResources resources;
     private final AbstractRedisClient client;
+    /** Redis servers (by address) whose connection dropped and has not come back. */
+    private final Set<String> lost = ConcurrentHashMap.newKeySet();
+    private volatile Disposable watch;
+    private volatile boolean closing;
 
     private RedisConnector(RedisConfig config, ClientResources resources, AbstractRedisClient client) {
         this.config = config;
         this.resources = resources;
         this.client = client;
+    }
+
+    /**
+     * Logs one line when the connection to a Redis server (a master, a replica, a Sentinel) drops, and
+     * one when it is back, per server: Lettuce's own reconnect and topology lines are silenced by the
+     * server's log setup.
+     */
+    RedisConnector watchServers() {
+        watch = resources.eventBus().get().subscribe(event -> {
+            if (closing) {
+                return;
+            }
+            if (event instanceof ConnectionDeactivatedEvent e) {
+                String server = address(e.remoteAddress());
+                if (lost.add(server)) {
+                    log.warn("redis {}: the server {} is unreachable; Regen retries it every second", config.display(),
+                            server);
+                }
+            } else if (event instanceof ConnectionActivatedEvent e) {
+                String server = address(e.remoteAddress());
+                if (lost.remove(server)) {
+                    log.info("redis {}: the server {} answers again", config.display(), server);
+                }
+            }
+        });
+        return this;
+    }
+
+    private static String address(java.net.SocketAddress a) {
+        if (a instanceof java.net.InetSocketAddress i) {
+            return i.getHostString() + ":" + i.getPort();
+        }
+        return String.valueOf(a);
     }
 
     /** The commands of one connection, the same interface for standalone and cluster. */
@@ -125,9 +172,26 @@ final class RedisConnector implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a failure to connect means Redis did not answer (down, wrong address, a network
+     * fault), rather than answered and refused us (credentials, TLS, protocol).
+     */
+    static boolean unreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof RedisCommandExecutionException || t instanceof javax.net.ssl.SSLException) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Closes every connection of the client and stops its threads; waits at most about two seconds. */
     @Override
     public void close() {
+        closing = true;
+        if (watch != null) {
+            watch.dispose();
+        }
         try {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         } finally {

@@ -4,8 +4,10 @@ import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
+import dev.regen.store.MetadataBytes;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
+import dev.regen.store.StoreHealth;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.ScriptOutputType;
@@ -20,13 +22,20 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A {@link KvStore} on Redis or Valkey, standalone or Redis Cluster, shared by every Regen node
@@ -37,7 +46,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * redis[s]://[[user]:password@]host[:port][/db][?param=value&amp;...]          one server
  * redis[s]://[[user]:password@]host1:port1,host2:port2,...[?...]           Redis Cluster, seed nodes
  * redis[s]://[[user]:password@]host[:port]?cluster=true                     Redis Cluster, one seed
+ * redis[s]-sentinel://[[user]:password@]host1[:port1],...[/db]?sentinelMasterId=NAME   Sentinel
  * </pre>
+ * With Sentinel, the hosts are the Sentinels (port 26379 by default) and {@code NAME} the master they
+ * watch (also accepted as {@code #NAME}, Lettuce's form); the client asks them for the master on
+ * every (re)connection, so it follows a failover; the password is the master's.
  * {@code rediss} is TLS. The port defaults to 6379 and the database to 0 (Redis Cluster has only
  * database 0). User and password are %-decoded; a user info without a colon is a password (the
  * {@code default} user). An IPv6 host goes in brackets, for one host only ({@link URI} refuses brackets
@@ -56,6 +69,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <h2>Layout</h2>
  * One HASH per key, {@code <prefix>k:<key>}, with fields {@code v} (the value's raw bytes),
+ * {@code c} (the value's CRC32C, four bytes big-endian, checked on every read: a value that does not
+ * match is a miss, logged once and removed; absent in entries written before it existed),
  * {@code m} (the metadata, length-prefixed UTF-8; absent when empty) and {@code x} (the expiration in
  * epoch milliseconds as decimal text; absent for none). A put replaces the whole hash, and a sorted
  * set {@code <prefix>idx} (every member at score 0, so ordered by their bytes) lists the keys for
@@ -63,16 +78,24 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code <prefix>exp}, records when Redis will drop each expiring hash, so that puts can remove a few
  * dead members from the index each time and the index never grows without bound.
  *
- * <p>In Redis Cluster the keys of shard n ({@code crc32(key) mod shards}) carry the hash tag
- * {@code {s<n>}}: {@code <prefix>{s<n>}:k:<key>}, {@code <prefix>{s<n>}:idx} and
- * {@code <prefix>{s<n>}:exp}. An entry and its shard's two indexes share a slot, which keeps the
- * put script atomic, while the shards, and so the data, spread over the masters. A listing asks every shard
- * (in parallel) and merges. The tradeoff: one index for the whole cache would put every page on one
- * master; an index per key would make listing impossible without scanning the cluster.
+ * <p>In Redis Cluster the keys of shard n ({@code crc32(group) mod shards}, where a key's group is
+ * its text before the first space or {@code ?}) carry the hash tag {@code {g<n>}}:
+ * {@code <prefix>{g<n>}:k:<key>}, {@code <prefix>{g<n>}:idx} and {@code <prefix>{g<n>}:exp}. An
+ * entry and its shard's two indexes share a slot, which keeps the put script atomic, while the
+ * shards, and so the data, spread over the masters. A listing whose prefix reaches past its group
+ * asks that group's shard alone; any other asks every shard (in parallel) and merges. So keys that
+ * are listed together (a page's variants, a tag's index entries) should share a group, and a
+ * listing of them fails only when their own master is down. The tradeoff: one index for the whole
+ * cache would put every page on one master; an index per key would make listing impossible
+ * without scanning the cluster. See {@link KeyLayout}.
  *
  * <p>Memory: the two sorted sets have no TTL. Run Redis with {@code maxmemory-policy} {@code noeviction}
  * or a {@code volatile-*} policy, never {@code allkeys-*}: evicting an index would hide its keys from
- * {@link #list} (and so from tag revalidation) until they are put again.
+ * {@link #list} (and so from tag revalidation) until they are put again. Over {@code maxmemory} with
+ * {@code noeviction}, a put is refused whole (see the put script) and throws a {@link StoreException}
+ * saying it was not stored; {@link #health} is degraded until Redis has room again. A page takes about
+ * its body plus 1.6-2.2 KB (its hash, metadata, index members and two tag entries; measured with
+ * {@code RedisFootprint}).
  *
  * <h2>Time</h2>
  * Expiration is judged by the {@code clock} given to {@link #open}: an entry is gone for readers
@@ -97,19 +120,35 @@ public final class RedisStore implements KvStore {
     static final int LIST_SCAN_BUDGET = 1000;
     static final long MAX_REDIS_TTL_MILLIS = Duration.ofDays(3650).toMillis();
 
+    private static final Logger log = LoggerFactory.getLogger(RedisStore.class);
+
     private static final byte[] F_VALUE = {'v'};
     private static final byte[] F_METADATA = {'m'};
     private static final byte[] F_EXPIRATION = {'x'};
+    private static final byte[] F_CHECKSUM = {'c'};
 
-    /** KEYS: hash, idx, exp. ARGV: member, value, metadata, x or '', ttl ms or '', hash prefix. */
+    /**
+     * KEYS: hash, idx, exp. ARGV: member, value, metadata, x or '', ttl ms or '', hash prefix, crc.
+     *
+     * <p>Over {@code maxmemory} (with {@code noeviction}) the whole put must be refused, never half
+     * done nor forced through. Redis decides that for a script without flags at its first write: if
+     * Redis was over the limit when the script started and that write may grow memory (a "deny-oom"
+     * command), the script fails with OOM there, before any change; once something was written, every
+     * later command is let through so the script is never stopped halfway. So the first write must
+     * be the HSET of the value: a DEL first (allowed over the limit, it frees memory) let every put
+     * through. Flags ({@code #!lua}, Redis 7+: refused before it starts) would say the same, but Redis
+     * 6.2, which Regen supports, cannot load a script with a flags line.
+     */
     private static final Script PUT = new Script("""
             if redis.replicate_commands then redis.replicate_commands() end
             local hash, idx, exp, member = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
-            redis.call('DEL', hash)
-            local fields = {'v', ARGV[2]}
+            local fields = {'v', ARGV[2], 'c', ARGV[7]}
             if ARGV[3] ~= '' then fields[#fields + 1] = 'm'; fields[#fields + 1] = ARGV[3] end
             if ARGV[4] ~= '' then fields[#fields + 1] = 'x'; fields[#fields + 1] = ARGV[4] end
             redis.call('HSET', hash, unpack(fields))
+            -- what the replaced entry had and this one has not
+            if ARGV[3] == '' then redis.call('HDEL', hash, 'm') end
+            if ARGV[4] == '' then redis.call('HDEL', hash, 'x') end
             redis.call('ZADD', idx, 0, member)
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -117,6 +156,7 @@ public final class RedisStore implements KvStore {
               redis.call('PEXPIRE', hash, ARGV[5])
               redis.call('ZADD', exp, now + tonumber(ARGV[5]), member)
             else
+              redis.call('PERSIST', hash)
               redis.call('ZREM', exp, member)
             end
             -- Index members of hashes Redis expired over a second ago: a few per put.
@@ -181,21 +221,29 @@ public final class RedisStore implements KvStore {
     private final InstantSource clock;
     private final KeyLayout layout;
     private final RedisConnector connector;
-    private final RedisConnector.Connection connection;
-    private final RedisClusterAsyncCommands<byte[], byte[]> redis;
+    /** Null until connected: {@link #openInBackground} may return before Redis answers. */
+    private volatile RedisConnector.Connection connection;
+    private volatile RedisClusterAsyncCommands<byte[], byte[]> redis;
+    private volatile ScheduledExecutorService retries;
     private final long awaitMillis;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final Set<String> reportedCorrupt = ConcurrentHashMap.newKeySet();
+    private final RedisHealth health;
 
-    private RedisStore(RedisConfig config, InstantSource clock, RedisConnector connector,
-            RedisConnector.Connection connection) {
+    private RedisStore(RedisConfig config, InstantSource clock, RedisConnector connector) {
         this.config = config;
         this.clock = clock;
         this.layout = KeyLayout.of(config);
         this.connector = connector;
-        this.connection = connection;
-        this.redis = connection.async();
         // Lettuce fails a command at the timeout; the margin only guards against a lost completion.
         this.awaitMillis = config.timeout().toMillis() + 1_000;
+        this.health = new RedisHealth(config.display());
+    }
+
+    private void connected(RedisConnector.Connection c) {
+        connection = c;
+        redis = c.async();
+        health.succeeded(false);
     }
 
     /**
@@ -209,13 +257,84 @@ public final class RedisStore implements KvStore {
     public static RedisStore open(URI uri, InstantSource clock) {
         Objects.requireNonNull(clock, "clock");
         RedisConfig config = RedisConfig.parse(uri);
-        RedisConnector connector = RedisConnector.create(config);
+        RedisConnector connector = RedisConnector.create(config).watchServers();
         try {
-            return new RedisStore(config, clock, connector, connector.connect());
+            RedisStore store = new RedisStore(config, clock, connector);
+            store.connected(connector.connect());
+            return store;
         } catch (RuntimeException e) {
             connector.close();
             throw e;
         }
+    }
+
+    /**
+     * Like {@link #open}, but when Redis cannot be reached returns at once, with one log line, and
+     * connects in the background (trying every second), logging one line when it does; meanwhile
+     * every call fails fast with a {@link StoreException} and {@link #health} is down, so the engine
+     * serves from memory and renders locally.
+     *
+     * @throws IllegalArgumentException naming the part of {@code uri} at fault (no password in it)
+     * @throws StoreException           when Redis answers but refuses us (credentials, protocol)
+     */
+    public static RedisStore openInBackground(URI uri, InstantSource clock) {
+        Objects.requireNonNull(clock, "clock");
+        RedisConfig config = RedisConfig.parse(uri);
+        RedisConnector connector = RedisConnector.create(config).watchServers();
+        RedisStore store = new RedisStore(config, clock, connector);
+        try {
+            store.connected(connector.connect());
+            return store;
+        } catch (StoreException e) {
+            if (!RedisConnector.unreachable(e)) {
+                connector.close();
+                throw e;
+            }
+            String why = describe(e);
+            store.health.failed(e, "unreachable since start: " + why);
+            log.warn("redis {} is unreachable at start ({}): pages are served from memory and rendered here until "
+                    + "it answers; trying every second", config.display(), why);
+            store.retryInBackground();
+            return store;
+        } catch (RuntimeException e) {
+            connector.close();
+            throw e;
+        }
+    }
+
+    private void retryInBackground() {
+        retries = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "regen-redis-connect");
+            t.setDaemon(true);
+            return t;
+        });
+        retries.scheduleWithFixedDelay(() -> {
+            if (closed.get() || connection != null) {
+                return;
+            }
+            try {
+                RedisConnector.Connection c = connector.connect();
+                if (closed.get()) {
+                    c.stateful().close();
+                    return;
+                }
+                connected(c);
+                log.info("redis {} answers: pages are stored there and shared from now on", config.display());
+                retries.shutdown();
+            } catch (RuntimeException e) {
+                // still unreachable (or refusing us: said at the next try); health says why
+                health.failed(e, "unreachable since start: " + describe(e));
+            }
+        }, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** The commands, or a fast failure while not connected yet. */
+    private RedisClusterAsyncCommands<byte[], byte[]> commands(String op, String key) {
+        RedisClusterAsyncCommands<byte[], byte[]> r = redis;
+        if (r == null) {
+            throw new StoreException(failure(op, key, "not connected (unreachable since start)"));
+        }
+        return r;
     }
 
     @Override
@@ -223,9 +342,15 @@ public final class RedisStore implements KvStore {
         byte[] k = Wire.utf8("key", key);
         ensureOpen();
         byte[] hash = layout.hash(layout.shard(k), k);
-        List<KeyValue<byte[], byte[]>> fields = await(redis.hmget(hash, F_VALUE, F_METADATA, F_EXPIRATION), "get", key);
+        List<KeyValue<byte[], byte[]>> fields =
+                await(commands("get", key).hmget(hash, F_VALUE, F_METADATA, F_EXPIRATION, F_CHECKSUM), "get", key);
         byte[] value = fields.get(0).getValueOrElse(null);
         if (value == null) {
+            return null;
+        }
+        byte[] checksum = fields.get(3).getValueOrElse(null);
+        if (checksum != null && !Arrays.equals(checksum, crc32c(value))) {
+            corrupt(k, key, "a value of " + value.length + " bytes that does not match its checksum");
             return null;
         }
         Instant expiration = expiration(key, fields.get(2).getValueOrElse(null));
@@ -240,7 +365,7 @@ public final class RedisStore implements KvStore {
         byte[] k = Wire.utf8("key", key);
         Objects.requireNonNull(value, "value");
         PutOptions opts = options == null ? PutOptions.NONE : options;
-        byte[] metadata = Wire.encodeMetadata(opts.metadata());
+        byte[] metadata = MetadataBytes.encode(opts.metadata());
         ensureOpen();
         byte[] x = Wire.EMPTY;
         byte[] ttl = Wire.EMPTY;
@@ -248,7 +373,7 @@ public final class RedisStore implements KvStore {
             long at = millis(opts.expiration());
             long left = saturatedSubtract(at, millis(clock.instant()));
             if (left <= 0) {
-                remove(k, key, "put"); // already expired: the put leaves nothing behind
+                remove(k, key, "put of an expired entry"); // the put leaves nothing behind
                 return;
             }
             x = Wire.ascii(at);
@@ -258,8 +383,8 @@ public final class RedisStore implements KvStore {
         }
         int shard = layout.shard(k);
         byte[][] keys = {layout.hash(shard, k), layout.index(shard), layout.expiries(shard)};
-        await(PUT.run(redis, ScriptOutputType.INTEGER, keys, k, value, metadata, x, ttl, layout.hashPrefix(shard)),
-                "put", key);
+        await(PUT.run(commands("put", key), ScriptOutputType.INTEGER, keys, k, value, metadata, x, ttl, layout.hashPrefix(shard),
+                crc32c(value)), "put", key);
     }
 
     @Override
@@ -274,11 +399,35 @@ public final class RedisStore implements KvStore {
         return x.length == 0 || expiration(key, x).toEpochMilli() > now;
     }
 
+    /** The checksum stored beside a value: CRC32C, four bytes big-endian. */
+    static byte[] crc32c(byte[] value) {
+        CRC32C crc = new CRC32C();
+        crc.update(value);
+        int c = (int) crc.getValue();
+        return new byte[] {(byte) (c >>> 24), (byte) (c >>> 16), (byte) (c >>> 8), (byte) c};
+    }
+
+    /**
+     * An entry read back damaged: a miss. Logged once (until removed) and removed without waiting; a
+     * failed removal only means it is found again on a later read.
+     */
+    private void corrupt(byte[] k, String key, String what) {
+        if (reportedCorrupt.size() >= 10_000 || !reportedCorrupt.add(key)) {
+            return;
+        }
+        log.warn("redis store {}: the entry {} is corrupt ({}): it is removed and will be rendered again",
+                config.display(), key, what);
+        int shard = layout.shard(k);
+        byte[][] keys = {layout.hash(shard, k), layout.index(shard), layout.expiries(shard)};
+        DELETE.run(commands("remove", key), ScriptOutputType.VALUE, keys, k)
+                .whenComplete((r, e) -> reportedCorrupt.remove(key));
+    }
+
     /** Deletes the hash and its index members; returns null if there was no hash, else its x (maybe empty). */
     private byte[] remove(byte[] k, String key, String op) {
         int shard = layout.shard(k);
         byte[][] keys = {layout.hash(shard, k), layout.index(shard), layout.expiries(shard)};
-        return await(DELETE.<byte[]>run(redis, ScriptOutputType.VALUE, keys, k), op, key);
+        return await(DELETE.<byte[]>run(commands(op, key), ScriptOutputType.VALUE, keys, k), op, key);
     }
 
     /**
@@ -302,11 +451,13 @@ public final class RedisStore implements KvStore {
         byte[] budget = Wire.ascii(LIST_SCAN_BUDGET);
         byte[] now = Wire.ascii(millis(clock.instant()));
 
+        // a prefix that reaches past its group lives on one shard: ask only that one
+        int only = layout.shardOfPrefix(p);
         List<CompletableFuture<List<Object>>> shards = new ArrayList<>(layout.shards());
-        for (int s = 0; s < layout.shards(); s++) {
+        for (int s = only < 0 ? 0 : only; s < (only < 0 ? layout.shards() : only + 1); s++) {
             byte[][] keys = {layout.index(s), layout.expiries(s)};
             byte[] hashPrefix = layout.hashPrefix(s);
-            shards.add(LIST.run(redis, ScriptOutputType.MULTI, keys, min, max, want, budget, hashPrefix, now));
+            shards.add(LIST.run(commands("list", prefix), ScriptOutputType.MULTI, keys, min, max, want, budget, hashPrefix, now));
         }
         String what = prefix == null || prefix.isEmpty() ? "(all keys)" : prefix;
         byte[] horizon = null; // every key at or below it has been seen in every shard; null = all of them
@@ -352,7 +503,13 @@ public final class RedisStore implements KvStore {
             return;
         }
         try {
-            connection.stateful().close();
+            if (retries != null) {
+                retries.shutdownNow();
+            }
+            RedisConnector.Connection c = connection;
+            if (c != null) {
+                c.stateful().close();
+            }
         } finally {
             connector.close();
         }
@@ -380,22 +537,41 @@ public final class RedisStore implements KvStore {
 
     private <T> T await(CompletionStage<T> future, String op, String key) {
         try {
-            return future.toCompletableFuture().get(awaitMillis, TimeUnit.MILLISECONDS);
+            T result = future.toCompletableFuture().get(awaitMillis, TimeUnit.MILLISECONDS);
+            health.succeeded(op.equals("put"));
+            return result;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreException(failure(op, key, "interrupted"), e);
         } catch (ExecutionException e) {
-            throw new StoreException(failure(op, key, describe(e.getCause())), e.getCause());
+            String why = describe(e.getCause());
+            health.failed(e.getCause(), why);
+            if (RedisHealth.outOfMemory(e.getCause())) {
+                throw new StoreException("redis store " + config.display() + ": " + key + " not stored: Redis is over"
+                        + " its maxmemory (" + why + ")", e.getCause());
+            }
+            throw new StoreException(failure(op, key, why), e.getCause());
         } catch (TimeoutException e) {
-            throw new StoreException(failure(op, key, "no answer after " + awaitMillis + " ms"), e);
+            String why = "no answer after " + awaitMillis + " ms";
+            health.failed(e, why);
+            throw new StoreException(failure(op, key, why), e);
         }
+    }
+
+    /**
+     * Down (with the reason) from a failed command until one succeeds; degraded while Redis refuses
+     * writes for being over its {@code maxmemory}. Never blocks.
+     */
+    @Override
+    public StoreHealth health() {
+        return health.current(() -> commands("info", "memory").info("memory").thenApply(info -> info));
     }
 
     private String failure(String op, String key, String why) {
         return "redis store " + config.display() + ": " + op + " " + key + " failed: " + why;
     }
 
-    /** A short reason for a Lettuce failure, without its stack. */
+    /** A short reason for a Lettuce failure, without its stack, nor Lettuce's and Netty's wording. */
     static String describe(Throwable e) {
         Throwable t = e;
         while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
@@ -403,6 +579,19 @@ public final class RedisStore implements KvStore {
         }
         if (t instanceof RedisCommandTimeoutException) {
             return "timed out (" + t.getMessage() + ")";
+        }
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof java.net.UnknownHostException) {
+                return "unknown host " + c.getMessage();
+            }
+            if (c instanceof java.net.ConnectException || c instanceof io.netty.channel.ConnectTimeoutException) {
+                String m = String.valueOf(c.getMessage()).toLowerCase(java.util.Locale.ROOT);
+                return m.contains("refused") ? "connection refused" : m.contains("timed out") ? "connect timed out"
+                        : "cannot connect (" + c.getMessage() + ")";
+            }
+            if (c instanceof io.lettuce.core.RedisCommandExecutionException) {
+                return c.getMessage(); // Redis's own answer: NOAUTH, WRONGPASS, OOM, ...
+            }
         }
         String message = t.getMessage();
         Throwable root = t;
@@ -417,7 +606,7 @@ public final class RedisStore implements KvStore {
 
     private Map<String, String> metadata(String key, byte[] bytes) {
         try {
-            return Wire.decodeMetadata(bytes);
+            return MetadataBytes.decode(bytes);
         } catch (IllegalArgumentException e) {
             throw new StoreException("redis store " + config.display() + ": corrupt metadata under " + key + ": "
                     + e.getMessage());

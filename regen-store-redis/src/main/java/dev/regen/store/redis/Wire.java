@@ -8,19 +8,17 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
- * The byte formats Regen writes to Redis: a page's metadata (the {@code m} field of its hash) and
- * the change messages on the pub/sub channel. Both are length-prefixed UTF-8 behind a version byte,
- * so any string round-trips exactly and a future format can be told apart.
+ * The byte formats Regen writes to Redis: a page's metadata (the {@code m} field of its hash,
+ * {@link dev.regen.store.MetadataBytes}) and the change messages on the pub/sub channel. Both are length-prefixed
+ * UTF-8 behind a version byte, so any string round-trips exactly and a future format can be told apart.
  *
  * <pre>
  * metadata: 0x01 (varint len, key bytes, varint len, value bytes)*     keys sorted; empty map = no bytes
  * message:  0x01 type nodeId-len nodeId [count (len key)*]             type 1 = changed, 2 = missed
+ *           0x01 3 nodeId-len nodeId count (len path)* count (len tag)* type 3 = revalidated
  * </pre>
  */
 final class Wire {
@@ -29,44 +27,18 @@ final class Wire {
 
     static final int CHANGED = 1;
     static final int MISSED = 2;
+    static final int REVALIDATED = 3;
 
     private static final int VERSION = 1;
 
     private Wire() {
     }
 
-    /** A decoded pub/sub message: {@code keys} is empty for {@link #MISSED}. */
-    record Message(int type, String nodeId, List<String> keys) {
-    }
-
-    // --- metadata ------------------------------------------------------------------------------
-
-    static byte[] encodeMetadata(Map<String, String> metadata) {
-        if (metadata.isEmpty()) {
-            return EMPTY;
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(16 * metadata.size() + 1);
-        out.write(VERSION);
-        for (Map.Entry<String, String> e : new TreeMap<>(metadata).entrySet()) {
-            writeString(out, utf8("metadata key", e.getKey()));
-            writeString(out, utf8("metadata value", e.getValue()));
-        }
-        return out.toByteArray();
-    }
-
-    /** @throws IllegalArgumentException if {@code bytes} were not written by {@link #encodeMetadata} */
-    static Map<String, String> decodeMetadata(byte[] bytes) {
-        if (bytes == null || bytes.length == 0) {
-            return Map.of();
-        }
-        Reader in = new Reader(bytes);
-        in.version();
-        Map<String, String> metadata = new HashMap<>();
-        while (in.more()) {
-            String key = in.string();
-            metadata.put(key, in.string());
-        }
-        return Map.copyOf(metadata);
+    /**
+     * A decoded pub/sub message: {@code keys} are the changed keys, or the paths of a revalidation;
+     * {@code tags} are a revalidation's tags, else empty.
+     */
+    record Message(int type, String nodeId, List<String> keys, List<String> tags) {
     }
 
     // --- messages ------------------------------------------------------------------------------
@@ -76,6 +48,19 @@ final class Wire {
         writeVarint(out, keys.size());
         for (String key : keys) {
             writeString(out, utf8("key", key));
+        }
+        return out.toByteArray();
+    }
+
+    static byte[] encodeRevalidated(String nodeId, Collection<String> paths, Collection<String> tags) {
+        ByteArrayOutputStream out = header(REVALIDATED, nodeId);
+        writeVarint(out, paths.size());
+        for (String path : paths) {
+            writeString(out, utf8("path", path));
+        }
+        writeVarint(out, tags.size());
+        for (String tag : tags) {
+            writeString(out, utf8("tag", tag));
         }
         return out.toByteArray();
     }
@@ -90,11 +75,12 @@ final class Wire {
         in.version();
         int type = in.varint();
         String nodeId = in.string();
-        List<String> keys = new ArrayList<>();
-        if (type == CHANGED) {
-            int count = in.varint();
-            for (int i = 0; i < count; i++) {
-                keys.add(in.string());
+        List<String> keys = List.of();
+        List<String> tags = List.of();
+        if (type == CHANGED || type == REVALIDATED) {
+            keys = strings(in);
+            if (type == REVALIDATED) {
+                tags = strings(in);
             }
         } else if (type != MISSED) {
             throw new IllegalArgumentException("unknown message type " + type);
@@ -102,7 +88,16 @@ final class Wire {
         if (in.more()) {
             throw new IllegalArgumentException("trailing bytes after the message");
         }
-        return new Message(type, nodeId, List.copyOf(keys));
+        return new Message(type, nodeId, keys, tags);
+    }
+
+    private static List<String> strings(Reader in) {
+        int count = in.varint();
+        List<String> out = new ArrayList<>(Math.min(count, 1024));
+        for (int i = 0; i < count; i++) {
+            out.add(in.string());
+        }
+        return List.copyOf(out);
     }
 
     private static ByteArrayOutputStream header(int type, String nodeId) {

@@ -34,7 +34,7 @@ class KeyLayoutTest {
 
             assertThat(SlotHash.getSlot(layout.index(shard))).as(k).isEqualTo(slot);
             assertThat(SlotHash.getSlot(layout.expiries(shard))).as(k).isEqualTo(slot);
-            assertThat(text(layout.hash(shard, key))).startsWith("regen:{s" + shard + "}:k:");
+            assertThat(text(layout.hash(shard, key))).startsWith("regen:{g" + shard + "}:k:");
         }
     }
 
@@ -60,6 +60,20 @@ class KeyLayoutTest {
         KeyLayout layout = new KeyLayout("regen:", 16, true);
 
         assertThat(layout.shard("/blog/a".getBytes(UTF_8))).isEqualTo(crc32Mod("/blog/a", 16));
+        assertThat(layout.shard("page:/blog/a?x=1 @h ~v".getBytes(UTF_8))).isEqualTo(crc32Mod("page:/blog/a", 16));
+        assertThat(layout.shard("tag:posts /blog/a @h".getBytes(UTF_8))).isEqualTo(crc32Mod("tag:posts", 16));
+    }
+
+    @Test
+    void shardOfPrefix_pastItsGroup_oneShard_elseEvery() {
+        KeyLayout layout = new KeyLayout("regen:", 16, true);
+
+        assertThat(layout.shardOfPrefix("page:/blog/a ".getBytes(UTF_8))).isEqualTo(crc32Mod("page:/blog/a", 16));
+        assertThat(layout.shardOfPrefix("page:/blog/a?".getBytes(UTF_8))).isEqualTo(crc32Mod("page:/blog/a", 16));
+        assertThat(layout.shardOfPrefix("tag:posts ".getBytes(UTF_8))).isEqualTo(crc32Mod("tag:posts", 16));
+        assertThat(layout.shardOfPrefix("page:/blog/".getBytes(UTF_8))).isEqualTo(-1);
+        assertThat(layout.shardOfPrefix("".getBytes(UTF_8))).isEqualTo(-1);
+        assertThat(new KeyLayout("regen:", 1, false).shardOfPrefix("page:/".getBytes(UTF_8))).isZero();
     }
 
     @Test

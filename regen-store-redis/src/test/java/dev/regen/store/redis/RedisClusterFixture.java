@@ -12,11 +12,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
- * A Redis Cluster of three masters and no replicas: three {@link RedisServerFixture}s with
- * {@code --cluster-enabled yes}, joined by {@code redis-cli --cluster create}. Each node's cluster
- * bus uses its port + 10000, so ports are chosen with both free.
+ * A Redis Cluster: {@link RedisServerFixture}s with {@code --cluster-enabled yes}, joined by
+ * {@code redis-cli --cluster create} (three masters and no replicas by default; with replicas, the
+ * first nodes are the masters). Each node's cluster bus uses its port + 10000, so ports are chosen
+ * with both free. Public for the server's fault-injection tests.
  */
-final class RedisClusterFixture implements AutoCloseable {
+public final class RedisClusterFixture implements AutoCloseable {
 
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
 
@@ -31,15 +32,26 @@ final class RedisClusterFixture implements AutoCloseable {
     }
 
     static RedisClusterFixture start(int masters) {
+        return start(masters, 0, 5000);
+    }
+
+    /**
+     * {@code masters} masters with {@code replicas} replicas each; a replica takes over a master that
+     * has not answered for {@code nodeTimeoutMillis}.
+     */
+    public static RedisClusterFixture start(int masters, int replicas, int nodeTimeoutMillis) {
         List<RedisServerFixture> nodes = new ArrayList<>();
         try {
-            for (int i = 0; i < masters; i++) {
+            for (int i = 0; i < masters * (1 + replicas); i++) {
                 nodes.add(RedisServerFixture.start(clusterPort(), List.of(
                         "--cluster-enabled", "yes",
                         "--cluster-config-file", "nodes.conf",
-                        "--cluster-node-timeout", "5000")));
+                        "--cluster-node-timeout", Integer.toString(nodeTimeoutMillis),
+                        // what docs/proxy.md advises: the healthy masters keep serving their slots
+                        // while one is down, instead of the whole cluster answering CLUSTERDOWN
+                        "--cluster-require-full-coverage", "no")));
             }
-            create(nodes);
+            create(nodes, replicas);
             awaitReady(nodes);
             return new RedisClusterFixture(nodes);
         } catch (RuntimeException | Error e) {
@@ -48,18 +60,54 @@ final class RedisClusterFixture implements AutoCloseable {
         }
     }
 
-    List<RedisServerFixture> nodes() {
+    public List<RedisServerFixture> nodes() {
         return nodes;
     }
 
     /** Every node as a seed: {@code redis://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3} plus {@code suffix}. */
-    URI uri(String suffix) {
+    public URI uri(String suffix) {
         return URI.create("redis://" + nodes.stream().map(n -> "127.0.0.1:" + n.port()).collect(Collectors.joining(","))
                 + suffix);
     }
 
-    URI uri() {
+    public URI uri() {
         return uri("");
+    }
+
+    /** The slot ranges a node serves as master, from its CLUSTER NODES line ("myself"); empty for a replica. */
+    public static List<int[]> slotsOf(RedisServerFixture node) throws IOException {
+        List<int[]> ranges = new ArrayList<>();
+        for (String line : node.call("CLUSTER", "NODES").split("\n")) {
+            String[] f = line.trim().split(" ");
+            if (f.length > 2 && f[2].contains("myself") && f[2].contains("master")) {
+                for (int i = 8; i < f.length; i++) {
+                    if (f[i].startsWith("[")) {
+                        continue; // a slot being migrated
+                    }
+                    String[] r = f[i].split("-");
+                    ranges.add(new int[] {Integer.parseInt(r[0]), Integer.parseInt(r[r.length - 1])});
+                }
+            }
+        }
+        return ranges;
+    }
+
+    /** Until {@code node} sees all 16384 slots served again (after a failover), or the timeout. */
+    public static boolean awaitSlotsServed(RedisServerFixture node, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                String info = node.call("CLUSTER", "INFO");
+                if (info.contains("cluster_state:ok") && info.contains("cluster_slots_fail:0")
+                        && info.contains("cluster_slots_pfail:0")) {
+                    return true;
+                }
+            } catch (IOException e) {
+                // not answering
+            }
+            RedisServerFixture.sleep(20);
+        }
+        return false;
     }
 
     @Override
@@ -67,10 +115,10 @@ final class RedisClusterFixture implements AutoCloseable {
         nodes.forEach(RedisServerFixture::close);
     }
 
-    private static void create(List<RedisServerFixture> nodes) {
+    private static void create(List<RedisServerFixture> nodes, int replicas) {
         List<String> command = new ArrayList<>(List.of(RedisServerFixture.executable("redis-cli"), "--cluster", "create"));
         nodes.forEach(n -> command.add("127.0.0.1:" + n.port()));
-        command.addAll(List.of("--cluster-replicas", "0", "--cluster-yes"));
+        command.addAll(List.of("--cluster-replicas", Integer.toString(replicas), "--cluster-yes"));
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             p.getOutputStream().close();

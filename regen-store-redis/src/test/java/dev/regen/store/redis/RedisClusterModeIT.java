@@ -3,6 +3,7 @@ package dev.regen.store.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.regen.FakeClock;
+import dev.regen.LogCapture;
 import dev.regen.cluster.Cluster.RenderLock;
 import dev.regen.store.ListedKey;
 import dev.regen.store.PutOptions;
@@ -129,8 +130,9 @@ class RedisClusterModeIT {
             System.out.printf("cluster restart (3 processes started one after another) -> nodes back %d ms, "
                     + "publish delivered %d ms after the first process started%n",
                     Duration.ofNanos(backAt - restart).toMillis(), (System.nanoTime() - restart) / 1_000_000);
-            assertThat(logs.lines("unreachable from node node-a")).hasSize(1);
-            assertThat(logs.lines("unreachable from node node-b")).hasSize(1);
+            assertThat(logs.lines("node node-a lost its subscription")).hasSize(1);
+            assertThat(logs.lines("node node-b lost its subscription")).hasSize(1);
+            assertThat(logs.lines("node node-a cannot take render locks")).hasSize(1);
         }
     }
 }

@@ -89,8 +89,8 @@ class RedisConfigTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-        "http://h:6379                        | must start with redis:// or rediss://",
-        "h:6379                               | must start with redis:// or rediss://",
+        "http://h:6379                        | must start with redis://, rediss:// or redis-sentinel://",
+        "h:6379                               | must start with redis://, rediss:// or redis-sentinel://",
         "redis:h                              | must be redis://host:port",
         "redis://h:0                          | port must be 1-65535: '0'",
         "redis://h:99999                      | port must be 1-65535",
@@ -118,5 +118,29 @@ class RedisConfigTest {
         assertThatThrownBy(() -> parse("redis://:hunter2@h:0"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void parse_sentinel_sentinelsWithDefaultPortAndTheMastersName() {
+        RedisConfig config = parse("redis-sentinel://:pw@10.0.0.1,10.0.0.2:26380/2?sentinelMasterId=main&prefix=a:");
+
+        assertThat(config.cluster()).isFalse();
+        assertThat(config.shards()).isEqualTo(1);
+        RedisURI node = config.nodes().get(0);
+        assertThat(node.getSentinelMasterId()).isEqualTo("main");
+        assertThat(node.getSentinels()).extracting(RedisURI::getHost, RedisURI::getPort)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", 26379),
+                        org.assertj.core.groups.Tuple.tuple("10.0.0.2", 26380));
+        assertThat(node.getDatabase()).isEqualTo(2);
+        assertThat(config.display()).isEqualTo("redis-sentinel://***@10.0.0.1,10.0.0.2:26380/2?sentinelMasterId=main");
+        assertThat(parse("redis-sentinel://10.0.0.1#main").nodes().get(0).getSentinelMasterId()).isEqualTo("main");
+    }
+
+    @Test
+    void parse_sentinelWithoutMasterName_rejectedWithAnExample() {
+        assertThatThrownBy(() -> parse("redis-sentinel://10.0.0.1:26379"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sentinelMasterId=mymaster");
+        assertThatThrownBy(() -> parse("redis-sentinel://10.0.0.1?sentinelMasterId=m&cluster=true"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Sentinel watches one master");
     }
 }

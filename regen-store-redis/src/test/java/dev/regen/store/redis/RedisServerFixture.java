@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  * temporary directory. It can be killed, paused and started again on the same port, for outage
  * tests. Needs {@code redis-server} on the PATH ({@code test.sh} installs it).
  */
-final class RedisServerFixture implements AutoCloseable {
+public final class RedisServerFixture implements AutoCloseable {
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(15);
 
@@ -42,11 +42,11 @@ final class RedisServerFixture implements AutoCloseable {
     }
 
     /** Starts a server on a free port with {@code extraArgs} (e.g. "--requirepass", "pw") added. */
-    static RedisServerFixture start(String... extraArgs) {
+    public static RedisServerFixture start(String... extraArgs) {
         return start(freePort(), List.of(extraArgs));
     }
 
-    static RedisServerFixture start(int port, List<String> extraArgs) {
+    public static RedisServerFixture start(int port, List<String> extraArgs) {
         Path dir;
         try {
             dir = Files.createTempDirectory("regen-redis-" + port + "-");
@@ -58,25 +58,55 @@ final class RedisServerFixture implements AutoCloseable {
         return fixture;
     }
 
-    int port() {
+    /**
+     * A Sentinel on a free port watching the master {@code name} at 127.0.0.1:{@code masterPort}: it
+     * calls the master down after {@code downAfterMillis} without an answer (quorum 2).
+     */
+    public static RedisServerFixture startSentinel(String name, int masterPort, int downAfterMillis) {
+        int port = freePort();
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("regen-sentinel-" + port + "-");
+            Files.writeString(dir.resolve("sentinel.conf"), String.join("\n",
+                    "port " + port,
+                    "bind 127.0.0.1",
+                    "daemonize no",
+                    "dir " + dir,
+                    "sentinel monitor " + name + " 127.0.0.1 " + masterPort + " 2",
+                    "sentinel down-after-milliseconds " + name + " " + downAfterMillis,
+                    "sentinel failover-timeout " + name + " " + Math.max(3000, 3 * downAfterMillis),
+                    "sentinel parallel-syncs " + name + " 1",
+                    ""));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        RedisServerFixture fixture = new RedisServerFixture(port, dir, List.of());
+        fixture.restart();
+        return fixture;
+    }
+
+    public int port() {
         return port;
     }
 
     /** {@code redis://127.0.0.1:<port>}, plus {@code suffix} (a path or query). */
-    URI uri(String suffix) {
+    public URI uri(String suffix) {
         return URI.create("redis://127.0.0.1:" + port + suffix);
     }
 
-    URI uri() {
+    public URI uri() {
         return uri("");
     }
 
     /** Starts the process (again), on the same port and directory, and waits until it answers. */
-    synchronized void restart() {
+    public synchronized void restart() {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("redis-server on port " + port + " is running");
         }
-        List<String> command = new ArrayList<>(List.of(
+        List<String> command = new ArrayList<>(Files.exists(dir.resolve("sentinel.conf"))
+                // a Sentinel: its own config file, which it rewrites as it learns the topology
+                ? List.of(executable("redis-server"), dir.resolve("sentinel.conf").toString(), "--sentinel")
+                : List.of(
                 executable("redis-server"),
                 "--port", Integer.toString(port),
                 "--bind", "127.0.0.1",
@@ -84,7 +114,9 @@ final class RedisServerFixture implements AutoCloseable {
                 "--appendonly", "no",
                 "--daemonize", "no",
                 "--dir", dir.toString()));
-        command.addAll(extraArgs);
+        if (!Files.exists(dir.resolve("sentinel.conf"))) {
+            command.addAll(extraArgs);
+        }
         try {
             process = new ProcessBuilder(command)
                     .directory(dir.toFile())
@@ -116,7 +148,7 @@ final class RedisServerFixture implements AutoCloseable {
     }
 
     /** SIGKILL: a crash, no goodbye to clients. */
-    synchronized void kill() {
+    public synchronized void kill() {
         if (process != null) {
             process.destroyForcibly();
             waitForExit();
@@ -124,26 +156,26 @@ final class RedisServerFixture implements AutoCloseable {
     }
 
     /** SIGSTOP: the process hangs with its sockets open, like an overloaded server. */
-    void pause() {
+    public void pause() {
         signal("-STOP");
     }
 
     /** SIGCONT after {@link #pause}. */
-    void resume() {
+    public void resume() {
         signal("-CONT");
     }
 
-    boolean running() {
+    public boolean running() {
         return process != null && process.isAlive();
     }
 
     /** Sends one command (over a new connection) and returns the reply as text; errors start with "-". */
-    String call(String... args) throws IOException {
+    public String call(String... args) throws IOException {
         return call(port, args);
     }
 
     /** The server's log so far. */
-    String log() {
+    public String log() {
         try {
             return Files.readString(dir.resolve("redis.log"));
         } catch (IOException e) {
@@ -168,7 +200,7 @@ final class RedisServerFixture implements AutoCloseable {
      * reply. Simple strings and integers come back as their text, bulk strings as their content
      * (null for nil), arrays as their elements joined by newlines, errors as "-" + message.
      */
-    static String call(int port, String... args) throws IOException {
+    public static String call(int port, String... args) throws IOException {
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
             socket.setSoTimeout(5000);
@@ -228,7 +260,7 @@ final class RedisServerFixture implements AutoCloseable {
         return b.toString(StandardCharsets.UTF_8);
     }
 
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         } catch (IOException e) {

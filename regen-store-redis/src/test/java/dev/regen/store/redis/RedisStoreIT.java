@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.regen.FakeClock;
+import dev.regen.LogCapture;
 import dev.regen.store.KvEntry;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
+import dev.regen.store.MetadataBytes;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
 import io.lettuce.core.RedisClient;
@@ -90,10 +92,11 @@ class RedisStoreIT {
         Map<byte[], byte[]> hash = raw.hgetall(b("regen:k:/bin"));
         Map<String, byte[]> fields = new java.util.TreeMap<>();
         hash.forEach((k, v) -> fields.put(new String(k, UTF_8), v));
-        assertThat(fields.keySet()).containsExactly("m", "v", "x");
+        assertThat(fields.keySet()).containsExactly("c", "m", "v", "x");
         assertThat(fields.get("v")).as("the body as it is, not base64").isEqualTo(value);
+        assertThat(fields.get("c")).isEqualTo(RedisStore.crc32c(value));
         assertThat(new String(fields.get("x"), UTF_8)).isEqualTo(Long.toString(at.toEpochMilli()));
-        assertThat(Wire.decodeMetadata(fields.get("m"))).isEqualTo(Map.of("etag", "\"x\"", "tags", "a b"));
+        assertThat(MetadataBytes.decode(fields.get("m"))).isEqualTo(Map.of("etag", "\"x\"", "tags", "a b"));
         assertThat(raw.zscore(b("regen:idx"), b("/bin"))).isEqualTo(0.0);
         assertThat(raw.zscore(b("regen:exp"), b("/bin"))).isNotNull();
         assertThat(raw.keys("*")).extracting(k -> new String(k, UTF_8))
@@ -106,9 +109,36 @@ class RedisStoreIT {
 
         store.put("/plain", new byte[] {1, 2, 3}, PutOptions.NONE);
 
-        assertThat(raw.hkeys(b("regen:k:/plain"))).extracting(k -> new String(k, UTF_8)).containsExactly("v");
+        assertThat(raw.hkeys(b("regen:k:/plain"))).extracting(k -> new String(k, UTF_8)).containsExactlyInAnyOrder("v", "c");
         assertThat(raw.pttl(b("regen:k:/plain"))).isEqualTo(-1L);
         assertThat(raw.exists(b("regen:exp"))).isZero();
+    }
+
+    @Test
+    void get_valueChangedInRedis_isAMissLoggedOnceAndRemoved() throws Exception {
+        RedisStore store = open(redis.uri(), new FakeClock());
+        store.put("/a", "<p>the page</p>".getBytes(UTF_8), PutOptions.NONE);
+        store.put("/b", "<p>another</p>".getBytes(UTF_8), PutOptions.NONE);
+        raw.hset(b("regen:k:/a"), b("v"), b("<p>the pagE</p>"));
+
+        try (LogCapture logs = new LogCapture(RedisStore.class)) {
+            assertThat(store.get("/a")).isNull();
+            Eventually.await(Duration.ofSeconds(5), "the corrupt entry removed", () -> raw.exists(b("regen:k:/a")) == 0);
+
+            assertThat(logs.lines("the entry /a is corrupt")).hasSize(1);
+            assertThat(store.get("/a")).isNull();
+            assertThat(store.list("/", null, 10).keys()).extracting(ListedKey::name).containsExactly("/b");
+            assertThat(store.get("/b").value()).isEqualTo("<p>another</p>".getBytes(UTF_8));
+        }
+    }
+
+    @Test
+    void get_entryWithoutChecksum_writtenBeforeChecksums_isServed() {
+        RedisStore store = open(redis.uri(), new FakeClock());
+        raw.hset(b("regen:k:/old"), b("v"), b("old page"));
+        raw.zadd(b("regen:idx"), 0, b("/old"));
+
+        assertThat(store.get("/old").value()).isEqualTo(b("old page"));
     }
 
     @Test

@@ -169,6 +169,27 @@ public abstract class KvStoreContract {
         }
     }
 
+    // --- owned entries -------------------------------------------------------------------------
+
+    @Test
+    void put_withOwner_isReadAndListedLikeAnyEntry() {
+        store.put("page:/o", bytes(1, 10), PutOptions.NONE);
+        store.put("tag:t page:/o", new byte[0], PutOptions.metadata(Map.of("a", "1")).withOwner("page:/o"));
+
+        assertThat(store.get("tag:t page:/o").metadata()).isEqualTo(Map.of("a", "1"));
+        assertThat(names(store.list("tag:", null, 10))).containsExactly("tag:t page:/o");
+    }
+
+    @Test
+    void delete_owner_leavesItsOwnedEntries() {
+        store.put("page:/o", bytes(1, 10), PutOptions.NONE);
+        store.put("tag:t page:/o", new byte[0], PutOptions.NONE.withOwner("page:/o"));
+
+        store.delete("page:/o");
+
+        assertThat(store.get("tag:t page:/o")).as("the caller deletes what it indexed").isNotNull();
+    }
+
     // --- delete --------------------------------------------------------------------------------
 
     @Test

@@ -1,0 +1,22 @@
+package dev.regen;
+
+import java.util.List;
+
+/** Reads what a fake origin received. */
+final class HttpFieldsTestSupport {
+    private HttpFieldsTestSupport() {
+    }
+
+    static String first(List<Header> headers, String name) {
+        return dev.regen.http.HttpFields.first(headers, name);
+    }
+
+    static boolean has(List<Header> headers, String name, String value) {
+        for (Header h : headers) {
+            if (h.is(name) && h.value().equals(value)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

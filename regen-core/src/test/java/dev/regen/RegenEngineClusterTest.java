@@ -1,0 +1,124 @@
+package dev.regen;
+
+import static dev.regen.TestEdge.get;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.regen.TestEdge.Served;
+import dev.regen.cluster.Cluster;
+import dev.regen.store.MemoryStore;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The engine as one node of several: render locks held elsewhere, the lock-wait, what it stores after. */
+class RegenEngineClusterTest {
+    private final FakeClock clock = new FakeClock();
+    private final FakeOrigin origin = new FakeOrigin();
+    private final MemoryStore store = new MemoryStore(64L << 20, clock);
+    private final FakeCluster cluster = new FakeCluster();
+    private final RegenEngine engine = RegenEngine.builder()
+            .config(RegenConfig.builder().revalidate(Duration.ofSeconds(60)).lockWait(Duration.ofSeconds(5)).build())
+            .origin(origin).store(store).clock(clock).cluster(cluster).build();
+    private final TestEdge edge = new TestEdge(engine, origin);
+
+    @AfterEach
+    void close() {
+        engine.close();
+        store.close();
+    }
+
+    @Test
+    void miss_lockHeldElsewhereForLongerThanTheLockWait_rendersItselfAndStores() throws Exception {
+        cluster.heldElsewhere.add("/a @example.com");
+        CompletableFuture<Served> waiting = edge.serve(get("/a"));
+        Thread.sleep(300);
+        assertThat(waiting).as("waits for the other node's render").isNotDone();
+        assertThat(origin.calls()).isZero();
+
+        clock.advance(Duration.ofSeconds(5));
+        Served served = waiting.get(10, TimeUnit.SECONDS);
+        assertThat(served.status()).isEqualTo(200);
+        assertThat(served.cacheStatus()).isEqualTo(CacheStatus.MISS);
+        assertThat(served.text()).isEqualTo("render 1");
+        assertThat(origin.calls()).isEqualTo(1);
+        // nothing newer appeared: stored and announced
+        assertThat(store.get("page:/a @example.com")).isNotNull();
+        assertThat(cluster.published).contains("/a @example.com");
+        assertThat(edge.serve(get("/a")).get(10, TimeUnit.SECONDS).cacheStatus()).isEqualTo(CacheStatus.HIT);
+    }
+
+    @Test
+    void miss_otherNodeStoresWhileTheWaiterRenders_keepsTheOtherNodesPage() throws Exception {
+        cluster.heldElsewhere.add("/b @example.com");
+        origin.hold();
+        CompletableFuture<Served> waiting = edge.serve(get("/b"));
+        Thread.sleep(100);
+        clock.advance(Duration.ofSeconds(5));
+        for (int i = 0; i < 500 && origin.calls() < 1; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(origin.calls()).as("the waiter renders itself").isEqualTo(1);
+        // meanwhile the lock holder stores its page (another engine on the same store)
+        FakeOrigin holderOrigin = new FakeOrigin().respondWith(r -> FakeOrigin.page("from the lock holder"));
+        try (RegenEngine other = RegenEngine.builder().config(engine.config())
+                .origin(holderOrigin).store(store).clock(clock).build()) {
+            Served stored = new TestEdge(other, holderOrigin).serve(get("/b")).get(10, TimeUnit.SECONDS);
+            assertThat(stored.text()).isEqualTo("from the lock holder");
+        }
+        origin.release();
+        Served served = waiting.get(10, TimeUnit.SECONDS);
+        assertThat(served.status()).isEqualTo(200);
+        for (int i = 0; i < 500 && engine.rendersInFlight() > 0; i++) {
+            Thread.sleep(10);
+        }
+        // the client had its own render; the store keeps the lock holder's page
+        assertThat(new String(store.get("page:/b @example.com").value())).isEqualTo("from the lock holder");
+        assertThat(cluster.published).doesNotContain("/b @example.com");
+    }
+
+    @Test
+    void stale_lockHeldElsewhere_servedStaleAtOnceWithoutWaiting() throws Exception {
+        assertThat(edge.serve(get("/c")).get(10, TimeUnit.SECONDS).text()).isEqualTo("render 1");
+        cluster.heldElsewhere.add("/c @example.com");
+        clock.advance(Duration.ofSeconds(61));
+        CompletableFuture<Reply> reply = engine.serve(get("/c"));
+        assertThat(reply).isDone();
+        assertThat(((Reply.Page) reply.join()).status()).isEqualTo(CacheStatus.STALE);
+        Thread.sleep(200);
+        assertThat(origin.calls()).as("the other node renders it").isEqualTo(1);
+    }
+
+    /** Locks of some keys held by "another node"; every other lock granted; publishes recorded. */
+    static final class FakeCluster implements Cluster {
+        final Set<String> heldElsewhere = ConcurrentHashMap.newKeySet();
+        final Set<String> published = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public RenderLock tryLock(String key, Duration ttl) {
+            return heldElsewhere.contains(key) ? null : new RenderLock(key, "fake");
+        }
+
+        @Override
+        public void unlock(RenderLock lock) {
+        }
+
+        @Override
+        public CompletableFuture<Void> publish(Collection<String> keys) {
+            published.addAll(keys);
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void subscribe(Listener listener) {
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
