@@ -58,6 +58,18 @@ public interface Cluster extends AutoCloseable {
         return CompletableFuture.completedFuture(null);
     }
 
+    /**
+     * Tells the other nodes that the pages under these keys were rendered again with the same bytes:
+     * a node holding the copy with that {@code etag} keeps it and takes the new render time; any other
+     * copy is dropped. Completes like {@link #publish}. Default: published as plain changes.
+     */
+    default CompletableFuture<Void> publishRefreshed(Collection<Refresh> refreshes) {
+        return publish(refreshes.stream().map(Refresh::key).toList());
+    }
+
+    /** A page re-rendered unchanged: its key, its ETag and its new render time. */
+    record Refresh(String key, String etag, java.time.Instant renderedAt) { }
+
     /** Receives changes published by other nodes (never this node's own). One listener per engine. */
     void subscribe(Listener listener);
 
@@ -73,6 +85,11 @@ public interface Cluster extends AutoCloseable {
 
         /** Messages may have been lost (disconnection): every L1 copy may be out of date. */
         void missedChanges();
+
+        /** Another node re-rendered these pages with unchanged bytes. Default: handled as changes. */
+        default void refreshed(Collection<Refresh> refreshes) {
+            changed(refreshes.stream().map(Refresh::key).toList());
+        }
 
         /** Another node revalidated {@code paths} and {@code tags}: drop the matching copies held in memory. */
         default void revalidated(Collection<String> paths, Collection<String> tags) {

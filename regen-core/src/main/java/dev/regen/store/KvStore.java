@@ -27,6 +27,21 @@ public interface KvStore extends AutoCloseable {
     /** Stores {@code value} under {@code key}. The store may keep the array: callers must not mutate it. */
     void put(String key, byte[] value, PutOptions options);
 
+    /**
+     * Replaces the metadata, expiration and owner of the unexpired entry under {@code key}, keeping its
+     * value, in one atomic step like {@link #put}; returns false, writing nothing, when there is no
+     * unexpired entry. A page re-rendered with the same bytes only moves its freshness: no value write.
+     * Default: a get and a put, not atomic against a concurrent put; stores override it.
+     */
+    default boolean replaceMetadata(String key, PutOptions options) {
+        KvEntry entry = get(key);
+        if (entry == null) {
+            return false;
+        }
+        put(key, entry.value(), options);
+        return true;
+    }
+
     /** Removes {@code key}; returns whether an unexpired entry was there. */
     boolean delete(String key);
 
