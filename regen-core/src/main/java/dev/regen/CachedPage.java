@@ -107,6 +107,20 @@ public record CachedPage(
                 replay, shared, immutable);
     }
 
+    /** This page rendered again, byte for byte, at {@code at}: fresh again, the same arrays. */
+    public CachedPage renderedAgain(Instant at) {
+        return new CachedPage(status, headers, body, etag, at, revalidate, staleWindow, tags, false, gzipBody,
+                replay, shared, immutable);
+    }
+
+    /** Whether {@code other} is this page but for when it was rendered and whether it was marked stale. */
+    public boolean sameRenderAs(CachedPage other) {
+        return status == other.status && shared == other.shared && immutable == other.immutable
+                && etag.equals(other.etag) && headers.equals(other.headers) && revalidate.equals(other.revalidate)
+                && Objects.equals(staleWindow, other.staleWindow) && tags.equals(other.tags)
+                && replay.equals(other.replay) && java.util.Arrays.equals(body, other.body);
+    }
+
     /** Rough heap cost, for byte-bounded caches. */
     public long weight() {
         long w = 256L + body.length + (gzipBody == null ? 0 : 16 + gzipBody.length) + etag.length() * 2L

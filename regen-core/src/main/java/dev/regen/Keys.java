@@ -24,6 +24,13 @@ final class Keys {
         return at < 0 ? key : key.substring(0, at);
     }
 
+    /** The public host of any key. */
+    static String host(String key) {
+        int at = key.indexOf(" @");
+        int tilde = key.indexOf(" ~", at + 2);
+        return key.substring(at + 2, tilde < 0 ? key.length() : tilde);
+    }
+
     /** The URL key of a variant key (itself for a URL key). */
     static String url(String key) {
         int tilde = key.indexOf(" ~");

@@ -2,6 +2,7 @@ package dev.regen;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
@@ -11,7 +12,12 @@ import dev.regen.store.StoreException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,13 +45,49 @@ final class PageStore {
     /** What the store said when its writes last failed, while they do; null while they work. */
     private volatile String writeFault;
 
-    PageStore(KvStore l2, long l1Bytes) {
+    /**
+     * Bumped by every eviction of a key in the stripe: an L2 read that overlapped one does not put what
+     * it read into L1 (it may be the copy another node's change just replaced).
+     */
+    private final AtomicLongArray evictions = new AtomicLongArray(256);
+    private final AtomicLong allEvictions = new AtomicLong();
+
+    PageStore(KvStore l2, long l1Bytes, InstantSource clock) {
         this.l2 = l2;
         this.l1 = Caffeine.newBuilder()
                 .maximumWeight(l1Bytes)
                 .weigher((String k, Cached c) -> (int) Math.min(Integer.MAX_VALUE, weight(c) + 2L * k.length()))
+                .expireAfter(LAST_READ)
+                .ticker(() -> clock.millis() * 1_000_000L)
                 .executor(Runnable::run)
                 .build();
+    }
+
+    /**
+     * Nothing in L1 expires in practice; reads restart the clock and writes don't, so the time left
+     * tells how long ago a request last read the page (renders and revalidations store pages nobody may
+     * be reading).
+     */
+    private static final long NEVER = TimeUnit.DAYS.toNanos(3650);
+    private static final Expiry<String, Cached> LAST_READ = new Expiry<>() {
+        @Override
+        public long expireAfterCreate(String key, Cached value, long now) {
+            return NEVER / 2; // stored, not yet read: no recent traffic
+        }
+
+        @Override
+        public long expireAfterUpdate(String key, Cached value, long now, long left) {
+            return left;
+        }
+
+        @Override
+        public long expireAfterRead(String key, Cached value, long now, long left) {
+            return NEVER;
+        }
+    };
+
+    private long evictionMark(String key) {
+        return allEvictions.get() + evictions.get(key.hashCode() & (evictions.length() - 1));
     }
 
     private static long weight(Cached c) {
@@ -64,11 +106,26 @@ final class PageStore {
 
     /** Drops the L1 copy: another node changed the page. */
     void evictLocal(String key) {
+        evictions.incrementAndGet(key.hashCode() & (evictions.length() - 1));
         l1.invalidate(key);
     }
 
     void evictAllLocal() {
+        allEvictions.incrementAndGet();
         l1.invalidateAll();
+    }
+
+    /** From L1 without counting as traffic (revalidation, bookkeeping). */
+    Cached peekLocal(String key) {
+        return l1.policy().getIfPresentQuietly(key);
+    }
+
+    /** Whether a request read the L1 copy of {@code key} (or it was first stored) within {@code window}. */
+    boolean usedWithin(String key, Duration window) {
+        return l1.policy().expireVariably()
+                .flatMap(p -> p.getExpiresAfter(key))
+                .map(left -> NEVER - left.toNanos() < window.toNanos())
+                .orElse(false);
     }
 
     /**
@@ -86,6 +143,7 @@ final class PageStore {
 
     /** {@link #getShared}, telling a store fault apart from a missing page. */
     Cached readShared(String key) {
+        long mark = evictionMark(key);
         KvEntry entry = l2.get(PAGE_PREFIX + key);
         recovered(l2ReadsFailing, "reads");
         if (entry == null) {
@@ -96,7 +154,9 @@ final class PageStore {
             log.warn("store entry {} is not a readable page; treating it as missing", key);
             return null;
         }
-        l1.put(key, cached);
+        if (evictionMark(key) == mark) {
+            l1.put(key, cached);
+        }
         return cached;
     }
 
@@ -124,6 +184,35 @@ final class PageStore {
     void putShared(String key, CachedPage page, CachedPage previous) {
         l1.put(key, page);
         l2.put(PAGE_PREFIX + key, PageCodec.value(page), PageCodec.options(page));
+        index(key, page, previous);
+        recovered(l2WritesFailing, "writes");
+    }
+
+    /**
+     * Stores {@code page}, whose body is byte for byte that of the stored {@code previous}: only its
+     * metadata is written (a full write when the store lost the entry). False when the store failed.
+     */
+    boolean putUnchanged(String key, CachedPage page, CachedPage previous) {
+        try {
+            putMetadataShared(key, page, previous);
+            return true;
+        } catch (StoreException e) {
+            failed(l2WritesFailing, "writes", e);
+            return false;
+        }
+    }
+
+    /** {@link #putUnchanged}, throwing what the store said when it failed. */
+    void putMetadataShared(String key, CachedPage page, CachedPage previous) {
+        l1.put(key, page);
+        if (!l2.replaceMetadata(PAGE_PREFIX + key, PageCodec.options(page))) {
+            l2.put(PAGE_PREFIX + key, PageCodec.value(page), PageCodec.options(page));
+        }
+        index(key, page, previous);
+        recovered(l2WritesFailing, "writes");
+    }
+
+    private void index(String key, CachedPage page, CachedPage previous) {
         Set<String> before = previous == null ? Set.of() : previous.tags();
         // owned by the page: a store that evicts the page drops its index entries with it
         PutOptions indexEntry = new PutOptions(page.expiresAt(), java.util.Map.of(), PAGE_PREFIX + key);
@@ -143,7 +232,6 @@ final class PageStore {
                 l2.delete(tagEntry(tag, key));
             }
         }
-        recovered(l2WritesFailing, "writes");
     }
 
     /** Stores the marker of a URL whose pages vary, replacing whatever stood under its key. */

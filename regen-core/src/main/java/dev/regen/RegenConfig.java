@@ -29,8 +29,13 @@ import java.util.TreeSet;
  * @param renderTimeout      a render without a response head by then fails (504 on a miss, stale kept otherwise)
  * @param lockWait           how long a miss waits for another node's render of the page before rendering it
  *                           itself (stale pages never wait); with several nodes only
- * @param backgroundRenders  how many background renders run at once
- * @param backgroundQueue    how many more may wait; beyond it a stale hit does not queue a render
+ * @param renderBudget       most renders sent to the origin at once (visitors' misses and background work);
+ *                           0 = auto, following the origin's latency
+ * @param backgroundQueue    background renders that may wait for the budget; beyond it they are shed
+ * @param refreshAhead       a page requested in this last fraction of its fresh window is re-rendered in the
+ *                           background before it turns stale (0 = never)
+ * @param eagerWindow        a soft revalidation re-renders at once the pages requested within this window
+ *                           (zero = never: they are only marked stale)
  * @param bypassToken        preview token (header X-Regen-Bypass or cookie regen_bypass), or null
  */
 public record RegenConfig(
@@ -48,8 +53,10 @@ public record RegenConfig(
         List<RouteRule> routes,
         Duration renderTimeout,
         Duration lockWait,
-        int backgroundRenders,
+        int renderBudget,
         int backgroundQueue,
+        double refreshAhead,
+        Duration eagerWindow,
         String bypassToken) {
 
     public RegenConfig {
@@ -82,11 +89,19 @@ public record RegenConfig(
         routes = List.copyOf(Objects.requireNonNull(routes, "routes"));
         requirePositive(renderTimeout, "timeouts.render");
         requirePositive(lockWait, "timeouts.lock-wait");
-        if (backgroundRenders < 1) {
-            throw new IllegalArgumentException("backgroundRenders must be at least 1: " + backgroundRenders);
+        if (renderBudget < 0) {
+            throw new IllegalArgumentException("renders.budget must be auto or at least 1: " + renderBudget);
         }
         if (backgroundQueue < 0) {
-            throw new IllegalArgumentException("backgroundQueue must not be negative: " + backgroundQueue);
+            throw new IllegalArgumentException("renders.background-queue must not be negative: " + backgroundQueue);
+        }
+        if (!(refreshAhead >= 0 && refreshAhead < 1)) {
+            throw new IllegalArgumentException("renders.refresh-ahead must be a fraction from 0 to below 1: "
+                    + refreshAhead);
+        }
+        if (eagerWindow == null || eagerWindow.isNegative()) {
+            throw new IllegalArgumentException("renders.eager-window must not be negative: "
+                    + (eagerWindow == null ? "null" : eagerWindow.toMillis() + " ms"));
         }
         if (bypassToken != null && bypassToken.isBlank()) {
             bypassToken = null;
@@ -134,8 +149,10 @@ public record RegenConfig(
         private Duration renderTimeout = Duration.ofSeconds(30);
         /** nginx's proxy_cache_lock_timeout: a dead node's render costs a waiter this much at most. */
         private Duration lockWait = Duration.ofSeconds(5);
-        private int backgroundRenders = 8;
+        private int renderBudget;
         private int backgroundQueue = 1000;
+        private double refreshAhead = 0.2;
+        private Duration eagerWindow = Duration.ofMinutes(10);
         private String bypassToken;
 
         Builder() {
@@ -156,8 +173,10 @@ public record RegenConfig(
             routes = c.routes;
             renderTimeout = c.renderTimeout;
             lockWait = c.lockWait;
-            backgroundRenders = c.backgroundRenders;
+            renderBudget = c.renderBudget;
             backgroundQueue = c.backgroundQueue;
+            refreshAhead = c.refreshAhead;
+            eagerWindow = c.eagerWindow;
             bypassToken = c.bypassToken;
         }
 
@@ -175,8 +194,11 @@ public record RegenConfig(
         public Builder routes(List<RouteRule> v) { routes = v; return this; }
         public Builder renderTimeout(Duration v) { renderTimeout = v; return this; }
         public Builder lockWait(Duration v) { lockWait = v; return this; }
-        public Builder backgroundRenders(int v) { backgroundRenders = v; return this; }
+        /** Most renders at once; 0 = auto. */
+        public Builder renderBudget(int v) { renderBudget = v; return this; }
         public Builder backgroundQueue(int v) { backgroundQueue = v; return this; }
+        public Builder refreshAhead(double v) { refreshAhead = v; return this; }
+        public Builder eagerWindow(Duration v) { eagerWindow = v; return this; }
         public Builder bypassToken(String v) { bypassToken = v; return this; }
 
         /** Adds what a framework preset knows to the settings already made. */
@@ -195,7 +217,7 @@ public record RegenConfig(
         public RegenConfig build() {
             return new RegenConfig(revalidate, expire, errorRevalidate, cacheableStatuses, maxBodyBytes, query,
                     unkeyedParams, unkeyedVary, cookies, maxVariants, hitForPass, routes, renderTimeout,
-                    lockWait, backgroundRenders, backgroundQueue, bypassToken);
+                    lockWait, renderBudget, backgroundQueue, refreshAhead, eagerWindow, bypassToken);
         }
     }
 }

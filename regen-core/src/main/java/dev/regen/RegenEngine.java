@@ -26,7 +26,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -35,7 +34,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -64,6 +62,7 @@ public final class RegenEngine implements AutoCloseable {
     private static final int MAX_ATTEMPTS = 3;
     static final String BYPASS_HEADER = "x-regen-bypass";
     static final String BYPASS_COOKIE = "regen_bypass";
+    static final String PRIORITY_HEADER = "x-regen-priority";
     private static final String BACKGROUND_USER_AGENT = "Regen (background render)";
 
     private final RegenConfig config;
@@ -72,7 +71,9 @@ public final class RegenEngine implements AutoCloseable {
     private final InstantSource clock;
     private final StoragePolicy policy;
     private final ExecutorService storeExecutor;
-    private final ThreadPoolExecutor background;
+    private final RenderBudget budget;
+    /** Keys another node holds the render lock of: no background render is tried here meanwhile. */
+    private final Cache<String, Boolean> renderingElsewhere;
     private final ConcurrentHashMap<String, CompletableFuture<RenderResult>> inFlight = new ConcurrentHashMap<>();
     private final Cache<String, Backoff> failures = Caffeine.newBuilder().maximumSize(100_000).build();
     /** URLs whose last answer could not be stored: their requests go to the origin on their own. */
@@ -97,19 +98,21 @@ public final class RegenEngine implements AutoCloseable {
     private RegenEngine(Builder b) {
         this.config = Objects.requireNonNull(b.config, "config");
         this.origin = Objects.requireNonNull(b.origin, "origin");
-        this.pages = new PageStore(Objects.requireNonNull(b.store, "store"), b.memoryBytes);
         this.clock = b.clock;
+        this.pages = new PageStore(Objects.requireNonNull(b.store, "store"), b.memoryBytes, clock);
         this.policy = new StoragePolicy(config);
         this.storeExecutor = pool("regen-io", Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
                 new LinkedBlockingQueue<>());
-        BlockingQueue<Runnable> queue = config.backgroundQueue() == 0
-                ? new SynchronousQueue<>() : new ArrayBlockingQueue<>(config.backgroundQueue());
-        this.background = pool("regen-render", config.backgroundRenders(), queue);
+        this.budget = new RenderBudget(config.renderBudget(), config.backgroundQueue(), config.renderTimeout(),
+                this::runOnStore, System::nanoTime);
         this.waitLimit = config.renderTimeout().plusSeconds(2);
         // the longest a render holds its lock; a cluster keeps it as a short lease renewed meanwhile,
         // so the lock of a node that dies mid-render lapses within seconds
         this.lockTtl = config.renderTimeout().plusSeconds(5);
         this.hitForPass = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(config.hitForPass())
+                .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L).executor(Runnable::run).build();
+        this.renderingElsewhere = Caffeine.newBuilder().maximumSize(100_000)
+                .expireAfterWrite(Duration.ofSeconds(Math.min(5, lockTtl.toSeconds())))
                 .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L).executor(Runnable::run).build();
         this.cluster = b.cluster;
         this.listener = b.listener;
@@ -118,10 +121,21 @@ public final class RegenEngine implements AutoCloseable {
             public void changed(Collection<String> keys) {
                 for (String key : keys) {
                     pages.evictLocal(key);
-                    CompletableFuture<Void> waiting = remoteChanges.remove(key);
-                    if (waiting != null) {
-                        waiting.complete(null);
+                    changedElsewhere(key);
+                }
+            }
+
+            @Override
+            public void refreshed(Collection<Cluster.Refresh> refreshes) {
+                for (Cluster.Refresh r : refreshes) {
+                    // the same bytes rendered again: the copy here stays, with the new render time
+                    if (pages.peekLocal(r.key()) instanceof CachedPage p && p.etag().equals(r.etag())
+                            && r.renderedAt().isAfter(p.renderedAt())) {
+                        pages.putLocal(r.key(), p.renderedAgain(r.renderedAt()));
+                    } else {
+                        pages.evictLocal(r.key());
                     }
+                    changedElsewhere(r.key());
                 }
             }
 
@@ -141,6 +155,15 @@ public final class RegenEngine implements AutoCloseable {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** Another node stored, refreshed or dropped {@code key}: whoever waits on its render looks again. */
+    private void changedElsewhere(String key) {
+        renderingElsewhere.invalidate(key);
+        CompletableFuture<Void> waiting = remoteChanges.remove(key);
+        if (waiting != null) {
+            waiting.complete(null);
+        }
     }
 
     public RegenConfig config() {
@@ -232,11 +255,14 @@ public final class RegenEngine implements AutoCloseable {
             if (freshness == Freshness.FRESH) {
                 stats.hits.increment();
                 listener.served(CacheStatus.HIT);
+                if (refreshAheadDue(page, now)) {
+                    refreshInBackground(l.request().host(), key, page, now, Background.AHEAD);
+                }
                 return done(new Reply.Page(page, CacheStatus.HIT, now, false, loaded));
             }
             stats.staleHits.increment();
             listener.served(CacheStatus.STALE);
-            refreshInBackground(l.request().host(), key, page, now);
+            refreshInBackground(l.request().host(), key, page, now, Background.STALE);
             return done(new Reply.Page(page, CacheStatus.STALE, now, false, loaded));
         }
         String fwd = marker != null ? "vary-miss" : "uri-miss";
@@ -263,6 +289,19 @@ public final class RegenEngine implements AutoCloseable {
         return lead(l, key, marker, page, fwd);
     }
 
+    /**
+     * Whether a fresh page is in the last {@code refreshAhead} part of its fresh window: a request now
+     * re-renders it in the background, so a page with steady traffic never turns stale.
+     */
+    private boolean refreshAheadDue(CachedPage page, Instant now) {
+        if (config.refreshAhead() == 0 || page.immutable()) {
+            return false;
+        }
+        long revalidate = page.revalidate().toMillis();
+        long due = page.renderedAt().toEpochMilli() + revalidate - (long) (revalidate * config.refreshAhead());
+        return now.toEpochMilli() >= due;
+    }
+
     /** Joins the render of {@code key} under way as a waiter, or starts it as its leader. */
     private CompletableFuture<Reply> lead(Lookup l, String key, VaryMarker marker, CachedPage previous, String fwd) {
         CompletableFuture<RenderResult> mine = new CompletableFuture<>();
@@ -281,7 +320,7 @@ public final class RegenEngine implements AutoCloseable {
             return done(new Reply.Page(p, CacheStatus.MISS, clock.instant(), true));
         }
         if (cluster == Cluster.LOCAL) {
-            return done(render(l, key, marker, previous, null, mine, CacheStatus.MISS, fwd, null));
+            return budgeted(l, key, marker, previous, null, mine, fwd);
         }
         return CompletableFuture.supplyAsync(() -> lock(key), storeExecutor).thenCompose(lock -> {
             if (lock != null) {
@@ -291,7 +330,7 @@ public final class RegenEngine implements AutoCloseable {
                     finish(key, mine, new RenderResult.Stored(done));
                     return done(new Reply.Page(done, CacheStatus.MISS, clock.instant(), true));
                 }
-                return done(render(l, key, marker, previous, lock, mine, CacheStatus.MISS, fwd, null));
+                return budgeted(l, key, marker, previous, lock, mine, fwd);
             }
             return awaitOtherNode(l, key, marker, previous, fwd, clock.instant().plus(config.lockWait()), 0, mine);
         });
@@ -350,11 +389,34 @@ public final class RegenEngine implements AutoCloseable {
      */
     private Reply render(Lookup l, String key, VaryMarker marker, CachedPage previous, Cluster.RenderLock lock,
                          CompletableFuture<RenderResult> flight, CacheStatus status, String fwd, String detail) {
+        return render(l, key, previous, lock, flight, status, fwd, detail, null);
+    }
+
+    private Reply render(Lookup l, String key, CachedPage previous, Cluster.RenderLock lock,
+                         CompletableFuture<RenderResult> flight, CacheStatus status, String fwd, String detail,
+                         RenderBudget.Permit permit) {
         List<Header> headers = HttpFields.forwardable(l.request().headers().all(), true, config.cookies(), false);
         String target = l.target().target().forwardTarget();
         Render render = new Render(l.urlKey(), key, l.path(), l.request().host(), l.request().scheme(), target,
-                headers, previous, l.credentialed(), lock, flight, status, fwd, detail);
+                headers, previous, l.credentialed(), lock, flight, status, fwd, detail, permit);
         return new Reply.Forward(Forwarding.render(target, headers, render));
+    }
+
+    /**
+     * A miss's render once the render budget has a slot for it. Warming ({@code X-Regen-Priority:
+     * background}) waits behind visitors like the engine's own background work.
+     */
+    private CompletableFuture<Reply> budgeted(Lookup l, String key, VaryMarker marker, CachedPage previous,
+                                              Cluster.RenderLock lock, CompletableFuture<RenderResult> flight,
+                                              String fwd) {
+        CompletableFuture<RenderBudget.Permit> slot;
+        if ("background".equalsIgnoreCase(l.request().header(PRIORITY_HEADER))) {
+            CompletableFuture<RenderBudget.Permit> queued = new CompletableFuture<>();
+            slot = budget.background(queued::complete) ? queued : budget.visitor();
+        } else {
+            slot = budget.visitor();
+        }
+        return slot.thenApply(permit -> render(l, key, previous, lock, flight, CacheStatus.MISS, fwd, null, permit));
     }
 
     /**
@@ -377,7 +439,10 @@ public final class RegenEngine implements AutoCloseable {
         private final CacheStatus status;
         private final String fwd;
         private final String detail;
+        /** This render's slot of the budget, or null when it takes none (credentials, hit-for-pass). */
+        private final RenderBudget.Permit permit;
         private final long started = System.nanoTime();
+        private volatile long headNanos = -1;
         /** Rendered after the lock-wait ran out, without the cluster lock: another node may store first. */
         private final boolean unlocked;
         private final CompletableFuture<Void> settled = new CompletableFuture<>();
@@ -390,7 +455,7 @@ public final class RegenEngine implements AutoCloseable {
 
         Render(String urlKey, String key, String path, String host, String scheme, String target, List<Header> sent,
                CachedPage previous, boolean credentialed, Cluster.RenderLock lock, CompletableFuture<RenderResult> flight,
-               CacheStatus status, String fwd, String detail) {
+               CacheStatus status, String fwd, String detail, RenderBudget.Permit permit) {
             this.urlKey = urlKey;
             this.key = key;
             this.path = path;
@@ -405,12 +470,14 @@ public final class RegenEngine implements AutoCloseable {
             this.status = status;
             this.fwd = fwd;
             this.detail = detail;
+            this.permit = permit;
             this.unlocked = lock == null && flight != null && cluster != Cluster.LOCAL;
             stats.renders.increment();
         }
 
         @Override
         public Forwarding.Head head(int responseStatus, List<Header> headers) {
+            this.headNanos = System.nanoTime() - started;
             this.responseStatus = responseStatus;
             this.responseHeaders = List.copyOf(headers);
             StoragePolicy.Verdict v = policy.evaluate(path, responseStatus, headers, credentialed, clock.instant());
@@ -486,9 +553,41 @@ public final class RegenEngine implements AutoCloseable {
             }
             List<Header> headers = coding.equals("identity") ? responseHeaders : decodedHeaders(responseHeaders);
             byte[] gzip = coding.equals("gzip") || coding.equals("x-gzip") ? raw : null;
+            keep(store, headers, body, gzip);
+        }
+
+        /**
+         * The origin answered 304 to a background render's validators (RFC 9110 §13.1): the stored page
+         * is still the page; the 304's fields update its stored ones (RFC 9111 §4.3.4) and it is kept
+         * afresh without a body transfer.
+         */
+        void notModified(List<Header> fresh) {
+            this.headNanos = System.nanoTime() - started;
+            List<Header> headers = updatedBy304(previous, fresh);
+            this.responseStatus = previous.status();
+            this.responseHeaders = headers;
+            StoragePolicy.Verdict v = policy.evaluate(path, previous.status(), headers, credentialed, clock.instant());
+            this.verdict = v;
+            stats.notModified.increment();
+            runOnStore(() -> {
+                if (v instanceof StoragePolicy.Verdict.Store store) {
+                    keep(store, headers, previous.body(), previous.gzipBody());
+                } else {
+                    notStored((StoragePolicy.Verdict.Skip) v, null);
+                }
+            });
+        }
+
+        /** Stores a whole, decoded page; one with the bytes of the page it replaces only moves its freshness. */
+        private void keep(StoragePolicy.Verdict.Store store, List<Header> headers, byte[] body, byte[] gzip) {
             List<String> names = Vary.names(HttpFields.all(headers, "vary"));
             Replay replay = new Replay(target, scheme, replayed(names));
-            CachedPage page = policy.page(store, responseStatus, headers, body, gzip, replay);
+            boolean sameBody = previous != null && previous.status() == responseStatus
+                    && java.util.Arrays.equals(previous.body(), body);
+            // the same bytes: the stored arrays and gzip variant serve on, nothing is compressed again
+            CachedPage page = sameBody
+                    ? policy.page(store, responseStatus, headers, previous.body(), previous.gzipBody(), true, replay)
+                    : policy.page(store, responseStatus, headers, body, gzip, replay);
             String storeKey = urlKey;
             if (!names.isEmpty()) {
                 storeKey = Keys.variant(urlKey, Vary.id(names, config.unkeyedVary(),
@@ -531,12 +630,20 @@ public final class RegenEngine implements AutoCloseable {
             if (flight != null) {
                 finish(key, flight, new RenderResult.Stored(page));
             }
-            if (!pages.put(storeKey, page, replaced)) {
+            boolean unchanged = sameBody && replaced != null;
+            if (unchanged) {
+                stats.unchanged.increment();
+            }
+            if (!(unchanged ? pages.putUnchanged(storeKey, page, replaced) : pages.put(storeKey, page, replaced))) {
                 listener.storeWriteFailed();
             }
             // other nodes hear of it before this client has the whole page: a request of the same client
             // to another node then finds it in the store, and no late message drops a copy loaded since
-            cluster.publish(List.of(storeKey));
+            if (unchanged && !page.invalidated() && page.sameRenderAs(replaced)) {
+                cluster.publishRefreshed(List.of(new Cluster.Refresh(storeKey, page.etag(), page.renderedAt())));
+            } else {
+                cluster.publish(List.of(storeKey));
+            }
             end(new RenderResult.Stored(page), EngineListener.RenderOutcome.OK);
         }
 
@@ -596,10 +703,52 @@ public final class RegenEngine implements AutoCloseable {
             if (lock != null) {
                 cluster.unlock(lock);
             }
+            if (permit != null) {
+                permit.release(headNanos, outcome == EngineListener.RenderOutcome.TIMEOUT
+                        || (outcome == EngineListener.RenderOutcome.ERROR && (headNanos < 0 || responseStatus >= 500)));
+            }
             listener.rendered(outcome, Duration.ofNanos(System.nanoTime() - started));
             visible.complete(null);
             settled.complete(null);
         }
+    }
+
+    /**
+     * The stored fields of {@code page} updated by those of a 304 (RFC 9111 §3.2), with what the storage
+     * rules read but the page keeps apart: the 304's Date and Age, the ETag and the tags.
+     */
+    private static List<Header> updatedBy304(CachedPage page, List<Header> fresh) {
+        List<Header> updates = new ArrayList<>();
+        Set<String> names = new java.util.HashSet<>();
+        for (Header h : HttpFields.replayable(fresh)) {
+            if (!h.is("content-encoding") && !h.is("content-length") && !h.is("content-range")) {
+                updates.add(h);
+                names.add(h.name().toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        List<Header> out = new ArrayList<>();
+        for (Header h : page.headers()) {
+            if (!names.contains(h.name().toLowerCase(java.util.Locale.ROOT))) {
+                out.add(h);
+            }
+        }
+        out.addAll(updates);
+        for (Header h : fresh) {
+            if (h.is("date") || h.is("age") || h.is("cache-tag") || h.is("surrogate-key")) {
+                out.add(h);
+            }
+        }
+        String etag = HttpFields.first(fresh, "etag");
+        out.add(new Header("ETag", etag != null ? etag : page.etag()));
+        if (!HttpFields.has(fresh, "cache-tag") && !HttpFields.has(fresh, "surrogate-key") && !page.tags().isEmpty()) {
+            out.add(new Header("Cache-Tag", String.join(",", page.tags())));
+        }
+        return out;
+    }
+
+    /** The page's ETag when the origin gave it (sent back as a validator), null when Regen made it. */
+    private static String originEtag(CachedPage page) {
+        return page.etag().equals(StoragePolicy.strongEtag(page.body())) ? null : page.etag();
     }
 
     /** The fields of a response whose body was decoded: without its coding and length. */
@@ -623,43 +772,60 @@ public final class RegenEngine implements AutoCloseable {
 
     // ------------------------------------------------------------------------------ background renders
 
-    private void refreshInBackground(String host, String key, CachedPage page, Instant now) {
-        if (inFlight.containsKey(key)) {
-            return;
+    /** Why a background render runs. */
+    private enum Background { STALE, AHEAD, EAGER }
+
+    /**
+     * Re-renders {@code page} in the background, once (single-flight, with the failure backoff), as the
+     * render budget allows. Returns whether a render was started or queued.
+     */
+    private boolean refreshInBackground(String host, String key, CachedPage page, Instant now, Background why) {
+        if (inFlight.containsKey(key) || renderingElsewhere.getIfPresent(key) != null) {
+            return false;
         }
         Backoff backoff = failures.getIfPresent(key);
         if (backoff != null && now.isBefore(backoff.notBefore())) {
-            return;
+            return false;
         }
         CompletableFuture<RenderResult> mine = new CompletableFuture<>();
         if (inFlight.putIfAbsent(key, mine) != null) {
-            return;
+            return false;
         }
         // the request read the page before the previous render stored its successor and left the map
-        Cached current = pages.getLocal(key);
-        if (current instanceof CachedPage p && p != page && p.freshness(now) == Freshness.FRESH) {
+        Cached current = pages.peekLocal(key);
+        if (current instanceof CachedPage p && p != page && p.freshness(now) == Freshness.FRESH
+                && p.renderedAt().isAfter(page.renderedAt())) {
             finish(key, mine, new RenderResult.Stored(p));
-            return;
+            return false;
         }
-        try {
-            // the pool thread waits for the render, which is what bounds background load on the origin
-            background.execute(() -> renderInBackground(host, key, page, mine));
-        } catch (RejectedExecutionException e) {
+        if (!budget.background(permit -> renderInBackground(host, key, page, mine, permit))) {
             stats.backgroundSkipped.increment();
             finish(key, mine, new RenderResult.Skipped());
+            return false;
         }
+        switch (why) {
+            case AHEAD -> stats.refreshAhead.increment();
+            case EAGER -> stats.eager.increment();
+            case STALE -> { }
+        }
+        return true;
     }
 
-    private void renderInBackground(String host, String key, CachedPage page, CompletableFuture<RenderResult> flight) {
+    /** On an engine thread, with a slot of the budget: the render, sent conditionally when the page has validators. */
+    private void renderInBackground(String host, String key, CachedPage page, CompletableFuture<RenderResult> flight,
+                                    RenderBudget.Permit permit) {
         Cluster.RenderLock lock = lock(key);
         if (lock == null) {
             // another node renders it; its change message brings the new page here
+            renderingElsewhere.put(key, Boolean.TRUE);
+            permit.release(-1, false);
             finish(key, flight, new RenderResult.Skipped());
             return;
         }
         CachedPage done = renderedElsewhere(key, page);
         if (done != null) {
             cluster.unlock(lock);
+            permit.release(-1, false);
             finish(key, flight, new RenderResult.Stored(done));
             return;
         }
@@ -671,9 +837,19 @@ public final class RegenEngine implements AutoCloseable {
         }
         boolean credentialed = HttpFields.has(headers, "authorization")
                 || config.cookies().anyKept(HttpFields.all(headers, "cookie"));
+        // only the origin's own validators (RFC 9110 §13.1): a 304 then spares the body
+        String etag = originEtag(page);
+        String lastModified = HttpFields.first(page.headers(), "last-modified");
+        if (etag != null) {
+            headers.add(new Header("If-None-Match", etag));
+        }
+        if (lastModified != null) {
+            headers.add(new Header("If-Modified-Since", lastModified));
+        }
+        boolean conditional = etag != null || lastModified != null;
         Render render = new Render(Keys.url(key), key, replay.target().split("\\?", 2)[0], host,
                 replay.scheme(), replay.target(), headers, page, credentialed, lock, flight, CacheStatus.STALE,
-                "stale", null);
+                "stale", null, permit);
         CompletableFuture<OriginResponse> response;
         try {
             response = origin.fetch(new OriginRequest("GET", replay.target(), host, replay.scheme(), headers,
@@ -686,6 +862,10 @@ public final class RegenEngine implements AutoCloseable {
                 render.failed(e, true);
                 return;
             }
+            if (r.status() == 304 && conditional) {
+                render.notModified(r.headers());
+                return;
+            }
             Forwarding.Head head = render.head(r.status(), r.headers());
             if (!head.buffer()) {
                 return;
@@ -696,13 +876,6 @@ public final class RegenEngine implements AutoCloseable {
                 render.complete(r.body());
             }
         });
-        try {
-            flight.get(config.renderTimeout().plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            log.debug("background render of {} did not end in time: {}", key, e.toString());
-        }
     }
 
     private void finish(String key, CompletableFuture<RenderResult> flight, RenderResult result) {
@@ -761,13 +934,13 @@ public final class RegenEngine implements AutoCloseable {
             Cluster.RenderLock lock = lock(key);
             if (lock != null) {
                 // the other node finished without a storable page, or died: render here
-                return done(render(l, key, marker, previous, lock, flight, CacheStatus.MISS, fwd, null));
+                return budgeted(l, key, marker, previous, lock, flight, fwd);
             }
             if (!now.isBefore(deadline)) {
                 // waited the lock-wait out: render here, unlocked; the result is stored unless a newer
                 // page appeared meanwhile (see Render.store)
                 log.debug("waited {} for another node's render of {}; rendering it here", config.lockWait(), key);
-                return done(render(l, key, marker, previous, null, flight, CacheStatus.MISS, fwd, null));
+                return budgeted(l, key, marker, previous, null, flight, fwd);
             }
             return awaitOtherNode(l, key, marker, previous, fwd, deadline, attempt + 1, flight);
         }, storeExecutor);
@@ -837,6 +1010,23 @@ public final class RegenEngine implements AutoCloseable {
      * @throws RequestTarget.InvalidTargetException for a path that is not a valid, canonicalisable path
      */
     public CompletableFuture<Integer> invalidate(Collection<String> paths, Collection<String> tags, boolean hard) {
+        return revalidate(paths, tags, hard).thenApply(Revalidation::invalidated);
+    }
+
+    /**
+     * What a revalidation did.
+     *
+     * @param invalidated cached entries affected, each counted once
+     * @param queued      of those, pages with recent traffic queued for an eager re-render (soft only)
+     */
+    public record Revalidation(int invalidated, int queued) { }
+
+    /**
+     * {@link #invalidate}, telling also how many pages were queued for an eager re-render: a soft
+     * revalidation re-renders at once, in the background and within the render budget, the pages this
+     * node served within the eager window; the others are only marked stale.
+     */
+    public CompletableFuture<Revalidation> revalidate(Collection<String> paths, Collection<String> tags, boolean hard) {
         List<PathPattern> patterns = new ArrayList<>();
         for (String p : paths) {
             patterns.add(PathPattern.parse(p, config.query()));
@@ -861,7 +1051,12 @@ public final class RegenEngine implements AutoCloseable {
                 }
             }
             Set<String> changed = new LinkedHashSet<>();
+            boolean eager = !hard && !config.eagerWindow().isZero();
+            Set<String> recent = new LinkedHashSet<>();
             for (String key : keys) {
+                if (eager && pages.usedWithin(key, config.eagerWindow())) {
+                    recent.add(key);
+                }
                 invalidateKey(key, null, hard, changed, notApplied);
             }
             for (String tag : tagList) {
@@ -874,6 +1069,9 @@ public final class RegenEngine implements AutoCloseable {
                 }
                 for (String key : tagged) {
                     if (keys.add(key)) {
+                        if (eager && pages.usedWithin(key, config.eagerWindow())) {
+                            recent.add(key);
+                        }
                         invalidateKey(key, tag, hard, changed, notApplied);
                     }
                 }
@@ -883,6 +1081,15 @@ public final class RegenEngine implements AutoCloseable {
                 pages.evictLocal(key);
                 changed.add(key);
             }
+            int queued = 0;
+            Instant now = clock.instant();
+            for (String key : recent) {
+                if (changed.contains(key) && pages.peekLocal(key) instanceof CachedPage p && p.invalidated()
+                        && refreshInBackground(Keys.host(key), key, p, now, Background.EAGER)) {
+                    queued++;
+                }
+            }
+            int eagerRenders = queued;
             CompletableFuture<Void> told = CompletableFuture.allOf(cluster.publish(changed),
                     cluster.publishRevalidation(pathList, tagList));
             return told.handle((x, e) -> {
@@ -897,8 +1104,13 @@ public final class RegenEngine implements AutoCloseable {
                             hard ? "hard" : "soft", n, paths, tagList, notApplied);
                     throw new RevalidationException(n, notApplied);
                 }
-                log.info("{} revalidation: {} entries (paths {}, tags {})", hard ? "hard" : "soft", n, paths, tagList);
-                return n;
+                if (eagerRenders > 0) {
+                    log.info("soft revalidation: {} entries (paths {}, tags {}), {} with recent traffic re-rendering now",
+                            n, paths, tagList, eagerRenders);
+                } else {
+                    log.info("{} revalidation: {} entries (paths {}, tags {})", hard ? "hard" : "soft", n, paths, tagList);
+                }
+                return new Revalidation(n, eagerRenders);
             });
         }, storeExecutor).thenCompose(f -> f);
     }
@@ -949,7 +1161,7 @@ public final class RegenEngine implements AutoCloseable {
     }
 
     private boolean invalidateKey(String key, String viaTag, boolean hard) {
-        Cached cached = pages.getLocal(key);
+        Cached cached = pages.peekLocal(key);
         if (cached == null) {
             cached = pages.readShared(key);
         }
@@ -983,7 +1195,7 @@ public final class RegenEngine implements AutoCloseable {
         if (hard) {
             pages.deleteShared(key, page);
         } else if (!page.invalidated()) {
-            pages.putShared(key, page.markInvalidated(), page);
+            pages.putMetadataShared(key, page.markInvalidated(), page);
         }
         return true;
     }
@@ -1016,9 +1228,14 @@ public final class RegenEngine implements AutoCloseable {
         }
     }
 
-    /** Background renders waiting for a thread of the bounded pool. */
+    /** Background renders waiting for a slot of the render budget. */
     public int backgroundQueueDepth() {
-        return background.getQueue().size();
+        return budget.snapshot().backgroundWaiting();
+    }
+
+    /** The render budget now: limits, renders under way, who waits, what was shed. */
+    public BudgetSnapshot renderBudget() {
+        return budget.snapshot();
     }
 
     /** Renders under way on this node (foreground and background). */
@@ -1065,7 +1282,7 @@ public final class RegenEngine implements AutoCloseable {
     /** Stops background renders and the engine's threads. Does not close the store: its owner does. */
     @Override
     public void close() {
-        background.shutdownNow();
+        budget.clear();
         storeExecutor.shutdown();
         try {
             storeExecutor.awaitTermination(5, TimeUnit.SECONDS);

@@ -12,6 +12,10 @@ public final class Stats {
     final LongAdder renderErrors = new LongAdder();
     final LongAdder backgroundSkipped = new LongAdder();
     final LongAdder invalidations = new LongAdder();
+    final LongAdder refreshAhead = new LongAdder();
+    final LongAdder eager = new LongAdder();
+    final LongAdder unchanged = new LongAdder();
+    final LongAdder notModified = new LongAdder();
 
     public long hits() { return hits.sum(); }
     public long staleHits() { return staleHits.sum(); }
@@ -19,8 +23,16 @@ public final class Stats {
     public long bypasses() { return bypasses.sum(); }
     public long renders() { return renders.sum(); }
     public long renderErrors() { return renderErrors.sum(); }
-    /** Stale hits that found the background pool and its queue full, so queued no render. */
+    /** Background renders shed: the render budget's queue was full. */
     public long backgroundSkipped() { return backgroundSkipped.sum(); }
     /** Entries affected by on-demand revalidation. */
     public long invalidations() { return invalidations.sum(); }
+    /** Background renders started for fresh pages requested near the end of their fresh window. */
+    public long refreshAhead() { return refreshAhead.sum(); }
+    /** Background renders queued by soft revalidations for pages with recent traffic. */
+    public long eager() { return eager.sum(); }
+    /** Renders whose bytes equalled the stored page's: only its freshness was written. */
+    public long unchanged() { return unchanged.sum(); }
+    /** Background renders the origin answered 304 (no body transferred). */
+    public long notModified() { return notModified.sum(); }
 }

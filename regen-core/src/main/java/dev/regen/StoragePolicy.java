@@ -122,12 +122,21 @@ final class StoragePolicy {
 
     /** The page for a stored verdict, once the whole (decoded) body is there. */
     CachedPage page(Verdict.Store store, int status, List<Header> headers, byte[] body, byte[] gzipBody, Replay replay) {
+        return page(store, status, headers, body, gzipBody, gzipBody != null, replay);
+    }
+
+    /**
+     * The page for a stored verdict; with {@code gzipKnown}, {@code gzipBody} is final even when null (the
+     * body of a page already stored, whose variant was judged then).
+     */
+    CachedPage page(Verdict.Store store, int status, List<Header> headers, byte[] body, byte[] gzipBody,
+                    boolean gzipKnown, Replay replay) {
         String etag = HttpFields.first(headers, "etag");
         if (etag == null || etag.isBlank()) {
             etag = strongEtag(body);
         }
         List<Header> replayable = HttpFields.replayable(headers);
-        CachedPage page = gzipBody != null
+        CachedPage page = gzipKnown
                 ? new CachedPage(status, replayable, body, etag.trim(), store.renderedAt(), store.revalidate(),
                         store.staleWindow(), store.tags(), false, gzipBody, replay, store.shared(), store.immutable())
                 : new CachedPage(status, replayable, body, etag.trim(), store.renderedAt(), store.revalidate(),

@@ -69,11 +69,12 @@ class RegenEngineTest {
         assertThat(first.cacheStatusField()).isEqualTo("regen; fwd=uri-miss; stored=true");
         assertThat(first.text()).isEqualTo("render 1");
 
-        clock.advance(Duration.ofSeconds(59));
+        // before the refresh-ahead part of the fresh window (the last 20 %)
+        clock.advance(Duration.ofSeconds(47));
         assertThat(serve("/a").cacheStatus()).isEqualTo(CacheStatus.HIT);
         assertThat(origin.calls()).isEqualTo(1);
 
-        clock.advance(Duration.ofSeconds(1));
+        clock.advance(Duration.ofSeconds(13));
         origin.hold();
         Served stale = serve("/a");
         assertThat(stale.cacheStatus()).isEqualTo(CacheStatus.STALE);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.regen.BudgetSnapshot;
 import dev.regen.CacheStatus;
 import dev.regen.EngineListener.RenderOutcome;
 import dev.regen.EntryInfo;
@@ -214,14 +215,15 @@ public final class AdminApi {
         } catch (IllegalArgumentException e) {
             return done(error(400, e.getMessage()));
         }
-        CompletableFuture<Integer> invalidated;
+        CompletableFuture<RegenEngine.Revalidation> invalidated;
         try {
-            invalidated = engine.invalidate(paths, tags, hard);
+            invalidated = engine.revalidate(paths, tags, hard);
         } catch (RequestTarget.InvalidTargetException e) {
             return done(error(400, e.getMessage()));
         }
-        Function<Integer, JsonNode> applied = n -> {
-            ObjectNode out = json.createObjectNode().put("success", true).put("invalidated", n);
+        Function<RegenEngine.Revalidation, JsonNode> applied = n -> {
+            ObjectNode out = json.createObjectNode().put("success", true).put("invalidated", n.invalidated())
+                    .put("queued", n.queued());
             paths.forEach(out.putArray("paths")::add);
             tags.forEach(out.putArray("tags")::add);
             return out.put("mode", hard ? "hard" : "soft");
@@ -231,7 +233,8 @@ public final class AdminApi {
             if (cause instanceof RevalidationException r) {
                 return done(notApplied(r, paths, tags, hard));
             }
-            return answer(e == null ? CompletableFuture.completedFuture(n) : CompletableFuture.<Integer>failedFuture(cause),
+            return answer(e == null ? CompletableFuture.completedFuture(n)
+                            : CompletableFuture.<RegenEngine.Revalidation>failedFuture(cause),
                     applied);
         }).thenCompose(Function.identity());
     }
@@ -416,6 +419,21 @@ public final class AdminApi {
                 .put("memoryBytes", engine.memoryBytes())
                 .put("backgroundQueueDepth", engine.backgroundQueueDepth())
                 .put("rendersInFlight", engine.rendersInFlight())
+                .put("refreshAhead", s.refreshAhead())
+                .put("eagerRenders", s.eager())
+                .put("unchangedRenders", s.unchanged())
+                .put("notModified", s.notModified());
+        BudgetSnapshot b = engine.renderBudget();
+        out.putObject("budget")
+                .put("limit", b.limit())
+                .put("backgroundLimit", b.backgroundLimit())
+                .put("inUse", b.inUse())
+                .put("visitorsWaiting", b.visitorsWaiting())
+                .put("backgroundWaiting", b.backgroundWaiting())
+                .put("shed", b.shed())
+                .put("overBudget", b.overBudget())
+                .put("usualMillis", b.usualHeadNanos() / 1_000_000.0);
+        out
                 .put("host", siteName);
         return CompletableFuture.completedFuture(out);
     }

@@ -5,6 +5,7 @@ import dev.regen.EngineListener;
 import dev.regen.RegenEngine;
 import dev.regen.store.KvStore;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -145,8 +146,32 @@ public final class RegenMetrics implements EngineListener {
             throw new IllegalStateException("these metrics are already bound to an engine");
         }
         Gauge.builder("regen.background.queue.depth", engine, RegenEngine::backgroundQueueDepth)
-                .description("Background renders waiting for a thread of the bounded pool")
+                .description("Background renders waiting for a slot of the render budget")
                 .strongReference(true).register(registry);
+        Gauge.builder("regen.render.budget", engine, e -> e.renderBudget().limit())
+                .description("Renders the origin may get at once (the render budget)")
+                .strongReference(true).register(registry);
+        Gauge.builder("regen.render.budget.background", engine, e -> e.renderBudget().backgroundLimit())
+                .description("Background renders the origin may get at once (backs off when it slows or fails)")
+                .strongReference(true).register(registry);
+        Gauge.builder("regen.render.budget.waiting", engine, e -> e.renderBudget().visitorsWaiting())
+                .description("Visitors' misses waiting for a slot of the render budget")
+                .strongReference(true).register(registry);
+        FunctionCounter.builder("regen.background.shed", engine, e -> e.renderBudget().shed())
+                .description("Background renders dropped because the render budget's queue was full")
+                .register(registry);
+        FunctionCounter.builder("regen.renders.unchanged", engine, e -> e.stats().unchanged())
+                .description("Renders whose bytes equalled the stored page's: only its freshness was written")
+                .register(registry);
+        FunctionCounter.builder("regen.renders.not.modified", engine, e -> e.stats().notModified())
+                .description("Background renders the origin answered 304 Not Modified")
+                .register(registry);
+        FunctionCounter.builder("regen.renders.ahead", engine, e -> e.stats().refreshAhead())
+                .description("Background renders of fresh pages requested near the end of their fresh window")
+                .register(registry);
+        FunctionCounter.builder("regen.renders.eager", engine, e -> e.stats().eager())
+                .description("Background renders queued by soft revalidations for pages with recent traffic")
+                .register(registry);
         Gauge.builder("regen.renders.in.flight", engine, RegenEngine::rendersInFlight)
                 .description("Renders under way on this node, foreground and background")
                 .strongReference(true).register(registry);

@@ -304,6 +304,14 @@
     $('kpi-mem-sub').textContent = fmtBytes(s.memoryBytes) + ' of heap';
     $('f-inflight').textContent = fmtNum(s.rendersInFlight, 0);
     $('f-queue').textContent = fmtNum(s.backgroundQueueDepth, 0);
+    if (s.budget) {
+      $('f-budget').textContent = fmtNum(s.budget.inUse, 0) + ' of ' + fmtNum(s.budget.limit, 0)
+        + ' (background ' + fmtNum(s.budget.backgroundLimit, 0) + ')';
+      $('f-waiting').textContent = fmtNum(s.budget.visitorsWaiting, 0) + ' visitors, '
+        + fmtNum(s.budget.backgroundWaiting, 0) + ' background';
+      $('f-shed').textContent = fmtNum(s.budget.shed, 0);
+    }
+    $('f-unchanged').textContent = fmtNum(s.unchangedRenders, 0) + ' (' + fmtNum(s.notModified, 0) + ' answered 304)';
     $('f-renders').textContent = fmtNum(s.renders, 0);
     $('f-invalidations').textContent = fmtNum(s.invalidations, 0);
   }

@@ -290,6 +290,8 @@ final class WarmCommand implements Callable<Integer> {
         try {
             request = HttpRequest.newBuilder(URI.create(base + target)).timeout(timeout)
                     .header("User-Agent", USER_AGENT)
+                    // behind visitors' misses in the render budget
+                    .header("X-Regen-Priority", "background")
                     .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
                     .GET().build();
         } catch (IllegalArgumentException e) {

@@ -67,11 +67,12 @@ public final class ConfigLoader {
             "origin", "listen", "host", "hosts", "unlisted-host", "scheme", "trusted-proxies", "preserve-host",
             "secret", "revalidate", "expire", "error-revalidate", "store", "store-strict", "memory", "query", "preset",
             "unkeyed-query", "unkeyed-vary", "ignore-cookies", "max-variants", "hit-for-pass",
-            "bypass-token", "timeouts", "limits", "tls", "h2c", "routes", "cacheable-statuses", "max-body",
+            "bypass-token", "timeouts", "limits", "renders", "tls", "h2c", "routes", "cacheable-statuses", "max-body",
             "webhook-path", "metrics-public", "access-log", "access-log-file");
     private static final Set<String> TIMEOUTS = orderedSet("connect", "render", "lock-wait", "header", "idle", "keep-alive");
     private static final Set<String> LIMITS = orderedSet("connections", "request-body", "request-line", "header-block");
     private static final Set<String> TLS = orderedSet("certificate", "key");
+    private static final Set<String> RENDERS = orderedSet("budget", "background-queue", "refresh-ahead", "eager-window");
     private static final Set<String> ROUTE = orderedSet("match", "revalidate", "tags", "cache");
 
     private static final Pattern VAR_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -308,6 +309,31 @@ public final class ConfigLoader {
 
             Duration connectTimeout = ServerConfig.DEFAULT_CONNECT_TIMEOUT;
             Front front = Front.DEFAULTS;
+            n = field(root, "renders");
+            if (n != null) {
+                ObjectNode r = object(n, "renders", "{budget: auto, refresh-ahead: 0.2, eager-window: 10m}");
+                requireKnownFields(r, "renders.", RENDERS);
+                JsonNode v = field(r, "budget");
+                if (v != null) {
+                    String text = v.isIntegralNumber() ? v.asText() : text(v, "renders.budget").strip();
+                    engine.renderBudget(text.equalsIgnoreCase("auto") ? 0 : positiveInt(v, "renders.budget"));
+                }
+                v = field(r, "background-queue");
+                if (v != null) {
+                    String text = v.isIntegralNumber() ? v.asText() : text(v, "renders.background-queue").strip();
+                    engine.backgroundQueue(text.equals("0") ? 0 : positiveInt(v, "renders.background-queue"));
+                }
+                v = field(r, "refresh-ahead");
+                if (v != null) {
+                    engine.refreshAhead(fraction(v, "renders.refresh-ahead"));
+                }
+                v = field(r, "eager-window");
+                if (v != null) {
+                    boolean off = v.isIntegralNumber() ? v.asLong() == 0
+                            : v.isTextual() && v.textValue().strip().matches("0+(ms|s|m|h|d)?");
+                    engine.eagerWindow(off ? Duration.ZERO : positiveDuration(v, "renders.eager-window"));
+                }
+            }
             n = field(root, "timeouts");
             if (n != null) {
                 ObjectNode t = object(n, "timeouts", "{connect: 2s, render: 30s, lock-wait: 5s, header: 10s, idle: 60s, keep-alive: 75s}");
@@ -527,6 +553,24 @@ public final class ConfigLoader {
                 out.add(v);
             }
             return out;
+        }
+
+        /** A fraction from 0 to below 1, as a number ({@code 0.2}) or a percentage ({@code 20%}). */
+        private double fraction(JsonNode n, String field) {
+            String text = n.isNumber() ? n.asText() : text(n, field).strip();
+            String hint = "must be a fraction from 0 to below 1 (like 0.2) or a percentage (like 20%), got "
+                    + Values.quote(text);
+            double v;
+            try {
+                v = text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1).strip()) / 100
+                        : Double.parseDouble(text);
+            } catch (NumberFormatException e) {
+                throw new ConfigException(field, hint);
+            }
+            if (!(v >= 0 && v < 1)) {
+                throw new ConfigException(field, hint);
+            }
+            return v;
         }
 
         private int positiveInt(JsonNode n, String field) {

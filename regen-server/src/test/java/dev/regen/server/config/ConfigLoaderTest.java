@@ -138,6 +138,33 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void renders_readsEachField_andDefaults() throws IOException {
+        ServerConfig c = load(ORIGIN + "renders: {budget: 8, background-queue: 50, refresh-ahead: 25%, eager-window: 30m}\n");
+        assertThat(c.engine().renderBudget()).isEqualTo(8);
+        assertThat(c.engine().backgroundQueue()).isEqualTo(50);
+        assertThat(c.engine().refreshAhead()).isEqualTo(0.25);
+        assertThat(c.engine().eagerWindow()).isEqualTo(Duration.ofMinutes(30));
+
+        ServerConfig off = load(ORIGIN + "renders: {budget: auto, refresh-ahead: 0, eager-window: 0}\n");
+        assertThat(off.engine().renderBudget()).isZero();
+        assertThat(off.engine().refreshAhead()).isZero();
+        assertThat(off.engine().eagerWindow()).isZero();
+
+        ServerConfig defaults = load(ORIGIN);
+        assertThat(defaults.engine().renderBudget()).isZero();
+        assertThat(defaults.engine().refreshAhead()).isEqualTo(0.2);
+        assertThat(defaults.engine().eagerWindow()).isEqualTo(Duration.ofMinutes(10));
+    }
+
+    @Test
+    void renders_badValues_nameTheField() throws IOException {
+        assertThat(failure(ORIGIN + "renders: {refresh-ahead: 1.5}\n").field()).isEqualTo("renders.refresh-ahead");
+        assertThat(failure(ORIGIN + "renders: {budget: lots}\n").field()).isEqualTo("renders.budget");
+        assertThat(failure(ORIGIN + "renders: {eager-window: soon}\n").field()).isEqualTo("renders.eager-window");
+        assertThat(failure(ORIGIN + "renders: {budgte: 4}\n").field()).isEqualTo("renders.budgte");
+    }
+
+    @Test
     void load_everyOtherField_isRead() throws IOException {
         ServerConfig c = load(ORIGIN + """
                 scheme: https
