@@ -132,6 +132,15 @@ class RegenEngineRevalidationTest {
         }
 
         @Override
+        public boolean replaceMetadata(String key, PutOptions options) {
+            refuse(key);
+            if (key.startsWith("tag:")) {
+                tagWrites++;
+            }
+            return inner.replaceMetadata(key, options);
+        }
+
+        @Override
         public boolean delete(String key) {
             refuse(key);
             return inner.delete(key);
