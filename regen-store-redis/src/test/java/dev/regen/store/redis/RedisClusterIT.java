@@ -205,7 +205,7 @@ class RedisClusterIT {
 
         assertThat(a.publishRefreshed(refreshes)).succeedsWithin(Duration.ofSeconds(2));
         Eventually.await(Duration.ofSeconds(2), "b hears a's refresh", () -> !heardByB.refreshes.isEmpty());
-        b.publish(List.of("/marker"));
+        assertThat(b.publish(List.of("/marker"))).succeedsWithin(Duration.ofSeconds(2));
         Eventually.await(Duration.ofSeconds(2), "a hears b's marker", () -> !heardByA.changes.isEmpty());
 
         assertThat(heardByB.refreshes).containsExactly(refreshes);
@@ -227,7 +227,8 @@ class RedisClusterIT {
             }
         });
 
-        a.publishRefreshed(List.of(new Cluster.Refresh("/r", "\"e\"", Instant.parse("2026-03-01T00:00:00Z"))));
+        assertThat(a.publishRefreshed(List.of(new Cluster.Refresh("/r", "\"e\"", Instant.parse("2026-03-01T00:00:00Z")))))
+                .succeedsWithin(Duration.ofSeconds(2));
 
         Eventually.await(Duration.ofSeconds(2), "b's plain listener hears a change", () -> !changes.isEmpty());
         assertThat(changes).containsExactly(List.of("/r"));
