@@ -95,6 +95,14 @@ class PageStoreFaultTest {
         }
 
         @Override
+        public boolean replaceMetadata(String key, PutOptions options) {
+            if (failing) {
+                throw new StoreException("disk full");
+            }
+            return store.replaceMetadata(key, options);
+        }
+
+        @Override
         public boolean delete(String key) {
             if (failing) {
                 throw new StoreException("disk full");

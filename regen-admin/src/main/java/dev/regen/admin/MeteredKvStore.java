@@ -14,7 +14,7 @@ import java.util.function.Supplier;
 
 /**
  * A {@link KvStore} that times every operation of the store it wraps into
- * {@code regen_store_operation_duration_seconds{op="get|put|delete|list", result="ok|error"}}. Adds
+ * {@code regen_store_operation_duration_seconds{op="get|put|replace_metadata|delete|list", result="ok|error"}}. Adds
  * nothing else: values, exceptions, health and ordering are the wrapped store's. Obtained from
  * {@link RegenMetrics#instrument(KvStore)}.
  */
@@ -25,9 +25,9 @@ final class MeteredKvStore implements KvStore {
             Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)};
 
     private final KvStore store;
-    private final Timer[] ok = new Timer[4];
-    private final Timer[] error = new Timer[4];
-    private static final String[] OPS = {"get", "put", "delete", "list"};
+    private static final String[] OPS = {"get", "put", "delete", "list", "replace_metadata"};
+    private final Timer[] ok = new Timer[OPS.length];
+    private final Timer[] error = new Timer[OPS.length];
 
     MeteredKvStore(KvStore store, MeterRegistry registry) {
         this.store = Objects.requireNonNull(store, "store");
@@ -69,6 +69,12 @@ final class MeteredKvStore implements KvStore {
             store.put(key, value, options);
             return null;
         });
+    }
+
+    /** Forwarded, not left to the default: the wrapped store's atomic, value-free version is the point. */
+    @Override
+    public boolean replaceMetadata(String key, PutOptions options) {
+        return timed(4, () -> store.replaceMetadata(key, options));
     }
 
     @Override

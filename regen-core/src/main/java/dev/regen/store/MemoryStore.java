@@ -121,6 +121,41 @@ public final class MemoryStore implements KvStore {
         dropOwnedOfGoneOwners();
     }
 
+    /**
+     * Swaps the entry's holder for one with the same value array under the key's lock, so a racing
+     * put or reader sees one holder or the other. Owner bookkeeping and the weight follow the new
+     * options, as after a put.
+     */
+    @Override
+    public boolean replaceMetadata(String key, PutOptions options) {
+        Objects.requireNonNull(key, "key");
+        PutOptions opts = options == null ? PutOptions.NONE : options;
+        String owner = opts.owner();
+        Instant now = clock.instant();
+        boolean[] replaced = {false};
+        cache.asMap().computeIfPresent(key, (k, old) -> {
+            if (old.isExpiredAt(now)) {
+                return old; // gone for readers; get or Caffeine removes it
+            }
+            int weight = owner == null ? weigh(k, old.value, opts.metadata()) : 0;
+            Stored stored = new Stored(old.value, opts.metadata(), opts.expiration(), owner, weight);
+            if (old.owner != null && !old.owner.equals(owner)) {
+                forget(old.owner, k);
+            }
+            if (owner != null) {
+                owned.computeIfAbsent(owner, o -> ConcurrentHashMap.newKeySet()).add(k);
+            }
+            index.put(k, stored);
+            replaced[0] = true;
+            return stored;
+        });
+        if (replaced[0] && owner != null && !owner.equals(key) && cache.getIfPresent(owner) == null) {
+            delete(key); // its owner went: the entry would have gone with it
+        }
+        dropOwnedOfGoneOwners();
+        return replaced[0];
+    }
+
     @Override
     public boolean delete(String key) {
         Objects.requireNonNull(key, "key");

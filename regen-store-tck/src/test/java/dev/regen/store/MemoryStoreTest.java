@@ -87,6 +87,56 @@ class MemoryStoreTest {
     }
 
     @Test
+    void replaceMetadata_keepsTheValueArrayAndReweighsTheEntry() {
+        MemoryStore store = new MemoryStore(MIB, clock);
+        byte[] value = new byte[1000];
+        store.put("/k", value, PutOptions.metadata(Map.of("ab", "cde")));
+
+        assertThat(store.replaceMetadata("/k", PutOptions.NONE)).isTrue();
+        store.cleanUp();
+
+        assertThat(store.get("/k").value()).isSameAs(value);
+        assertThat(store.weightedBytes()).isEqualTo(1000 + 2 + MemoryStore.ENTRY_OVERHEAD);
+        assertThat(store.indexSize()).isEqualTo(1);
+    }
+
+    @Test
+    void replaceMetadata_withAnOwner_goesWhenTheOwnerExpires() {
+        MemoryStore store = new MemoryStore(MIB, clock);
+        store.put("page:/p", new byte[10], PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
+        store.put("tag:t page:/p", new byte[0], PutOptions.NONE);
+
+        store.replaceMetadata("tag:t page:/p", PutOptions.metadata(Map.of("a", "1")).withOwner("page:/p"));
+        clock.advance(Duration.ofSeconds(11));
+        store.cleanUp();
+
+        assertThat(store.get("tag:t page:/p")).as("went with its owner").isNull();
+    }
+
+    @Test
+    void replaceMetadata_withoutTheOwnerItHad_outlivesItsFormerOwner() {
+        MemoryStore store = new MemoryStore(MIB, clock);
+        store.put("page:/p", new byte[10], PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
+        store.put("tag:t page:/p", new byte[0], PutOptions.NONE.withOwner("page:/p"));
+
+        store.replaceMetadata("tag:t page:/p", PutOptions.NONE);
+        clock.advance(Duration.ofSeconds(11));
+        store.cleanUp();
+
+        assertThat(store.get("tag:t page:/p")).isNotNull();
+    }
+
+    @Test
+    void replaceMetadata_ownerIsGone_dropsTheEntry() {
+        MemoryStore store = new MemoryStore(MIB, clock);
+        store.put("tag:t page:/p", new byte[0], PutOptions.NONE);
+
+        assertThat(store.replaceMetadata("tag:t page:/p", PutOptions.NONE.withOwner("page:/p"))).isTrue();
+
+        assertThat(store.get("tag:t page:/p")).as("as a put with that owner would be").isNull();
+    }
+
+    @Test
     void expiredEntries_areEvictedFromCacheAndIndexOnCleanUp() {
         MemoryStore store = new MemoryStore(MIB, clock);
         for (int i = 0; i < 10; i++) {

@@ -120,6 +120,9 @@ public final class EmbeddedStore implements KvStore {
             ON CONFLICT (key) DO UPDATE SET metadata = excluded.metadata, mcrc = excluded.mcrc,
               expiration = excluded.expiration, size = excluded.size, crc = excluded.crc, owner = excluded.owner
             RETURNING id""";
+    /** Metadata, its checksum, expiration and owner of a live row; size, crc and the body stay. */
+    private static final String REPLACE_METADATA = "UPDATE entries SET metadata = ?, mcrc = ?, expiration = ?, owner = ?"
+            + " WHERE key = ? AND (expiration IS NULL OR expiration > ?)";
     private static final String PUT_BODY = "INSERT OR REPLACE INTO bodies (id, value) VALUES (?, ?)";
     private static final String DELETE_BODY = "DELETE FROM bodies WHERE id = ?";
     private static final String DELETE_ENTRY = "DELETE FROM entries WHERE id = ?";
@@ -497,6 +500,82 @@ public final class EmbeddedStore implements KvStore {
         if (used > budget.highWaterPages()) {
             queueMaintenance();
         }
+    }
+
+    /**
+     * One UPDATE of the row's metadata columns: the value, its size and checksum are not touched, so a
+     * page re-rendered unchanged costs a small row write, not its body. Budget and faults as in
+     * {@link #put}.
+     */
+    @Override
+    public boolean replaceMetadata(String key, PutOptions options) {
+        WellFormed.require("key", key);
+        PutOptions opts = options == null ? PutOptions.NONE : options;
+        if (opts.owner() != null) {
+            WellFormed.require("owner", opts.owner());
+        }
+        byte[] metadata = MetadataBytes.encode(opts.metadata());
+        long pages = (metadata.length + key.length() + 1024L) / budget.pageSize() + 1;
+        long now = millis(clock.instant());
+        long[] used = {0};
+        boolean replaced = write("replace metadata of", key, c -> {
+            boolean done;
+            try {
+                done = c.transaction(t -> replaceMetadataRow(t, key, metadata, opts, now));
+            } catch (SQLException e) {
+                c.recover(e);
+                if (Conn.primaryCode(e) != Conn.SQLITE_FULL || !atBudget(c, pages)) {
+                    throw e;
+                }
+                // the metadata grew past a full budget: make room as a put would, then once more
+                evictLeastRecent(c, pages, Integer.MAX_VALUE);
+                done = c.transaction(t -> replaceMetadataRow(t, key, metadata, opts, now));
+            }
+            used[0] = puts.incrementAndGet() % 32 == 0 ? usedPages(c) : 0L;
+            return done;
+        });
+        if (used[0] > budget.highWaterPages()) {
+            queueMaintenance();
+        }
+        return replaced;
+    }
+
+    private static boolean replaceMetadataRow(Conn c, String key, byte[] metadata, PutOptions opts, long now)
+            throws SQLException {
+        if (opts.owner() != null && !ownerExists(c, opts.owner())) {
+            // its owner was evicted meanwhile: like a put with that owner, the entry is not kept
+            PreparedStatement find = c.prepare(FIND);
+            find.setString(1, key);
+            long id;
+            try (ResultSet rs = find.executeQuery()) {
+                if (!rs.next()) {
+                    return false;
+                }
+                id = rs.getLong(1);
+                long expiration = rs.getLong(2);
+                if (!rs.wasNull() && expiration <= now) {
+                    return false;
+                }
+            }
+            deleteRow(c, id);
+            return true;
+        }
+        PreparedStatement ps = c.prepare(REPLACE_METADATA);
+        ps.setBytes(1, metadata);
+        ps.setLong(2, crc32c(metadata));
+        if (opts.expiration() == null) {
+            ps.setNull(3, Types.INTEGER);
+        } else {
+            ps.setLong(3, millis(opts.expiration()));
+        }
+        if (opts.owner() == null) {
+            ps.setNull(4, Types.VARCHAR);
+        } else {
+            ps.setString(4, opts.owner());
+        }
+        ps.setString(5, key);
+        ps.setLong(6, now);
+        return ps.executeUpdate() == 1;
     }
 
     private Void putRow(Conn c, String key, byte[] value, long crc, byte[] metadata, PutOptions opts)

@@ -12,6 +12,7 @@ import dev.regen.store.StoreHealth;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,6 +79,12 @@ class EmbeddedStoreDiskFullIT {
                 }
                 assertThat(store.get("/p/0").value()).hasSize(PAGE.length);
                 assertThat(store.get("/full/3")).isNull();
+                // metadata that needs new pages fails the same way, and the entry keeps what it had
+                PutOptions bigMetadata = PutOptions.metadata(Map.of("big", "x".repeat(200_000)));
+                assertThatThrownBy(() -> store.replaceMetadata("/p/1", bigMetadata))
+                        .isInstanceOf(StoreException.class).hasMessageContaining("disk full");
+                assertThat(store.get("/p/1").metadata()).isEmpty();
+                assertThat(store.get("/p/1").value()).hasSize(PAGE.length);
                 assertThat(store.health().state()).isEqualTo(StoreHealth.State.DEGRADED);
                 assertThat(store.health().reason()).contains("disk full");
 
@@ -88,6 +95,8 @@ class EmbeddedStoreDiskFullIT {
                     store.put("/after/" + i, PAGE, PutOptions.NONE);
                 }
                 assertThat(store.get("/after/4").value()).hasSize(PAGE.length);
+                assertThat(store.replaceMetadata("/p/1", PutOptions.metadata(Map.of("r", "2")))).isTrue();
+                assertThat(store.get("/p/1").metadata()).containsEntry("r", "2");
                 assertThat(store.get("/p/0").value()).hasSize(PAGE.length);
             }
             assertThat(logs.lines("writes fail (disk full)")).hasSize(1);

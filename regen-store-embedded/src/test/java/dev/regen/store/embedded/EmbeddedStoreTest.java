@@ -185,6 +185,73 @@ class EmbeddedStoreTest {
     }
 
     @Test
+    void replaceMetadata_bigValue_writesTheMetadataOnlyAndPassesTheCheck() throws Exception {
+        byte[] big = new byte[200_000];
+        new java.util.Random(2).nextBytes(big);
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            store.put("/p", big, PutOptions.metadata(java.util.Map.of("r", "1")));
+            assertThat(store.checkpoint()).isTrue();
+
+            assertThat(store.replaceMetadata("/p", PutOptions.metadata(java.util.Map.of("r", "2", "etag", "\"e\""))))
+                    .isTrue();
+
+            assertThat(Files.size(dir.resolve("regen.db-wal"))).as("WAL bytes written").isLessThan(50_000);
+            assertThat(store.get("/p").metadata()).containsEntry("r", "2");
+            assertThat(store.get("/p").value()).isEqualTo(big);
+        }
+        StoreCheck.Report report = StoreCheck.run(dir);
+        assertThat(report.problems()).as("metadata checksum recomputed, value checksum kept").isEmpty();
+        assertThat(report.ok()).isTrue();
+    }
+
+    @Test
+    void replaceMetadata_withAnOwner_isSweptWithItsOwner() {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            store.put("page:/p", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
+            store.put("tag:t page:/p", new byte[0], PutOptions.NONE);
+            store.put("tag:u page:/p", new byte[0], PutOptions.NONE.withOwner("page:/p"));
+
+            store.replaceMetadata("tag:t page:/p", PutOptions.NONE.withOwner("page:/p"));
+            store.replaceMetadata("tag:u page:/p", PutOptions.NONE); // no longer owned
+            clock.advance(Duration.ofSeconds(10));
+            store.sweepExpired();
+
+            assertThat(store.get("tag:t page:/p")).as("went with its new owner").isNull();
+            assertThat(store.get("tag:u page:/p")).as("stays: its owner was taken away").isNotNull();
+        }
+    }
+
+    @Test
+    void replaceMetadata_ownerIsGone_dropsTheEntryLikeAPutWouldNotStoreIt() throws Exception {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            store.put("tag:t page:/gone", new byte[0], PutOptions.NONE);
+
+            assertThat(store.replaceMetadata("tag:t page:/gone", PutOptions.NONE.withOwner("page:/gone"))).isTrue();
+
+            assertThat(store.get("tag:t page:/gone")).isNull();
+        }
+        assertThat(rowCount()).isZero();
+    }
+
+    @Test
+    void replaceMetadata_keyWithUnpairedSurrogate_throwsIllegalArgument() {
+        try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
+            assertThatThrownBy(() -> store.replaceMetadata("/a\uD800", PutOptions.NONE))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("key has an unpaired surrogate at index 2");
+        }
+    }
+
+    @Test
+    void replaceMetadata_afterClose_throwsIllegalState() {
+        EmbeddedStore store = EmbeddedStore.open(dir, clock);
+        store.close();
+
+        assertThatThrownBy(() -> store.replaceMetadata("/a", PutOptions.NONE))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+
+    @Test
     void prefixEnd_variousPrefixes_returnsTheLeastStringAfterTheRange() {
         String max = new String(Character.toChars(Character.MAX_CODE_POINT));
         assertThat(EmbeddedStore.prefixEnd("")).isNull();

@@ -46,8 +46,10 @@ import org.slf4j.LoggerFactory;
  *       compare-and-delete, so only the holder releases it and a lease that lapsed and was taken by
  *       another node is left alone.
  *   <li><b>Changes</b>: {@code PUBLISH <prefix>changes}, a binary message with this node's id and the
- *       keys (or a revalidation's paths and tags); a node ignores its own messages. In Redis Cluster a
- *       plain PUBLISH reaches every node.
+ *       keys (or a revalidation's paths and tags, or the key, ETag and render time of pages
+ *       re-rendered unchanged); a node ignores its own messages. In Redis Cluster a plain PUBLISH
+ *       reaches every node. A node of a version before refreshes ignores them as unknown messages:
+ *       it keeps its copy, with its old render time.
  * </ul>
  *
  * <h2>Faults: each kind on its own, no global "down" flag</h2>
@@ -60,8 +62,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Messages</b>: a publish that fails completes its future exceptionally and its keys are
  *       kept (up to {@value #MAX_UNSENT}) and sent again every {@link #PROBE_INTERVAL} until Redis
  *       takes them, so other nodes drop exactly the copies that changed; past that many, one
- *       "missed changes" message instead, which makes them drop all. One line when messages start
- *       failing, one when they go through again.
+ *       "missed changes" message instead, which makes them drop all. Refreshes not sent are kept the
+ *       same way, as plain changes: by the time they go out the page may have changed again, and a
+ *       change only makes the other nodes drop a copy. One line when messages start failing, one when
+ *       they go through again.
  *   <li><b>Subscription</b>: when the pub/sub connection drops this node may miss messages; once it is
  *       subscribed again (Lettuce reconnects, checked every {@link #PROBE_INTERVAL} and at once on
  *       reconnection) it tells its listeners {@link Listener#missedChanges()} once for that outage.
@@ -432,6 +436,26 @@ public final class RedisCluster implements Cluster {
         return send(message, () -> keepUnsent(keys));
     }
 
+    /**
+     * Publishes pages re-rendered unchanged, so other nodes keep their copy with the new render time.
+     * Fails and is sent again like {@link #publish}, but as plain changes of the keys.
+     */
+    @Override
+    public CompletableFuture<Void> publishRefreshed(Collection<Refresh> refreshes) {
+        if (refreshes == null || refreshes.isEmpty() || closed) {
+            return CompletableFuture.completedFuture(null);
+        }
+        byte[] message;
+        try {
+            message = Wire.encodeRefreshed(nodeId, refreshes);
+        } catch (IllegalArgumentException e) {
+            log.warn("not publishing a refresh of {} pages: {}", refreshes.size(), e.getMessage());
+            return CompletableFuture.failedFuture(e);
+        }
+        List<String> keys = refreshes.stream().map(Refresh::key).toList();
+        return send(message, () -> keepUnsent(keys));
+    }
+
     @Override
     public CompletableFuture<Void> publishRevalidation(Collection<String> paths, Collection<String> tags) {
         if ((paths.isEmpty() && tags.isEmpty()) || closed) {
@@ -638,6 +662,7 @@ public final class RedisCluster implements Cluster {
                 switch (message.type()) {
                     case Wire.MISSED -> listener.missedChanges();
                     case Wire.REVALIDATED -> listener.revalidated(message.keys(), message.tags());
+                    case Wire.REFRESHED -> listener.refreshed(message.refreshes());
                     default -> listener.changed(message.keys());
                 }
             } catch (RuntimeException e) {

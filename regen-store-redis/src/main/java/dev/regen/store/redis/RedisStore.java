@@ -77,6 +77,8 @@ import org.slf4j.LoggerFactory;
  * {@link #list}: both change in one Lua script, so a put or delete is atomic. A second sorted set,
  * {@code <prefix>exp}, records when Redis will drop each expiring hash, so that puts can remove a few
  * dead members from the index each time and the index never grows without bound.
+ * {@link #replaceMetadata} rewrites {@code m}, {@code x}, the hash's TTL and its {@code exp} member in
+ * one script, leaving {@code v} and {@code c} as they are (same layout, version 2).
  *
  * <p>In Redis Cluster the keys of shard n ({@code crc32(group) mod shards}, where a key's group is
  * its text before the first space or {@code ?}) carry the hash tag {@code {g<n>}}:
@@ -122,6 +124,9 @@ public final class RedisStore implements KvStore {
 
     private static final Logger log = LoggerFactory.getLogger(RedisStore.class);
 
+    /** The operation's name in messages; a write, like "put", for {@link RedisHealth}. */
+    private static final String REPLACE_METADATA_OP = "replace metadata of";
+
     private static final byte[] F_VALUE = {'v'};
     private static final byte[] F_METADATA = {'m'};
     private static final byte[] F_EXPIRATION = {'x'};
@@ -164,6 +169,36 @@ public final class RedisStore implements KvStore {
             for _, d in ipairs(dead) do
               if redis.call('EXISTS', ARGV[6] .. d) == 0 then redis.call('ZREM', idx, d) end
               redis.call('ZREM', exp, d)
+            end
+            return 1
+            """);
+
+    /**
+     * KEYS: hash, exp. ARGV: member, metadata, x or '', ttl ms or '', now (the store's clock, ms).
+     * Rewrites {@code m}, {@code x} and the TTL of a live entry, never {@code v} nor {@code c};
+     * returns 0, writing nothing, when there is no entry or it has expired by the store's clock. The
+     * first write is the HSET, so over {@code maxmemory} the script is refused whole, as a put is.
+     */
+    private static final Script REPLACE_METADATA = new Script("""
+            if redis.replicate_commands then redis.replicate_commands() end
+            local hash, exp, member = KEYS[1], KEYS[2], ARGV[1]
+            if redis.call('HEXISTS', hash, 'v') == 0 then return 0 end
+            local old = redis.call('HGET', hash, 'x')
+            if old and tonumber(old) <= tonumber(ARGV[5]) then return 0 end
+            local fields = {}
+            if ARGV[2] ~= '' then fields[#fields + 1] = 'm'; fields[#fields + 1] = ARGV[2] end
+            if ARGV[3] ~= '' then fields[#fields + 1] = 'x'; fields[#fields + 1] = ARGV[3] end
+            if #fields > 0 then redis.call('HSET', hash, unpack(fields)) end
+            if ARGV[2] == '' then redis.call('HDEL', hash, 'm') end
+            if ARGV[3] == '' then redis.call('HDEL', hash, 'x') end
+            if ARGV[4] ~= '' then
+              local t = redis.call('TIME')
+              local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+              redis.call('PEXPIRE', hash, ARGV[4])
+              redis.call('ZADD', exp, now + tonumber(ARGV[4]), member)
+            else
+              redis.call('PERSIST', hash)
+              redis.call('ZREM', exp, member)
             end
             return 1
             """);
@@ -387,6 +422,38 @@ public final class RedisStore implements KvStore {
                 crc32c(value)), "put", key);
     }
 
+    /**
+     * One script on the entry's hash and its shard's expiry index: the value bytes are neither sent
+     * nor rewritten. An expiration already passed removes the entry, as {@link #put} does.
+     */
+    @Override
+    public boolean replaceMetadata(String key, PutOptions options) {
+        byte[] k = Wire.utf8("key", key);
+        PutOptions opts = options == null ? PutOptions.NONE : options;
+        byte[] metadata = MetadataBytes.encode(opts.metadata());
+        ensureOpen();
+        long now = millis(clock.instant());
+        byte[] x = Wire.EMPTY;
+        byte[] ttl = Wire.EMPTY;
+        if (opts.expiration() != null) {
+            long at = millis(opts.expiration());
+            long left = saturatedSubtract(at, now);
+            if (left <= 0) {
+                byte[] was = remove(k, key, REPLACE_METADATA_OP);
+                return was != null && (was.length == 0 || expiration(key, was).toEpochMilli() > now);
+            }
+            x = Wire.ascii(at);
+            if (left <= MAX_REDIS_TTL_MILLIS) {
+                ttl = Wire.ascii(left);
+            }
+        }
+        int shard = layout.shard(k);
+        byte[][] keys = {layout.hash(shard, k), layout.expiries(shard)};
+        Long replaced = await(REPLACE_METADATA.<Long>run(commands(REPLACE_METADATA_OP, key), ScriptOutputType.INTEGER, keys,
+                k, metadata, x, ttl, Wire.ascii(now)), REPLACE_METADATA_OP, key);
+        return replaced != null && replaced == 1L;
+    }
+
     @Override
     public boolean delete(String key) {
         byte[] k = Wire.utf8("key", key);
@@ -538,7 +605,7 @@ public final class RedisStore implements KvStore {
     private <T> T await(CompletionStage<T> future, String op, String key) {
         try {
             T result = future.toCompletableFuture().get(awaitMillis, TimeUnit.MILLISECONDS);
-            health.succeeded(op.equals("put"));
+            health.succeeded(op.equals("put") || op.equals(REPLACE_METADATA_OP));
             return result;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

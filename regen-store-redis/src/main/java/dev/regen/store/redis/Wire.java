@@ -1,11 +1,13 @@
 package dev.regen.store.redis;
 
+import dev.regen.cluster.Cluster;
 import dev.regen.store.WellFormed;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -19,7 +21,10 @@ import java.util.List;
  * metadata: 0x01 (varint len, key bytes, varint len, value bytes)*     keys sorted; empty map = no bytes
  * message:  0x01 type nodeId-len nodeId [count (len key)*]             type 1 = changed, 2 = missed
  *           0x01 3 nodeId-len nodeId count (len path)* count (len tag)* type 3 = revalidated
+ *           0x01 4 nodeId-len nodeId count (len key len etag ms)*     type 4 = refreshed
  * </pre>
+ * {@code ms} is the render time in epoch milliseconds, a zigzag varint. A node older than type 4
+ * rejects the whole message as unknown (and ignores it) rather than misreading it.
  */
 final class Wire {
 
@@ -28,6 +33,7 @@ final class Wire {
     static final int CHANGED = 1;
     static final int MISSED = 2;
     static final int REVALIDATED = 3;
+    static final int REFRESHED = 4;
 
     private static final int VERSION = 1;
 
@@ -35,10 +41,11 @@ final class Wire {
     }
 
     /**
-     * A decoded pub/sub message: {@code keys} are the changed keys, or the paths of a revalidation;
-     * {@code tags} are a revalidation's tags, else empty.
+     * A decoded pub/sub message: {@code keys} are the changed keys, the paths of a revalidation or the
+     * refreshed keys; {@code tags} are a revalidation's tags, {@code refreshes} a refresh's pages, else
+     * empty.
      */
-    record Message(int type, String nodeId, List<String> keys, List<String> tags) {
+    record Message(int type, String nodeId, List<String> keys, List<String> tags, List<Cluster.Refresh> refreshes) {
     }
 
     // --- messages ------------------------------------------------------------------------------
@@ -65,6 +72,27 @@ final class Wire {
         return out.toByteArray();
     }
 
+    /** @throws IllegalArgumentException for a refresh without key, etag or time, or a time past epoch-millisecond range */
+    static byte[] encodeRefreshed(String nodeId, Collection<Cluster.Refresh> refreshes) {
+        ByteArrayOutputStream out = header(REFRESHED, nodeId);
+        writeVarint(out, refreshes.size());
+        for (Cluster.Refresh r : refreshes) {
+            if (r == null || r.key() == null || r.etag() == null || r.renderedAt() == null) {
+                throw new IllegalArgumentException("a refresh needs a key, an etag and a render time: " + r);
+            }
+            long millis;
+            try {
+                millis = r.renderedAt().toEpochMilli();
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("render time out of range: " + r.renderedAt(), e);
+            }
+            writeString(out, utf8("key", r.key()));
+            writeString(out, utf8("etag", r.etag()));
+            writeVarlong(out, (millis << 1) ^ (millis >> 63));
+        }
+        return out.toByteArray();
+    }
+
     static byte[] encodeMissed(String nodeId) {
         return header(MISSED, nodeId).toByteArray();
     }
@@ -77,18 +105,34 @@ final class Wire {
         String nodeId = in.string();
         List<String> keys = List.of();
         List<String> tags = List.of();
+        List<Cluster.Refresh> refreshes = List.of();
         if (type == CHANGED || type == REVALIDATED) {
             keys = strings(in);
             if (type == REVALIDATED) {
                 tags = strings(in);
             }
+        } else if (type == REFRESHED) {
+            refreshes = refreshes(in);
+            keys = refreshes.stream().map(Cluster.Refresh::key).toList();
         } else if (type != MISSED) {
             throw new IllegalArgumentException("unknown message type " + type);
         }
         if (in.more()) {
             throw new IllegalArgumentException("trailing bytes after the message");
         }
-        return new Message(type, nodeId, keys, tags);
+        return new Message(type, nodeId, keys, tags, refreshes);
+    }
+
+    private static List<Cluster.Refresh> refreshes(Reader in) {
+        int count = in.varint();
+        List<Cluster.Refresh> out = new ArrayList<>(Math.min(count, 1024));
+        for (int i = 0; i < count; i++) {
+            String key = in.string();
+            String etag = in.string();
+            long zigzag = in.varlong();
+            out.add(new Cluster.Refresh(key, etag, Instant.ofEpochMilli((zigzag >>> 1) ^ -(zigzag & 1))));
+        }
+        return List.copyOf(out);
     }
 
     private static List<String> strings(Reader in) {
@@ -145,6 +189,14 @@ final class Wire {
         out.writeBytes(bytes);
     }
 
+    private static void writeVarlong(ByteArrayOutputStream out, long n) {
+        while ((n & ~0x7FL) != 0) {
+            out.write((int) (n & 0x7F) | 0x80);
+            n >>>= 7;
+        }
+        out.write((int) n);
+    }
+
     private static void writeVarint(ByteArrayOutputStream out, int n) {
         while ((n & ~0x7F) != 0) {
             out.write((n & 0x7F) | 0x80);
@@ -185,6 +237,21 @@ final class Wire {
                     if (n < 0) {
                         throw new IllegalArgumentException("length out of range at byte " + pos);
                     }
+                    return n;
+                }
+            }
+            throw new IllegalArgumentException("varint too long at byte " + pos);
+        }
+
+        long varlong() {
+            long n = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                if (pos >= bytes.length) {
+                    throw new IllegalArgumentException("truncated at byte " + pos);
+                }
+                int b = bytes[pos++] & 0xFF;
+                n |= (long) (b & 0x7F) << shift;
+                if ((b & 0x80) == 0) {
                     return n;
                 }
             }

@@ -10,11 +10,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class RecordingListener implements Cluster.Listener {
 
     final List<List<String>> changes = new CopyOnWriteArrayList<>();
+    final List<List<Cluster.Refresh>> refreshes = new CopyOnWriteArrayList<>();
     final AtomicInteger missed = new AtomicInteger();
 
     @Override
     public void changed(Collection<String> keys) {
         changes.add(List.copyOf(keys));
+    }
+
+    @Override
+    public void refreshed(Collection<Cluster.Refresh> refreshed) {
+        refreshes.add(List.copyOf(refreshed));
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.regen.cluster.Cluster;
 import dev.regen.cluster.Cluster.RenderLock;
 import java.net.URI;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -196,6 +197,44 @@ class RedisClusterIT {
     }
 
     @Test
+    void publishRefreshed_reachesOtherNodesWithExactKeyEtagAndRenderTime() {
+        List<Cluster.Refresh> refreshes = List.of(
+                new Cluster.Refresh("page:/blog/a b?x=ü 😀 @example.com", "\"5d41402abc4b2a76\"",
+                        Instant.parse("2026-03-01T12:34:56.789Z")),
+                new Cluster.Refresh("page:/ü", "W/\"weak\"", Instant.parse("2026-03-01T12:35:00Z")));
+
+        assertThat(a.publishRefreshed(refreshes)).succeedsWithin(Duration.ofSeconds(2));
+        Eventually.await(Duration.ofSeconds(2), "b hears a's refresh", () -> !heardByB.refreshes.isEmpty());
+        assertThat(b.publish(List.of("/marker"))).succeedsWithin(Duration.ofSeconds(2));
+        Eventually.await(Duration.ofSeconds(2), "a hears b's marker", () -> !heardByA.changes.isEmpty());
+
+        assertThat(heardByB.refreshes).containsExactly(refreshes);
+        assertThat(heardByB.changes).as("a refresh, not a change").isEmpty();
+        assertThat(heardByA.refreshes).as("never its own").isEmpty();
+    }
+
+    @Test
+    void publishRefreshed_listenerWithoutRefreshes_hearsThemAsChanges() {
+        List<List<String>> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        b.subscribe(new Cluster.Listener() {
+            @Override
+            public void changed(Collection<String> keys) {
+                changes.add(List.copyOf(keys));
+            }
+
+            @Override
+            public void missedChanges() {
+            }
+        });
+
+        assertThat(a.publishRefreshed(List.of(new Cluster.Refresh("/r", "\"e\"", Instant.parse("2026-03-01T00:00:00Z")))))
+                .succeedsWithin(Duration.ofSeconds(2));
+
+        Eventually.await(Duration.ofSeconds(2), "b's plain listener hears a change", () -> !changes.isEmpty());
+        assertThat(changes).containsExactly(List.of("/r"));
+    }
+
+    @Test
     void publish_emptyOrNull_sendsNothingAndDoesNotThrow() {
         a.publish(List.of());
         a.publish(null);
@@ -269,6 +308,8 @@ class RedisClusterIT {
                 assertThat(lock.token()).startsWith("local:");
                 a.unlock(lock);
                 assertThat(a.publish(List.of("/down/" + i))).as("not sent: the caller is told").isCompletedExceptionally();
+                assertThat(a.publishRefreshed(List.of(new Cluster.Refresh("/down/r" + i, "e", Instant.EPOCH))))
+                        .as("not sent either").isCompletedExceptionally();
                 b.unlock(new RenderLock("/down/" + i, "node-b:1"));
             }
             assertThat(Duration.ofNanos(System.nanoTime() - start)).as("nothing waits on a dead Redis")
@@ -294,6 +335,7 @@ class RedisClusterIT {
             assertThat(logs.lines("takes render locks there again")).hasSize(1);
             assertThat(logs.lines("sends change messages again")).hasSize(1);
             assertThat(heardByA.changes).isEmpty();
+            assertThat(heardByB.refreshes).as("refreshes kept are sent again as changes").isEmpty();
             assertThat(heardByB.missed).as("once per outage, not per dropped message").hasValue(1);
             assertThat(heardByA.missed).hasValue(1);
         } finally {

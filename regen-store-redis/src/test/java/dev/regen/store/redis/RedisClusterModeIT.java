@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.regen.FakeClock;
 import dev.regen.LogCapture;
+import dev.regen.cluster.Cluster;
 import dev.regen.cluster.Cluster.RenderLock;
 import dev.regen.store.ListedKey;
 import dev.regen.store.PutOptions;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -97,6 +99,10 @@ class RedisClusterModeIT {
 
             assertThat(heardByA.changes).containsExactly(List.of("/z"));
             assertThat(heardByB.changes).containsExactly(List.of("/x", "/y"));
+
+            List<Cluster.Refresh> refreshes = List.of(new Cluster.Refresh("/x", "\"e\"", Instant.parse("2026-03-01T00:00:00.001Z")));
+            assertThat(a.publishRefreshed(refreshes)).succeedsWithin(Duration.ofSeconds(2));
+            Eventually.await(Duration.ofSeconds(2), "b hears a's refresh", () -> heardByB.refreshes.contains(refreshes));
         }
     }
 

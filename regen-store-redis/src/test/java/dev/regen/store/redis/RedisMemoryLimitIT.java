@@ -62,6 +62,11 @@ class RedisMemoryLimitIT {
                         .hasMessageContaining(key + " not stored: Redis is over its maxmemory");
             }
             assertThat(usedMemory()).as("used_memory after 50 refused puts of 20 KB").isLessThan(before + 64 * 1024);
+            // a metadata rewrite is refused whole too: the entry keeps what it had
+            assertThatThrownBy(() -> store.replaceMetadata("page:/p/0", PutOptions.metadata(Map.of("t", "b c"))))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("page:/p/0 not stored: Redis is over its maxmemory");
+            assertThat(store.get("page:/p/0").metadata()).isEqualTo(Map.of("t", "a b"));
             assertThat(store.get("page:/more/4")).isNull();
             assertThat(store.get("page:/p/0").value()).hasSize(PAGE.length); // reads go on
             assertThat(store.health()).isEqualTo(StoreHealth.degraded("writes refused: Redis is over its maxmemory"));

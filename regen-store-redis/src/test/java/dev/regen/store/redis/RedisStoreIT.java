@@ -115,6 +115,47 @@ class RedisStoreIT {
     }
 
     @Test
+    void replaceMetadata_rewritesMetadataExpirationAndTtl_leavingValueAndChecksumAsTheyAre() {
+        FakeClock clock = new FakeClock();
+        RedisStore store = open(redis.uri(), clock);
+        byte[] value = "<p>the same page</p>".getBytes(UTF_8);
+        store.put("/r", value, new PutOptions(clock.instant().plusSeconds(60), Map.of("etag", "\"1\"", "r", "1")));
+        Instant at = clock.instant().plusSeconds(3600);
+
+        assertThat(store.replaceMetadata("/r", new PutOptions(at, Map.of("etag", "\"1\"", "r", "2")))).isTrue();
+
+        assertThat(raw.hget(b("regen:k:/r"), b("v"))).isEqualTo(value);
+        assertThat(raw.hget(b("regen:k:/r"), b("c"))).isEqualTo(RedisStore.crc32c(value));
+        assertThat(MetadataBytes.decode(raw.hget(b("regen:k:/r"), b("m")))).isEqualTo(Map.of("etag", "\"1\"", "r", "2"));
+        assertThat(new String(raw.hget(b("regen:k:/r"), b("x")), UTF_8)).isEqualTo(Long.toString(at.toEpochMilli()));
+        assertThat(raw.pttl(b("regen:k:/r"))).isBetween(3_590_000L, 3_600_000L);
+        Double expiry = raw.zscore(b("regen:exp"), b("/r"));
+        assertThat(expiry).isNotNull();
+        assertThat(expiry.longValue() - System.currentTimeMillis()).as("when Redis drops it, in Redis time")
+                .isBetween(3_500_000L, 3_600_000L);
+
+        assertThat(store.replaceMetadata("/r", PutOptions.NONE)).isTrue();
+
+        assertThat(raw.hkeys(b("regen:k:/r"))).extracting(k -> new String(k, UTF_8)).containsExactlyInAnyOrder("v", "c");
+        assertThat(raw.pttl(b("regen:k:/r"))).isEqualTo(-1L);
+        assertThat(raw.zscore(b("regen:exp"), b("/r"))).isNull();
+        assertThat(raw.zscore(b("regen:idx"), b("/r"))).isEqualTo(0.0);
+    }
+
+    @Test
+    void replaceMetadata_expiredByTheStoresClockButStillInRedis_returnsFalseAndWritesNothing() {
+        FakeClock clock = new FakeClock();
+        RedisStore store = open(redis.uri(), clock);
+        store.put("/e", new byte[] {1}, new PutOptions(clock.instant().plusSeconds(60), Map.of("a", "1")));
+        clock.advance(Duration.ofSeconds(61)); // Redis keeps the hash for another minute of its own time
+
+        assertThat(store.replaceMetadata("/e", PutOptions.metadata(Map.of("a", "2")))).isFalse();
+
+        assertThat(MetadataBytes.decode(raw.hget(b("regen:k:/e"), b("m")))).isEqualTo(Map.of("a", "1"));
+        assertThat(raw.pttl(b("regen:k:/e"))).isPositive();
+    }
+
+    @Test
     void get_valueChangedInRedis_isAMissLoggedOnceAndRemoved() throws Exception {
         RedisStore store = open(redis.uri(), new FakeClock());
         store.put("/a", "<p>the page</p>".getBytes(UTF_8), PutOptions.NONE);
@@ -300,6 +341,7 @@ class RedisStoreIT {
             assertThatThrownBy(() -> store.get("/k")).isInstanceOf(StoreException.class);
             assertThatThrownBy(() -> store.put("/k", new byte[] {2}, PutOptions.NONE)).isInstanceOf(StoreException.class);
             assertThatThrownBy(() -> store.list("", null, 10)).isInstanceOf(StoreException.class);
+            assertThatThrownBy(() -> store.replaceMetadata("/k", PutOptions.NONE)).isInstanceOf(StoreException.class);
         }
         assertThat(Duration.ofNanos(System.nanoTime() - start)).as("no call waits for the timeout")
                 .isLessThan(Duration.ofSeconds(1));
@@ -345,6 +387,7 @@ class RedisStoreIT {
         store.close();
 
         assertThatThrownBy(() -> store.get("/k")).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> store.replaceMetadata("/k", PutOptions.NONE)).isInstanceOf(IllegalStateException.class);
     }
 
     private static byte[] b(String s) {

@@ -3,6 +3,8 @@ package dev.regen.store.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.regen.cluster.Cluster;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -26,6 +28,39 @@ class WireTest {
         assertThat(message.type()).isEqualTo(Wire.MISSED);
         assertThat(message.nodeId()).isEqualTo("n");
         assertThat(message.keys()).isEmpty();
+    }
+
+    @Test
+    void message_refreshed_roundTripsKeyEtagAndRenderTimeToTheMillisecond() {
+        List<Cluster.Refresh> refreshes = List.of(
+                new Cluster.Refresh("page:/ü 😀?a=1 @host ~v", "\"abc-123\"", Instant.parse("2026-03-01T12:34:56.789Z")),
+                new Cluster.Refresh("", "W/\"x\"", Instant.EPOCH),
+                new Cluster.Refresh("/old", "e", Instant.parse("1969-12-31T23:59:59.999Z")),
+                new Cluster.Refresh("/far", "f", Instant.ofEpochMilli(Long.MAX_VALUE)));
+
+        Wire.Message message = Wire.decodeMessage(Wire.encodeRefreshed("node-1", refreshes));
+
+        assertThat(message.type()).isEqualTo(Wire.REFRESHED);
+        assertThat(message.nodeId()).isEqualTo("node-1");
+        assertThat(message.refreshes()).isEqualTo(refreshes);
+        assertThat(message.keys()).containsExactly("page:/ü 😀?a=1 @host ~v", "", "/old", "/far");
+    }
+
+    @Test
+    void message_refreshed_isCompact() {
+        byte[] bytes = Wire.encodeRefreshed("n", List.of(
+                new Cluster.Refresh("page:/blog/a", "\"0123456789abcdef\"", Instant.parse("2026-03-01T12:34:56.789Z"))));
+
+        // version, type, node id, count, key and etag: 37 bytes; the render time 6, not 8 nor 13 digits
+        assertThat(bytes).hasSize(43);
+    }
+
+    @Test
+    void encodeRefreshed_refreshWithoutEtag_throwsIllegalArgument() {
+        List<Cluster.Refresh> refreshes = List.of(new Cluster.Refresh("/k", null, Instant.EPOCH));
+
+        assertThatThrownBy(() -> Wire.encodeRefreshed("n", refreshes)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("etag");
     }
 
     @Test

@@ -190,6 +190,216 @@ public abstract class KvStoreContract {
         assertThat(store.get("tag:t page:/o")).as("the caller deletes what it indexed").isNotNull();
     }
 
+    // --- replaceMetadata -----------------------------------------------------------------------
+
+    @Test
+    void replaceMetadata_existingKey_keepsValueAndReplacesMetadataAndExpiration() {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("etag", "\"2\"");
+        metadata.put("unicode-é✓😀", "值\u0001\n\t");
+        metadata.put("", "");
+        Instant later = clock.instant().plus(Duration.ofHours(2));
+        store.put("/k", bytes(1, 5000), new PutOptions(clock.instant().plusSeconds(60), Map.of("a", "1", "b", "2")));
+
+        assertThat(store.replaceMetadata("/k", new PutOptions(later, metadata))).isTrue();
+
+        KvEntry entry = store.get("/k");
+        assertThat(entry.value()).isEqualTo(bytes(1, 5000));
+        assertThat(entry.metadata()).isEqualTo(metadata); // replaced, not merged
+        assertThat(entry.expiration()).isEqualTo(later);
+        clock.advance(Duration.ofMinutes(5));
+        assertThat(store.get("/k")).as("the old expiration no longer applies").isNotNull();
+        clock.advance(Duration.ofHours(2));
+        assertThat(store.get("/k")).as("the new one does").isNull();
+    }
+
+    @Test
+    void replaceMetadata_emptyValue_staysEmpty() {
+        store.put("/empty", new byte[0], PutOptions.metadata(Map.of("a", "1")));
+
+        assertThat(store.replaceMetadata("/empty", PutOptions.metadata(Map.of("a", "2")))).isTrue();
+
+        KvEntry entry = store.get("/empty");
+        assertThat(entry.value()).isEmpty();
+        assertThat(entry.metadata()).isEqualTo(Map.of("a", "2"));
+    }
+
+    @Test
+    void replaceMetadata_withoutExpiration_removesOldExpiration() {
+        store.put("/k", bytes(1, 10), new PutOptions(clock.instant().plusSeconds(10), Map.of("a", "1")));
+
+        store.replaceMetadata("/k", PutOptions.NONE);
+        clock.advance(Duration.ofDays(365));
+
+        KvEntry entry = store.get("/k");
+        assertThat(entry).isNotNull();
+        assertThat(entry.metadata()).isEmpty();
+        assertThat(entry.expiration()).isNull();
+        assertThat(entry.value()).isEqualTo(bytes(1, 10));
+    }
+
+    @Test
+    void replaceMetadata_missingKey_returnsFalseAndWritesNothing() {
+        assertThat(store.replaceMetadata("/none", PutOptions.metadata(Map.of("a", "1")))).isFalse();
+
+        assertThat(store.get("/none")).isNull();
+        assertThat(store.list("", null, 10).keys()).isEmpty();
+    }
+
+    @Test
+    void replaceMetadata_deletedKey_returnsFalseAndWritesNothing() {
+        store.put("/d", bytes(1, 10), PutOptions.NONE);
+        store.delete("/d");
+
+        assertThat(store.replaceMetadata("/d", PutOptions.metadata(Map.of("a", "1")))).isFalse();
+
+        assertThat(store.get("/d")).isNull();
+        assertThat(store.list("", null, 10).keys()).isEmpty();
+    }
+
+    @Test
+    void replaceMetadata_expiredKey_returnsFalseAndDoesNotRevive() {
+        store.put("/e", bytes(1, 10), new PutOptions(clock.instant().plusSeconds(1), Map.of("a", "1")));
+        clock.advance(Duration.ofSeconds(2));
+
+        assertThat(store.replaceMetadata("/e", new PutOptions(clock.instant().plusSeconds(60), Map.of("a", "2"))))
+                .isFalse();
+
+        assertThat(store.get("/e")).isNull();
+        assertThat(store.list("", null, 10).keys()).isEmpty();
+        assertThat(store.delete("/e")).as("nothing live was written").isFalse();
+    }
+
+    @Test
+    void replaceMetadata_expirationAlreadyPassed_entryIsGone() {
+        store.put("/k", bytes(1, 10), PutOptions.NONE);
+
+        assertThat(store.replaceMetadata("/k", PutOptions.NONE.withExpiration(clock.instant().minusSeconds(1)))).isTrue();
+
+        assertThat(store.get("/k")).isNull();
+        assertThat(store.list("", null, 10).keys()).isEmpty();
+    }
+
+    @Test
+    void replaceMetadata_listedKey_carriesNewMetadataAndExpirationAndTheSameSize() {
+        Instant at = clock.instant().plus(Duration.ofMinutes(3));
+        store.put("/l/1", bytes(3, 1234), PutOptions.metadata(Map.of("etag", "\"x\"")));
+        store.put("/l/2", bytes(4, 10), PutOptions.metadata(Map.of("etag", "\"y\"")));
+
+        store.replaceMetadata("/l/1", new PutOptions(at, Map.of("etag", "\"x\"", "r", "2")));
+
+        assertThat(store.list("/l/", null, 10).keys()).containsExactly(
+                new ListedKey("/l/1", Map.of("etag", "\"x\"", "r", "2"), at, 1234),
+                new ListedKey("/l/2", Map.of("etag", "\"y\""), null, 10));
+    }
+
+    @Test
+    void replaceMetadata_thenPut_putReplacesEverything() {
+        store.put("/k", bytes(1, 10), PutOptions.NONE);
+        store.replaceMetadata("/k", new PutOptions(clock.instant().plusSeconds(5), Map.of("a", "1")));
+
+        store.put("/k", bytes(2, 20), PutOptions.metadata(Map.of("b", "2")));
+        clock.advance(Duration.ofSeconds(10));
+
+        KvEntry entry = store.get("/k");
+        assertThat(entry.value()).isEqualTo(bytes(2, 20));
+        assertThat(entry.metadata()).isEqualTo(Map.of("b", "2"));
+        assertThat(entry.expiration()).isNull();
+    }
+
+    @Test
+    @Timeout(60)
+    void replaceMetadata_withConcurrentReaders_neverShowsAPartialMapOrAnotherValue() throws Exception {
+        List<String> keys = List.of("/r/a", "/r/b");
+        Instant base = clock.instant().plus(Duration.ofDays(1));
+        for (int i = 0; i < keys.size(); i++) {
+            store.put(keys.get(i), bytes(i, 3000 + i), metadataVersion(0, base));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(5);
+        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        AtomicBoolean writing = new AtomicBoolean(true);
+        CountDownLatch start = new CountDownLatch(1);
+        try {
+            Future<?> writes = pool.submit(() -> {
+                await(start);
+                for (int n = 1; n <= 400; n++) {
+                    if (!store.replaceMetadata(keys.get(n % keys.size()), metadataVersion(n, base))) {
+                        failures.add("replaceMetadata of a live key returned false at " + n);
+                    }
+                }
+                return null;
+            });
+            List<Future<?>> reads = new ArrayList<>();
+            for (int r = 0; r < 4; r++) {
+                int reader = r;
+                reads.add(pool.submit(() -> {
+                    await(start);
+                    int n = 0;
+                    while (writing.get() || n < 10) {
+                        n++;
+                        if (reader % 2 == 0) {
+                            int i = n % keys.size();
+                            KvEntry entry = store.get(keys.get(i));
+                            if (entry == null) {
+                                failures.add("get missed " + keys.get(i));
+                            } else {
+                                String wrong = versionMismatch(entry.metadata(), entry.expiration(), base);
+                                if (wrong != null) {
+                                    failures.add("get: " + wrong);
+                                }
+                                if (!Arrays.equals(entry.value(), bytes(i, 3000 + i))) {
+                                    failures.add("get saw another value under " + keys.get(i));
+                                }
+                            }
+                        } else {
+                            List<ListedKey> listed = store.list("/r/", null, 10).keys();
+                            if (listed.size() != keys.size()) {
+                                failures.add("list saw " + listed.stream().map(ListedKey::name).toList());
+                            }
+                            for (ListedKey k : listed) {
+                                String wrong = versionMismatch(k.metadata(), k.expiration(), base);
+                                if (wrong != null) {
+                                    failures.add("list: " + wrong);
+                                }
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            writes.get(50, TimeUnit.SECONDS);
+            writing.set(false);
+            for (Future<?> f : reads) {
+                f.get(50, TimeUnit.SECONDS);
+            }
+        } finally {
+            writing.set(false);
+            pool.shutdownNow();
+        }
+
+        assertThat(failures).isEmpty();
+        assertThat(store.get("/r/a").metadata()).isEqualTo(metadataVersion(400, base).metadata());
+        assertThat(store.get("/r/b").metadata()).isEqualTo(metadataVersion(399, base).metadata());
+    }
+
+    @Test
+    void reopen_afterReplaceMetadata_keepsTheNewMetadataAndTheValue() {
+        Instant at = clock.instant().plus(Duration.ofHours(1));
+        store.put("/r/k", bytes(5, 70_000), PutOptions.metadata(Map.of("v", "1")));
+        store.replaceMetadata("/r/k", new PutOptions(at, Map.of("v", "2")));
+        store.close();
+
+        KvStore again = reopen(store, clock);
+        assumeTrue(again != null, "store keeps nothing across close");
+        store = again;
+
+        KvEntry entry = store.get("/r/k");
+        assertThat(entry.value()).isEqualTo(bytes(5, 70_000));
+        assertThat(entry.metadata()).isEqualTo(Map.of("v", "2"));
+        assertThat(entry.expiration()).isEqualTo(at);
+    }
+
     // --- delete --------------------------------------------------------------------------------
 
     @Test
@@ -640,6 +850,27 @@ public abstract class KvStoreContract {
 
     private static int version(Map<String, String> metadata) {
         return Integer.parseInt(metadata.get("v"));
+    }
+
+    /** Options of version {@code n}: several pairs that must all say {@code n}, and an expiration that does too. */
+    private static PutOptions metadataVersion(int n, Instant base) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < 8; i++) {
+            m.put("k" + i, Integer.toString(n));
+        }
+        return new PutOptions(base.plusMillis(n), m);
+    }
+
+    /** What is wrong with metadata and expiration read back, or null when they are one version's. */
+    private static String versionMismatch(Map<String, String> metadata, Instant expiration, Instant base) {
+        String v = metadata.get("k0");
+        if (v == null || metadata.size() != 8 || !metadata.values().stream().allMatch(v::equals)) {
+            return "a partial map " + metadata;
+        }
+        if (!base.plusMillis(Integer.parseInt(v)).equals(expiration)) {
+            return "metadata of version " + v + " with expiration " + expiration;
+        }
+        return null;
     }
 
     private static void await(CountDownLatch latch) {
