@@ -104,10 +104,10 @@ final class PageStore {
         l1.put(key, page);
     }
 
-    /** Drops the L1 copy: another node changed the page. */
-    void evictLocal(String key) {
+    /** Drops the L1 copy: another node changed the page. Returns whether there was one. */
+    boolean evictLocal(String key) {
         evictions.incrementAndGet(key.hashCode() & (evictions.length() - 1));
-        l1.invalidate(key);
+        return l1.asMap().remove(key) != null;
     }
 
     void evictAllLocal() {

@@ -120,7 +120,9 @@ public final class RegenEngine implements AutoCloseable {
             @Override
             public void changed(Collection<String> keys) {
                 for (String key : keys) {
-                    pages.evictLocal(key);
+                    if (pages.evictLocal(key)) {
+                        stats.clusterDrops.increment();
+                    }
                     changedElsewhere(key);
                 }
             }
@@ -132,8 +134,9 @@ public final class RegenEngine implements AutoCloseable {
                     if (pages.peekLocal(r.key()) instanceof CachedPage p && p.etag().equals(r.etag())
                             && r.renderedAt().isAfter(p.renderedAt())) {
                         pages.putLocal(r.key(), p.renderedAgain(r.renderedAt()));
-                    } else {
-                        pages.evictLocal(r.key());
+                        stats.clusterRefreshes.increment();
+                    } else if (pages.evictLocal(r.key())) {
+                        stats.clusterDrops.increment();
                     }
                     changedElsewhere(r.key());
                 }

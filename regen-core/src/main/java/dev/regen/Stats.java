@@ -16,6 +16,8 @@ public final class Stats {
     final LongAdder eager = new LongAdder();
     final LongAdder unchanged = new LongAdder();
     final LongAdder notModified = new LongAdder();
+    final LongAdder clusterDrops = new LongAdder();
+    final LongAdder clusterRefreshes = new LongAdder();
 
     public long hits() { return hits.sum(); }
     public long staleHits() { return staleHits.sum(); }
@@ -35,4 +37,8 @@ public final class Stats {
     public long unchanged() { return unchanged.sum(); }
     /** Background renders the origin answered 304 (no body transferred). */
     public long notModified() { return notModified.sum(); }
+    /** Copies in memory dropped because another node changed their page. */
+    public long clusterDrops() { return clusterDrops.sum(); }
+    /** Copies in memory kept, with a new render time, because another node re-rendered them unchanged. */
+    public long clusterRefreshes() { return clusterRefreshes.sum(); }
 }

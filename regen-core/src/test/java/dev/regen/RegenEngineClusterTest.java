@@ -93,6 +93,96 @@ class RegenEngineClusterTest {
         assertThat(origin.calls()).as("the other node renders it").isEqualTo(1);
     }
 
+    @Test
+    void unchangedRender_otherNodeKeepsItsCopyWithTheNewRenderTime_changedOneDropsIt() throws Exception {
+        Bus bus = new Bus();
+        RegenConfig config = RegenConfig.builder().revalidate(Duration.ofSeconds(10)).refreshAhead(0).build();
+        origin.respondWith(r -> FakeOrigin.page("same for " + r.target()));
+        try (RegenEngine a = RegenEngine.builder().config(config).origin(origin).store(store).clock(clock)
+                     .cluster(bus.node()).build();
+             RegenEngine b = RegenEngine.builder().config(config).origin(origin).store(store).clock(clock)
+                     .cluster(bus.node()).build()) {
+            TestEdge edgeA = new TestEdge(a, origin);
+            TestEdge edgeB = new TestEdge(b, origin);
+            edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS);
+            assertThat(edgeB.serve(get("/u")).get(10, TimeUnit.SECONDS).cacheStatus()).isEqualTo(CacheStatus.HIT);
+
+            clock.advance(Duration.ofSeconds(11));
+            assertThat(edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS).cacheStatus()).isEqualTo(CacheStatus.STALE);
+            for (int i = 0; i < 500 && b.stats().clusterRefreshes() == 0; i++) {
+                Thread.sleep(10);
+            }
+            assertThat(a.stats().unchanged()).isEqualTo(1);
+            assertThat(b.stats().clusterRefreshes()).isEqualTo(1);
+            assertThat(b.stats().clusterDrops()).isZero();
+            // B's own copy, fresh again: no store read, no render of its own
+            Served onB = edgeB.serve(get("/u")).get(10, TimeUnit.SECONDS);
+            assertThat(onB.cacheStatus()).isEqualTo(CacheStatus.HIT);
+            assertThat(((Reply.Page) onB.reply()).loaded()).isFalse();
+            assertThat(origin.calls()).isEqualTo(2);
+
+            origin.respondWith(r -> FakeOrigin.page("changed " + r.target()));
+            clock.advance(Duration.ofSeconds(11));
+            edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS);
+            for (int i = 0; i < 500 && b.stats().clusterDrops() == 0; i++) {
+                Thread.sleep(10);
+            }
+            assertThat(b.stats().clusterDrops()).isEqualTo(1);
+            assertThat(edgeB.serve(get("/u")).get(10, TimeUnit.SECONDS).text()).isEqualTo("changed /u");
+        }
+    }
+
+    /** Nodes in one process: what one publishes, the others hear (never itself). */
+    static final class Bus {
+        private final java.util.List<Cluster.Listener[]> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        Cluster node() {
+            Cluster.Listener[] mine = new Cluster.Listener[1];
+            listeners.add(mine);
+            return new Cluster() {
+                @Override
+                public RenderLock tryLock(String key, Duration ttl) {
+                    return new RenderLock(key, "bus");
+                }
+
+                @Override
+                public void unlock(RenderLock lock) {
+                }
+
+                @Override
+                public CompletableFuture<Void> publish(Collection<String> keys) {
+                    others(mine).forEach(l -> l.changed(keys));
+                    return CompletableFuture.completedFuture(null);
+                }
+
+                @Override
+                public CompletableFuture<Void> publishRefreshed(Collection<Refresh> refreshes) {
+                    others(mine).forEach(l -> l.refreshed(refreshes));
+                    return CompletableFuture.completedFuture(null);
+                }
+
+                @Override
+                public void subscribe(Listener listener) {
+                    mine[0] = listener;
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+        }
+
+        private java.util.List<Cluster.Listener> others(Cluster.Listener[] mine) {
+            java.util.List<Cluster.Listener> out = new java.util.ArrayList<>();
+            for (Cluster.Listener[] l : listeners) {
+                if (l != mine && l[0] != null) {
+                    out.add(l[0]);
+                }
+            }
+            return out;
+        }
+    }
+
     /** Locks of some keys held by "another node"; every other lock granted; publishes recorded. */
     static final class FakeCluster implements Cluster {
         final Set<String> heldElsewhere = ConcurrentHashMap.newKeySet();

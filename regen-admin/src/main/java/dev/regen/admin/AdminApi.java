@@ -422,7 +422,9 @@ public final class AdminApi {
                 .put("refreshAhead", s.refreshAhead())
                 .put("eagerRenders", s.eager())
                 .put("unchangedRenders", s.unchanged())
-                .put("notModified", s.notModified());
+                .put("notModified", s.notModified())
+                .put("clusterDrops", s.clusterDrops())
+                .put("clusterRefreshes", s.clusterRefreshes());
         BudgetSnapshot b = engine.renderBudget();
         out.putObject("budget")
                 .put("limit", b.limit())
