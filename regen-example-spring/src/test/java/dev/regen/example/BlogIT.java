@@ -230,12 +230,14 @@ class BlogIT {
         assertThat(edit.statusCode()).isEqualTo(303);
         assertThat(status(edit)).isEqualTo("BYPASS");
 
-        // soft: each page is served once more as it was, and re-rendered in the background
+        // soft, and both pages were read lately: re-rendered at once in the background (eager
+        // revalidation); until then a request gets the old page as STALE, never as a HIT
         HttpResponse<String> next = get("/posts/6");
-        assertThat(status(next)).isEqualTo("STALE");
-        assertThat(title(next)).isEqualTo("Post number 6");
+        assertThat(status(next)).isIn("STALE", "HIT");
+        if (status(next).equals("STALE")) {
+            assertThat(title(next)).isEqualTo("Post number 6");
+        }
         assertThat(title(awaitStatus("/posts/6", "HIT"))).isEqualTo("Edited title");
-        assertThat(status(get("/"))).isEqualTo("STALE");
         assertThat(awaitStatus("/", "HIT").body()).contains("Edited title");
     }
 

@@ -62,7 +62,8 @@ class DashboardIT {
         }
         origin.on("/broken", s -> TestOrigin.Response.html("down").status(503));
         ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
-                RegenConfig.builder().revalidate(Duration.ofSeconds(3600)).build(),
+                // no eager re-render: the rows a revalidation marks must stay stale for the browser to see
+                RegenConfig.builder().revalidate(Duration.ofSeconds(3600)).eagerWindow(Duration.ZERO).build(),
                 SECRET, new StoreSpec.Memory(), 64L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false);
         server = RegenServer.start(cfg, new MemoryStore(64L << 20, clock), clock);
         browser = Chromium.start(profile);

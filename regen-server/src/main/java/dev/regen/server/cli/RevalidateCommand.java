@@ -156,7 +156,9 @@ final class RevalidateCommand implements Callable<Integer> {
             List<String> shownTags = listOr(json.get("tags"), tagList);
             spec.commandLine().getOut().println("revalidated " + n + (n == 1 ? " entry" : " entries") + " (" + mode + ")"
                     + " for" + (shownPaths.isEmpty() ? "" : " paths " + shownPaths)
-                    + (shownTags.isEmpty() ? "" : " tags " + shownTags));
+                    + (shownTags.isEmpty() ? "" : " tags " + shownTags)
+                    + (json.path("queued").asLong() > 0
+                            ? "; " + json.path("queued").asLong() + " with recent traffic re-rendering now" : ""));
             return 0;
         }
         String why;
