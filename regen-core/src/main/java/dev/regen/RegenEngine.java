@@ -253,56 +253,33 @@ public final class RegenEngine implements AutoCloseable {
         if (page != null && marker == null && !page.varyNames().isEmpty()) {
             page = null; // stored before its URL was known to vary: not selectable
         }
-        Freshness freshness = page == null ? Freshness.EXPIRED : page.freshness(now);
-        if (freshness != Freshness.EXPIRED && (!l.credentialed() || page.shared())) {
-            if (freshness == Freshness.FRESH) {
-                stats.hits.increment();
-                listener.served(CacheStatus.HIT);
-                if (refreshAheadDue(page, now)) {
-                    refreshInBackground(l.request().host(), key, page, now, Background.AHEAD);
-                }
-                return done(new Reply.Page(page, CacheStatus.HIT, now, false, loaded));
+        Decision d = Decision.of(now, page, marker != null, l.credentialed(), () -> l.request().header("range") != null,
+                () -> hitForPass.getIfPresent(l.urlKey()), config.refreshAhead());
+        if (d instanceof Decision.Fresh fresh) {
+            stats.hits.increment();
+            listener.served(CacheStatus.HIT);
+            if (fresh.refreshAhead()) {
+                refreshInBackground(l.request().host(), key, page, now, Background.AHEAD);
             }
+            return done(new Reply.Page(page, CacheStatus.HIT, now, false, loaded));
+        }
+        if (d instanceof Decision.Stale) {
             stats.staleHits.increment();
             listener.served(CacheStatus.STALE);
             refreshInBackground(l.request().host(), key, page, now, Background.STALE);
             return done(new Reply.Page(page, CacheStatus.STALE, now, false, loaded));
         }
-        String fwd = marker != null ? "vary-miss" : "uri-miss";
-        if (l.credentialed()) {
-            // RFC 9111 §3.5: the client's credentials go to the origin; the answer is stored only if it says so
+        if (d instanceof Decision.Alone alone) {
             stats.bypasses.increment();
             listener.served(CacheStatus.BYPASS);
-            return done(render(l, key, marker, page, null, null, CacheStatus.BYPASS, "bypass", "credentials"));
-        }
-        if (l.request().header("range") != null) {
-            // a part of an uncached representation: the origin answers it, untouched
-            stats.misses.increment();
-            listener.served(CacheStatus.MISS);
-            return done(pass(l.request(), CacheStatus.MISS, fwd, "range"));
-        }
-        String passReason = hitForPass.getIfPresent(l.urlKey());
-        if (passReason != null) {
-            stats.bypasses.increment();
-            listener.served(CacheStatus.BYPASS);
-            return done(render(l, key, marker, page, null, null, CacheStatus.BYPASS, "bypass", "hit-for-pass"));
+            return done(render(l, key, marker, page, null, null, CacheStatus.BYPASS, "bypass", alone.why()));
         }
         stats.misses.increment();
         listener.served(CacheStatus.MISS);
-        return lead(l, key, marker, page, fwd);
-    }
-
-    /**
-     * Whether a fresh page is in the last {@code refreshAhead} part of its fresh window: a request now
-     * re-renders it in the background, so a page with steady traffic never turns stale.
-     */
-    private boolean refreshAheadDue(CachedPage page, Instant now) {
-        if (config.refreshAhead() == 0 || page.immutable()) {
-            return false;
+        if (d instanceof Decision.Range range) {
+            return done(pass(l.request(), CacheStatus.MISS, range.fwd(), "range"));
         }
-        long revalidate = page.revalidate().toMillis();
-        long due = page.renderedAt().toEpochMilli() + revalidate - (long) (revalidate * config.refreshAhead());
-        return now.toEpochMilli() >= due;
+        return lead(l, key, marker, page, ((Decision.Render) d).fwd());
     }
 
     /** Joins the render of {@code key} under way as a waiter, or starts it as its leader. */
