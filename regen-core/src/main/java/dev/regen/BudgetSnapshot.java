@@ -12,5 +12,12 @@ package dev.regen;
  * @param overBudget        visitors that waited the longest wait out and went over the budget, ever
  * @param usualHeadNanos    the origin's usual time to answer (0 before the first render)
  */
-public record BudgetSnapshot(int limit, int backgroundLimit, int inUse, int visitorsWaiting, int backgroundWaiting,
-                             long shed, long overBudget, long usualHeadNanos) { }
+public record BudgetSnapshot(
+        int limit,
+        int backgroundLimit,
+        int inUse,
+        int visitorsWaiting,
+        int backgroundWaiting,
+        long shed,
+        long overBudget,
+        long usualHeadNanos) {}

@@ -2,5 +2,8 @@ package dev.regen;
 
 /** The value of {@code X-Cache-Status}. */
 public enum CacheStatus {
-    HIT, STALE, MISS, BYPASS
+    HIT,
+    STALE,
+    MISS,
+    BYPASS
 }

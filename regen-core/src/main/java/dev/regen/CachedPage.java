@@ -41,7 +41,8 @@ public record CachedPage(
         byte[] gzipBody,
         Replay replay,
         boolean shared,
-        boolean immutable) implements Cached {
+        boolean immutable)
+        implements Cached {
 
     public CachedPage {
         headers = List.copyOf(headers);
@@ -54,11 +55,33 @@ public record CachedPage(
     }
 
     /** A page with its gzip variant made from {@code body} when that is worth it. */
-    public CachedPage(int status, List<Header> headers, byte[] body, String etag, Instant renderedAt,
-                      Duration revalidate, Duration staleWindow, Set<String> tags, boolean invalidated,
-                      Replay replay, boolean shared, boolean immutable) {
-        this(status, headers, body, etag, renderedAt, revalidate, staleWindow, tags, invalidated,
-                dev.regen.http.Compression.gzipIfUseful(headers, body), replay, shared, immutable);
+    public CachedPage(
+            int status,
+            List<Header> headers,
+            byte[] body,
+            String etag,
+            Instant renderedAt,
+            Duration revalidate,
+            Duration staleWindow,
+            Set<String> tags,
+            boolean invalidated,
+            Replay replay,
+            boolean shared,
+            boolean immutable) {
+        this(
+                status,
+                headers,
+                body,
+                etag,
+                renderedAt,
+                revalidate,
+                staleWindow,
+                tags,
+                invalidated,
+                dev.regen.http.Compression.gzipIfUseful(headers, body),
+                replay,
+                shared,
+                immutable);
     }
 
     /** When the page turns stale. */
@@ -103,27 +126,60 @@ public record CachedPage(
     }
 
     public CachedPage markInvalidated() {
-        return new CachedPage(status, headers, body, etag, renderedAt, revalidate, staleWindow, tags, true, gzipBody,
-                replay, shared, immutable);
+        return new CachedPage(
+                status,
+                headers,
+                body,
+                etag,
+                renderedAt,
+                revalidate,
+                staleWindow,
+                tags,
+                true,
+                gzipBody,
+                replay,
+                shared,
+                immutable);
     }
 
     /** This page rendered again, byte for byte, at {@code at}: fresh again, the same arrays. */
     public CachedPage renderedAgain(Instant at) {
-        return new CachedPage(status, headers, body, etag, at, revalidate, staleWindow, tags, false, gzipBody,
-                replay, shared, immutable);
+        return new CachedPage(
+                status,
+                headers,
+                body,
+                etag,
+                at,
+                revalidate,
+                staleWindow,
+                tags,
+                false,
+                gzipBody,
+                replay,
+                shared,
+                immutable);
     }
 
     /** Whether {@code other} is this page but for when it was rendered and whether it was marked stale. */
     public boolean sameRenderAs(CachedPage other) {
-        return status == other.status && shared == other.shared && immutable == other.immutable
-                && etag.equals(other.etag) && headers.equals(other.headers) && revalidate.equals(other.revalidate)
-                && Objects.equals(staleWindow, other.staleWindow) && tags.equals(other.tags)
-                && replay.equals(other.replay) && java.util.Arrays.equals(body, other.body);
+        return status == other.status
+                && shared == other.shared
+                && immutable == other.immutable
+                && etag.equals(other.etag)
+                && headers.equals(other.headers)
+                && revalidate.equals(other.revalidate)
+                && Objects.equals(staleWindow, other.staleWindow)
+                && tags.equals(other.tags)
+                && replay.equals(other.replay)
+                && java.util.Arrays.equals(body, other.body);
     }
 
     /** Rough heap cost, for byte-bounded caches. */
     public long weight() {
-        long w = 256L + body.length + (gzipBody == null ? 0 : 16 + gzipBody.length) + etag.length() * 2L
+        long w = 256L
+                + body.length
+                + (gzipBody == null ? 0 : 16 + gzipBody.length)
+                + etag.length() * 2L
                 + 2L * replay.target().length();
         for (Header h : headers) {
             w += 48 + 2L * (h.name().length() + h.value().length());
@@ -139,11 +195,19 @@ public record CachedPage(
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof CachedPage p && status == p.status && invalidated == p.invalidated
-                && shared == p.shared && immutable == p.immutable
-                && headers.equals(p.headers) && java.util.Arrays.equals(body, p.body) && etag.equals(p.etag)
-                && renderedAt.equals(p.renderedAt) && revalidate.equals(p.revalidate)
-                && Objects.equals(staleWindow, p.staleWindow) && tags.equals(p.tags) && replay.equals(p.replay);
+        return o instanceof CachedPage p
+                && status == p.status
+                && invalidated == p.invalidated
+                && shared == p.shared
+                && immutable == p.immutable
+                && headers.equals(p.headers)
+                && java.util.Arrays.equals(body, p.body)
+                && etag.equals(p.etag)
+                && renderedAt.equals(p.renderedAt)
+                && revalidate.equals(p.revalidate)
+                && Objects.equals(staleWindow, p.staleWindow)
+                && tags.equals(p.tags)
+                && replay.equals(p.replay);
     }
 
     @Override

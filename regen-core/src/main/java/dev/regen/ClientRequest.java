@@ -10,8 +10,8 @@ package dev.regen;
  * @param headers the request's fields
  * @param hasBody whether a body follows (a GET with a body is never answered from the cache)
  */
-public record ClientRequest(String method, String target, String host, String scheme, RequestHeaders headers,
-                            boolean hasBody) {
+public record ClientRequest(
+        String method, String target, String host, String scheme, RequestHeaders headers, boolean hasBody) {
     public String header(String name) {
         return headers.get(name);
     }

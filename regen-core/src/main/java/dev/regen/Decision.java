@@ -13,22 +13,22 @@ import java.util.function.Supplier;
 sealed interface Decision {
 
     /** A fresh page (RFC 9111 §4.2): served as a HIT; {@code refreshAhead} also re-renders it in the background. */
-    record Fresh(CachedPage page, boolean refreshAhead) implements Decision { }
+    record Fresh(CachedPage page, boolean refreshAhead) implements Decision {}
 
     /** A stale page within its stale window (RFC 5861 stale-while-revalidate): served, one background render. */
-    record Stale(CachedPage page) implements Decision { }
+    record Stale(CachedPage page) implements Decision {}
 
     /**
      * The request goes to the origin as a render whose answer only this client gets (and is stored only
      * if the origin says it may be, RFC 9111 §3.5): {@code why} is "credentials" or the hit-for-pass reason.
      */
-    record Alone(String why) implements Decision { }
+    record Alone(String why) implements Decision {}
 
     /** A part of an uncached representation (RFC 9110 §14.2): the origin answers the range, untouched. */
-    record Range(String fwd) implements Decision { }
+    record Range(String fwd) implements Decision {}
 
     /** A miss: one render per key, every other request for it waits on that one (single flight). */
-    record Render(String fwd) implements Decision { }
+    record Render(String fwd) implements Decision {}
 
     /**
      * The decision.
@@ -42,12 +42,19 @@ sealed interface Decision {
      *                     null (asked on a miss only)
      * @param refreshAhead the last part of the fresh window in which a request re-renders the page
      */
-    static Decision of(Instant now, CachedPage page, boolean varies, boolean credentialed, BooleanSupplier range,
-                       Supplier<String> hitForPass, double refreshAhead) {
+    static Decision of(
+            Instant now,
+            CachedPage page,
+            boolean varies,
+            boolean credentialed,
+            BooleanSupplier range,
+            Supplier<String> hitForPass,
+            double refreshAhead) {
         Freshness freshness = page == null ? Freshness.EXPIRED : page.freshness(now);
         // a credentialed request gets only a page the origin stored for anyone (RFC 9111 §3.5)
         if (freshness != Freshness.EXPIRED && (!credentialed || page.shared())) {
-            return freshness == Freshness.FRESH ? new Fresh(page, refreshAheadDue(page, now, refreshAhead))
+            return freshness == Freshness.FRESH
+                    ? new Fresh(page, refreshAheadDue(page, now, refreshAhead))
                     : new Stale(page);
         }
         if (credentialed) {

@@ -23,20 +23,16 @@ public interface EngineListener {
     }
 
     /** One client request answered from the engine's decision. */
-    default void served(CacheStatus status) {
-    }
+    default void served(CacheStatus status) {}
 
     /** One origin render finished. */
-    default void rendered(RenderOutcome outcome, Duration took) {
-    }
+    default void rendered(RenderOutcome outcome, Duration took) {}
 
     /** On-demand revalidation affected {@code entries} entries; {@code kind} is "path", "tag" or "path+tag". */
-    default void invalidated(String kind, int entries) {
-    }
+    default void invalidated(String kind, int entries) {}
 
     /** The store refused a page's write: the page is kept in memory only (full disk, Redis maxmemory…). */
-    default void storeWriteFailed() {
-    }
+    default void storeWriteFailed() {}
 
-    EngineListener NONE = new EngineListener() { };
+    EngineListener NONE = new EngineListener() {};
 }

@@ -11,6 +11,13 @@ import java.util.Set;
  * @param expiresAt when it stops being served even stale, or null for never
  * @param size      body bytes
  */
-public record EntryInfo(String key, String path, int status, long ageSeconds, long revalidateSeconds,
-                        Instant expiresAt, Set<String> tags, long size, Freshness freshness) {
-}
+public record EntryInfo(
+        String key,
+        String path,
+        int status,
+        long ageSeconds,
+        long revalidateSeconds,
+        Instant expiresAt,
+        Set<String> tags,
+        long size,
+        Freshness freshness) {}

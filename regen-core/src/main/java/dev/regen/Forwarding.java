@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class Forwarding {
 
     /** What the edge adds to the response, and whether it keeps a copy of the body for the engine. */
-    public record Head(CacheStatus status, String cacheStatus, boolean buffer, long maxBytes) { }
+    public record Head(CacheStatus status, String cacheStatus, boolean buffer, long maxBytes) {}
 
     /** How the engine settles a storable forward (the engine's side of the exchange). */
     interface Settler {
@@ -48,8 +48,13 @@ public final class Forwarding {
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile boolean headSeen;
 
-    private Forwarding(String method, String target, List<Header> headers, CacheStatus status,
-                       String cacheStatus, Settler settler) {
+    private Forwarding(
+            String method,
+            String target,
+            List<Header> headers,
+            CacheStatus status,
+            String cacheStatus,
+            Settler settler) {
         this.method = method;
         this.target = target;
         this.headers = List.copyOf(headers);

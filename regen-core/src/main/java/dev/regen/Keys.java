@@ -7,8 +7,7 @@ package dev.regen;
  * Canonical targets and host names never contain a space.
  */
 final class Keys {
-    private Keys() {
-    }
+    private Keys() {}
 
     static String url(String pathAndQuery, String host) {
         return pathAndQuery + " @" + host;

@@ -40,7 +40,8 @@ public class OriginException extends RuntimeException {
         }
         if (t instanceof java.io.IOException) {
             String m = t.getMessage();
-            return new OriginException(Kind.UNREACHABLE, m == null ? t.getClass().getSimpleName() : m, t);
+            return new OriginException(
+                    Kind.UNREACHABLE, m == null ? t.getClass().getSimpleName() : m, t);
         }
         return new OriginException(Kind.UNREACHABLE, String.valueOf(t), t);
     }

@@ -12,8 +12,8 @@ import java.util.List;
  * @param headers      the request fields to send besides those the transport adds (Host, forwarding)
  * @param maxBodyBytes a longer body is not read: the response comes back with {@code overflowed} set
  */
-public record OriginRequest(String method, String target, String host, String scheme, List<Header> headers,
-                            long maxBodyBytes) {
+public record OriginRequest(
+        String method, String target, String host, String scheme, List<Header> headers, long maxBodyBytes) {
     public OriginRequest {
         headers = List.copyOf(headers);
     }

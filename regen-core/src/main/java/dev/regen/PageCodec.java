@@ -26,8 +26,7 @@ final class PageCodec {
     static final String FORMAT = "1";
     private static final byte[] EMPTY = new byte[0];
 
-    private PageCodec() {
-    }
+    private PageCodec() {}
 
     static PutOptions options(CachedPage page) {
         Map<String, String> m = new HashMap<>();
@@ -114,8 +113,19 @@ final class PageCodec {
             boolean immutable = flags.indexOf('m') >= 0;
             byte[] value = entry.value();
             if (!m.containsKey("z")) { // stored before the gzip variant was kept: made here once
-                return new CachedPage(status, headers, value, m.get("e"), renderedAt, revalidate, staleWindow, tags(m),
-                        invalidated, replay, shared, immutable);
+                return new CachedPage(
+                        status,
+                        headers,
+                        value,
+                        m.get("e"),
+                        renderedAt,
+                        revalidate,
+                        staleWindow,
+                        tags(m),
+                        invalidated,
+                        replay,
+                        shared,
+                        immutable);
             }
             int gzLength = Integer.parseInt(m.get("z"));
             if (gzLength < 0 || gzLength > value.length) {
@@ -123,8 +133,20 @@ final class PageCodec {
             }
             byte[] body = gzLength == 0 ? value : Arrays.copyOf(value, value.length - gzLength);
             byte[] gz = gzLength == 0 ? null : Arrays.copyOfRange(value, value.length - gzLength, value.length);
-            return new CachedPage(status, headers, body, m.get("e"), renderedAt, revalidate, staleWindow, tags(m),
-                    invalidated, gz, replay, shared, immutable);
+            return new CachedPage(
+                    status,
+                    headers,
+                    body,
+                    m.get("e"),
+                    renderedAt,
+                    revalidate,
+                    staleWindow,
+                    tags(m),
+                    invalidated,
+                    gz,
+                    replay,
+                    shared,
+                    immutable);
         } catch (RuntimeException e) {
             return null;
         }

@@ -9,11 +9,11 @@ import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
+import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.time.Duration;
-import java.time.InstantSource;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -50,6 +50,7 @@ final class PageStore {
      * it read into L1 (it may be the copy another node's change just replaced).
      */
     private final AtomicLongArray evictions = new AtomicLongArray(256);
+
     private final AtomicLong allEvictions = new AtomicLong();
 
     PageStore(KvStore l2, long l1Bytes, InstantSource clock) {
@@ -69,6 +70,7 @@ final class PageStore {
      * be reading).
      */
     private static final long NEVER = TimeUnit.DAYS.toNanos(3650);
+
     private static final Expiry<String, Cached> LAST_READ = new Expiry<>() {
         @Override
         public long expireAfterCreate(String key, Cached value, long now) {
@@ -122,7 +124,8 @@ final class PageStore {
 
     /** Whether a request read the L1 copy of {@code key} (or it was first stored) within {@code window}. */
     boolean usedWithin(String key, Duration window) {
-        return l1.policy().expireVariably()
+        return l1.policy()
+                .expireVariably()
                 .flatMap(p -> p.getExpiresAfter(key))
                 .map(left -> NEVER - left.toNanos() < window.toNanos())
                 .orElse(false);
@@ -216,7 +219,8 @@ final class PageStore {
         Set<String> before = previous == null ? Set.of() : previous.tags();
         // owned by the page: a store that evicts the page drops its index entries with it
         PutOptions indexEntry = new PutOptions(page.expiresAt(), java.util.Map.of(), PAGE_PREFIX + key);
-        boolean same = previous != null && before.equals(page.tags())
+        boolean same = previous != null
+                && before.equals(page.tags())
                 && java.util.Objects.equals(previous.expiresAt(), page.expiresAt());
         // a new render with unchanged tags reads its index entries, and writes only those missing: an
         // index lost or flushed heals with the next render, without a write per render; a mark of the
@@ -250,7 +254,9 @@ final class PageStore {
     /** How many variants of a URL the store holds, counting up to {@code limit}. */
     int variants(String urlKey, int limit) {
         try {
-            return l2.list(PAGE_PREFIX + Keys.variantsOf(urlKey), null, limit).keys().size();
+            return l2.list(PAGE_PREFIX + Keys.variantsOf(urlKey), null, limit)
+                    .keys()
+                    .size();
         } catch (StoreException e) {
             failed(l2ReadsFailing, "reads", e);
             return 0;
@@ -300,8 +306,10 @@ final class PageStore {
 
     /** Every page key whose path starts with {@code keyPrefix}, streamed in key order. */
     void forEachPage(String keyPrefix, Consumer<ListedKey> action) {
-        forEach(PAGE_PREFIX + keyPrefix, k -> action.accept(
-                new ListedKey(k.name().substring(PAGE_PREFIX.length()), k.metadata(), k.expiration(), k.size())));
+        forEach(
+                PAGE_PREFIX + keyPrefix,
+                k -> action.accept(new ListedKey(
+                        k.name().substring(PAGE_PREFIX.length()), k.metadata(), k.expiration(), k.size())));
     }
 
     /** The page keys the index lists under {@code tag}. */
@@ -356,7 +364,9 @@ final class PageStore {
             writeFault = e.getMessage();
         }
         if (failing.compareAndSet(false, true)) {
-            log.error("store {} fail, pages are served from memory and renders until they work again: {}", what,
+            log.error(
+                    "store {} fail, pages are served from memory and renders until they work again: {}",
+                    what,
                     e.getMessage());
         }
     }

@@ -25,8 +25,8 @@ public record QueryPolicy(Mode mode, Set<String> allowed) {
     public static final QueryPolicy NONE = new QueryPolicy(Mode.NONE, Set.of());
     public static final QueryPolicy IGNORE_TRACKING = new QueryPolicy(Mode.IGNORE_TRACKING, Set.of());
 
-    private static final Set<String> TRACKING = Set.of(
-            "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "_gl");
+    private static final Set<String> TRACKING =
+            Set.of("fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "_gl");
 
     public QueryPolicy {
         allowed = Set.copyOf(allowed);

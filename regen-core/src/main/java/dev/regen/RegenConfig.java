@@ -68,7 +68,8 @@ public record RegenConfig(
         cacheableStatuses = Set.copyOf(Objects.requireNonNull(cacheableStatuses, "cacheableStatuses"));
         for (int s : cacheableStatuses) {
             if (s < 200 || s > 599 || s == 206 || s == 304) {
-                throw new IllegalArgumentException("cacheable-statuses: " + s + " can't be cached (200..599, not 206 or 304)");
+                throw new IllegalArgumentException(
+                        "cacheable-statuses: " + s + " can't be cached (200..599, not 206 or 304)");
             }
         }
         if (maxBodyBytes <= 0) {
@@ -96,8 +97,8 @@ public record RegenConfig(
             throw new IllegalArgumentException("renders.background-queue must not be negative: " + backgroundQueue);
         }
         if (!(refreshAhead >= 0 && refreshAhead < 1)) {
-            throw new IllegalArgumentException("renders.refresh-ahead must be a fraction from 0 to below 1: "
-                    + refreshAhead);
+            throw new IllegalArgumentException(
+                    "renders.refresh-ahead must be a fraction from 0 to below 1: " + refreshAhead);
         }
         if (eagerWindow == null || eagerWindow.isNegative()) {
             throw new IllegalArgumentException("renders.eager-window must not be negative: "
@@ -128,7 +129,8 @@ public record RegenConfig(
 
     private static void requirePositive(Duration d, String field) {
         if (d == null || d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(field + " must be positive: " + (d == null ? "null" : d.toMillis() + " ms"));
+            throw new IllegalArgumentException(
+                    field + " must be positive: " + (d == null ? "null" : d.toMillis() + " ms"));
         }
     }
 
@@ -149,14 +151,14 @@ public record RegenConfig(
         private Duration renderTimeout = Duration.ofSeconds(30);
         /** nginx's proxy_cache_lock_timeout: a dead node's render costs a waiter this much at most. */
         private Duration lockWait = Duration.ofSeconds(5);
+
         private int renderBudget;
         private int backgroundQueue = 1000;
         private double refreshAhead = 0.2;
         private Duration eagerWindow = Duration.ofMinutes(10);
         private String bypassToken;
 
-        Builder() {
-        }
+        Builder() {}
 
         Builder(RegenConfig c) {
             revalidate = c.revalidate;
@@ -180,26 +182,100 @@ public record RegenConfig(
             bypassToken = c.bypassToken;
         }
 
-        public Builder revalidate(Duration v) { revalidate = v; return this; }
-        public Builder expire(Duration v) { expire = v; return this; }
-        public Builder errorRevalidate(Duration v) { errorRevalidate = v; return this; }
-        public Builder cacheableStatuses(Set<Integer> v) { cacheableStatuses = v; return this; }
-        public Builder maxBodyBytes(long v) { maxBodyBytes = v; return this; }
-        public Builder query(QueryPolicy v) { query = v; return this; }
-        public Builder unkeyedParams(Set<String> v) { unkeyedParams = v; return this; }
-        public Builder unkeyedVary(Set<String> v) { unkeyedVary = v; return this; }
-        public Builder cookies(CookieRules v) { cookies = v; return this; }
-        public Builder maxVariants(int v) { maxVariants = v; return this; }
-        public Builder hitForPass(Duration v) { hitForPass = v; return this; }
-        public Builder routes(List<RouteRule> v) { routes = v; return this; }
-        public Builder renderTimeout(Duration v) { renderTimeout = v; return this; }
-        public Builder lockWait(Duration v) { lockWait = v; return this; }
+        public Builder revalidate(Duration v) {
+            revalidate = v;
+            return this;
+        }
+
+        public Builder expire(Duration v) {
+            expire = v;
+            return this;
+        }
+
+        public Builder errorRevalidate(Duration v) {
+            errorRevalidate = v;
+            return this;
+        }
+
+        public Builder cacheableStatuses(Set<Integer> v) {
+            cacheableStatuses = v;
+            return this;
+        }
+
+        public Builder maxBodyBytes(long v) {
+            maxBodyBytes = v;
+            return this;
+        }
+
+        public Builder query(QueryPolicy v) {
+            query = v;
+            return this;
+        }
+
+        public Builder unkeyedParams(Set<String> v) {
+            unkeyedParams = v;
+            return this;
+        }
+
+        public Builder unkeyedVary(Set<String> v) {
+            unkeyedVary = v;
+            return this;
+        }
+
+        public Builder cookies(CookieRules v) {
+            cookies = v;
+            return this;
+        }
+
+        public Builder maxVariants(int v) {
+            maxVariants = v;
+            return this;
+        }
+
+        public Builder hitForPass(Duration v) {
+            hitForPass = v;
+            return this;
+        }
+
+        public Builder routes(List<RouteRule> v) {
+            routes = v;
+            return this;
+        }
+
+        public Builder renderTimeout(Duration v) {
+            renderTimeout = v;
+            return this;
+        }
+
+        public Builder lockWait(Duration v) {
+            lockWait = v;
+            return this;
+        }
         /** Most renders at once; 0 = auto. */
-        public Builder renderBudget(int v) { renderBudget = v; return this; }
-        public Builder backgroundQueue(int v) { backgroundQueue = v; return this; }
-        public Builder refreshAhead(double v) { refreshAhead = v; return this; }
-        public Builder eagerWindow(Duration v) { eagerWindow = v; return this; }
-        public Builder bypassToken(String v) { bypassToken = v; return this; }
+        public Builder renderBudget(int v) {
+            renderBudget = v;
+            return this;
+        }
+
+        public Builder backgroundQueue(int v) {
+            backgroundQueue = v;
+            return this;
+        }
+
+        public Builder refreshAhead(double v) {
+            refreshAhead = v;
+            return this;
+        }
+
+        public Builder eagerWindow(Duration v) {
+            eagerWindow = v;
+            return this;
+        }
+
+        public Builder bypassToken(String v) {
+            bypassToken = v;
+            return this;
+        }
 
         /** Adds what a framework preset knows to the settings already made. */
         public Builder preset(Preset p) {
@@ -215,9 +291,26 @@ public record RegenConfig(
         }
 
         public RegenConfig build() {
-            return new RegenConfig(revalidate, expire, errorRevalidate, cacheableStatuses, maxBodyBytes, query,
-                    unkeyedParams, unkeyedVary, cookies, maxVariants, hitForPass, routes, renderTimeout,
-                    lockWait, renderBudget, backgroundQueue, refreshAhead, eagerWindow, bypassToken);
+            return new RegenConfig(
+                    revalidate,
+                    expire,
+                    errorRevalidate,
+                    cacheableStatuses,
+                    maxBodyBytes,
+                    query,
+                    unkeyedParams,
+                    unkeyedVary,
+                    cookies,
+                    maxVariants,
+                    hitForPass,
+                    routes,
+                    renderTimeout,
+                    lockWait,
+                    renderBudget,
+                    backgroundQueue,
+                    refreshAhead,
+                    eagerWindow,
+                    bypassToken);
         }
     }
 }

@@ -60,6 +60,7 @@ public final class RegenEngine implements AutoCloseable {
     private static final int MAX_RECENT_ERRORS = 50;
     /** A waiter whose render ended without an answer for it starts again at most this often. */
     private static final int MAX_ATTEMPTS = 3;
+
     static final String BYPASS_HEADER = "x-regen-bypass";
     static final String BYPASS_COOKIE = "regen_bypass";
     static final String PRIORITY_HEADER = "x-regen-priority";
@@ -74,13 +75,18 @@ public final class RegenEngine implements AutoCloseable {
     private final RenderBudget budget;
     /** Keys another node holds the render lock of: no background render is tried here meanwhile. */
     private final Cache<String, Boolean> renderingElsewhere;
+
     private final ConcurrentHashMap<String, CompletableFuture<RenderResult>> inFlight = new ConcurrentHashMap<>();
-    private final Cache<String, Backoff> failures = Caffeine.newBuilder().maximumSize(100_000).build();
+    private final Cache<String, Backoff> failures =
+            Caffeine.newBuilder().maximumSize(100_000).build();
     /** URLs whose last answer could not be stored: their requests go to the origin on their own. */
     private final Cache<String, String> hitForPass;
+
     private final Stats stats = new Stats();
     /** Parsed request targets: canonicalising and matching routes once per distinct target, not per request. */
-    private final Cache<String, Target> targets = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
+    private final Cache<String, Target> targets =
+            Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
+
     private final EngineListener listener;
     private final ArrayDeque<RenderError> recentErrors = new ArrayDeque<>();
     private final Cluster cluster;
@@ -90,10 +96,11 @@ public final class RegenEngine implements AutoCloseable {
     /** Keys invalidated while a render of theirs was in flight: that render's result is stored stale. */
     private final ConcurrentHashMap<CompletableFuture<RenderResult>, Boolean> invalidatedWhileRendering =
             new ConcurrentHashMap<>();
+
     private final Duration waitLimit;
     private final byte[] bypassTokenBytes;
 
-    private record Backoff(int attempts, Instant notBefore) { }
+    private record Backoff(int attempts, Instant notBefore) {}
 
     private RegenEngine(Builder b) {
         this.config = Objects.requireNonNull(b.config, "config");
@@ -101,19 +108,30 @@ public final class RegenEngine implements AutoCloseable {
         this.clock = b.clock;
         this.pages = new PageStore(Objects.requireNonNull(b.store, "store"), b.memoryBytes, clock);
         this.policy = new StoragePolicy(config);
-        this.storeExecutor = pool("regen-io", Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
-                new LinkedBlockingQueue<>());
-        this.budget = new RenderBudget(config.renderBudget(), config.backgroundQueue(), config.renderTimeout(),
-                this::runOnStore, System::nanoTime);
+        this.storeExecutor = pool(
+                "regen-io", Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), new LinkedBlockingQueue<>());
+        this.budget = new RenderBudget(
+                config.renderBudget(),
+                config.backgroundQueue(),
+                config.renderTimeout(),
+                this::runOnStore,
+                System::nanoTime);
         this.waitLimit = config.renderTimeout().plusSeconds(2);
         // the longest a render holds its lock; a cluster keeps it as a short lease renewed meanwhile,
         // so the lock of a node that dies mid-render lapses within seconds
         this.lockTtl = config.renderTimeout().plusSeconds(5);
-        this.hitForPass = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(config.hitForPass())
-                .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L).executor(Runnable::run).build();
-        this.renderingElsewhere = Caffeine.newBuilder().maximumSize(100_000)
+        this.hitForPass = Caffeine.newBuilder()
+                .maximumSize(100_000)
+                .expireAfterWrite(config.hitForPass())
+                .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L)
+                .executor(Runnable::run)
+                .build();
+        this.renderingElsewhere = Caffeine.newBuilder()
+                .maximumSize(100_000)
                 .expireAfterWrite(Duration.ofSeconds(Math.min(5, lockTtl.toSeconds())))
-                .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L).executor(Runnable::run).build();
+                .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L)
+                .executor(Runnable::run)
+                .build();
         this.cluster = b.cluster;
         this.listener = b.listener;
         cluster.subscribe(new Cluster.Listener() {
@@ -131,7 +149,8 @@ public final class RegenEngine implements AutoCloseable {
             public void refreshed(Collection<Cluster.Refresh> refreshes) {
                 for (Cluster.Refresh r : refreshes) {
                     // the same bytes rendered again: the copy here stays, with the new render time
-                    if (pages.peekLocal(r.key()) instanceof CachedPage p && p.etag().equals(r.etag())
+                    if (pages.peekLocal(r.key()) instanceof CachedPage p
+                            && p.etag().equals(r.etag())
                             && r.renderedAt().isAfter(p.renderedAt())) {
                         pages.putLocal(r.key(), p.renderedAgain(r.renderedAt()));
                         stats.clusterRefreshes.increment();
@@ -153,7 +172,8 @@ public final class RegenEngine implements AutoCloseable {
                 log.info("dropped every page held in memory: changes from other nodes may have been missed");
             }
         });
-        this.bypassTokenBytes = config.bypassToken() == null ? null : config.bypassToken().getBytes(StandardCharsets.UTF_8);
+        this.bypassTokenBytes =
+                config.bypassToken() == null ? null : config.bypassToken().getBytes(StandardCharsets.UTF_8);
     }
 
     public static Builder builder() {
@@ -200,8 +220,8 @@ public final class RegenEngine implements AutoCloseable {
         if (t.uncachedRoute() || bypasses(request) || request.hasBody()) {
             return done(pass(request, CacheStatus.BYPASS, "bypass", null));
         }
-        Lookup l = new Lookup(request, t, Keys.url(t.target().pathAndQuery(), request.host()),
-                credentialed(request), attempt);
+        Lookup l = new Lookup(
+                request, t, Keys.url(t.target().pathAndQuery(), request.host()), credentialed(request), attempt);
         Cached local = pages.getLocal(l.urlKey());
         if (local != null) {
             return resolve(l, local, false);
@@ -222,7 +242,7 @@ public final class RegenEngine implements AutoCloseable {
     }
 
     /** What the hot path needs of a raw request target, computed once per distinct target. */
-    private record Target(RequestTarget target, boolean uncachedRoute) { }
+    private record Target(RequestTarget target, boolean uncachedRoute) {}
 
     private Target target(String raw) {
         RequestTarget target = RequestTarget.parse(raw, config.query(), config.unkeyedParams());
@@ -253,8 +273,14 @@ public final class RegenEngine implements AutoCloseable {
         if (page != null && marker == null && !page.varyNames().isEmpty()) {
             page = null; // stored before its URL was known to vary: not selectable
         }
-        Decision d = Decision.of(now, page, marker != null, l.credentialed(), () -> l.request().header("range") != null,
-                () -> hitForPass.getIfPresent(l.urlKey()), config.refreshAhead());
+        Decision d = Decision.of(
+                now,
+                page,
+                marker != null,
+                l.credentialed(),
+                () -> l.request().header("range") != null,
+                () -> hitForPass.getIfPresent(l.urlKey()),
+                config.refreshAhead());
         if (d instanceof Decision.Fresh fresh) {
             stats.hits.increment();
             listener.served(CacheStatus.HIT);
@@ -294,7 +320,9 @@ public final class RegenEngine implements AutoCloseable {
         // The request looked the page up before the previous flight stored it and left the map:
         // what that flight stored is the answer, not a second render.
         Cached current = pages.getLocal(key);
-        if (current instanceof CachedPage p && p != previous && p.freshness(clock.instant()) != Freshness.EXPIRED
+        if (current instanceof CachedPage p
+                && p != previous
+                && p.freshness(clock.instant()) != Freshness.EXPIRED
                 && matches(p, l.request())) {
             finish(key, mine, new RenderResult.Stored(p));
             return done(new Reply.Page(p, CacheStatus.MISS, clock.instant(), true));
@@ -321,9 +349,13 @@ public final class RegenEngine implements AutoCloseable {
         if (r instanceof RenderResult.Stored s && matches(s.page(), l.request())) {
             return done(new Reply.Page(s.page(), CacheStatus.MISS, clock.instant(), true));
         }
-        if (r instanceof RenderResult.Uncached u && u.shareable() && u.response() != null
-                && u.variant().equals(variantId(Vary.names(HttpFields.all(u.response().headers(), "vary")), l.request()))) {
-            return done(new Reply.Rendered(u.response(), CacheHeaders.forForward("uri-miss", false, null) + "; collapsed"));
+        if (r instanceof RenderResult.Uncached u
+                && u.shareable()
+                && u.response() != null
+                && u.variant()
+                        .equals(variantId(Vary.names(HttpFields.all(u.response().headers(), "vary")), l.request()))) {
+            return done(
+                    new Reply.Rendered(u.response(), CacheHeaders.forForward("uri-miss", false, null) + "; collapsed"));
         }
         if (r instanceof RenderResult.Failed f) {
             return done(new Reply.Failure(f.kind() == OriginException.Kind.TIMEOUT ? 504 : 502, f.message()));
@@ -343,8 +375,12 @@ public final class RegenEngine implements AutoCloseable {
         if (names.isEmpty()) {
             return true;
         }
-        return variantId(names, request).equals(
-                Vary.id(names, config.unkeyedVary(), name -> HttpFields.all(page.replay().headers(), name), config.cookies()));
+        return variantId(names, request)
+                .equals(Vary.id(
+                        names,
+                        config.unkeyedVary(),
+                        name -> HttpFields.all(page.replay().headers(), name),
+                        config.cookies()));
     }
 
     private static CompletableFuture<Reply> done(Reply r) {
@@ -359,7 +395,11 @@ public final class RegenEngine implements AutoCloseable {
             listener.served(CacheStatus.BYPASS);
         }
         List<Header> headers = HttpFields.forwardable(request.headers().all(), false, config.cookies(), false);
-        return new Reply.Forward(Forwarding.pass(request.method(), RequestTarget.originForm(request.target()), headers, status,
+        return new Reply.Forward(Forwarding.pass(
+                request.method(),
+                RequestTarget.originForm(request.target()),
+                headers,
+                status,
                 CacheHeaders.forForward(fwd, status == CacheStatus.BYPASS ? null : false, detail)));
     }
 
@@ -367,18 +407,47 @@ public final class RegenEngine implements AutoCloseable {
      * The client's request as a render: its answer streams to the client and is stored when the
      * storage rules allow. {@code flight} is null for a render no other request waits on.
      */
-    private Reply render(Lookup l, String key, VaryMarker marker, CachedPage previous, Cluster.RenderLock lock,
-                         CompletableFuture<RenderResult> flight, CacheStatus status, String fwd, String detail) {
+    private Reply render(
+            Lookup l,
+            String key,
+            VaryMarker marker,
+            CachedPage previous,
+            Cluster.RenderLock lock,
+            CompletableFuture<RenderResult> flight,
+            CacheStatus status,
+            String fwd,
+            String detail) {
         return render(l, key, previous, lock, flight, status, fwd, detail, null);
     }
 
-    private Reply render(Lookup l, String key, CachedPage previous, Cluster.RenderLock lock,
-                         CompletableFuture<RenderResult> flight, CacheStatus status, String fwd, String detail,
-                         RenderBudget.Permit permit) {
+    private Reply render(
+            Lookup l,
+            String key,
+            CachedPage previous,
+            Cluster.RenderLock lock,
+            CompletableFuture<RenderResult> flight,
+            CacheStatus status,
+            String fwd,
+            String detail,
+            RenderBudget.Permit permit) {
         List<Header> headers = HttpFields.forwardable(l.request().headers().all(), true, config.cookies(), false);
         String target = l.target().target().forwardTarget();
-        Render render = new Render(l.urlKey(), key, l.path(), l.request().host(), l.request().scheme(), target,
-                headers, previous, l.credentialed(), lock, flight, status, fwd, detail, permit);
+        Render render = new Render(
+                l.urlKey(),
+                key,
+                l.path(),
+                l.request().host(),
+                l.request().scheme(),
+                target,
+                headers,
+                previous,
+                l.credentialed(),
+                lock,
+                flight,
+                status,
+                fwd,
+                detail,
+                permit);
         return new Reply.Forward(Forwarding.render(target, headers, render));
     }
 
@@ -386,9 +455,14 @@ public final class RegenEngine implements AutoCloseable {
      * A miss's render once the render budget has a slot for it. Warming ({@code X-Regen-Priority:
      * background}) waits behind visitors like the engine's own background work.
      */
-    private CompletableFuture<Reply> budgeted(Lookup l, String key, VaryMarker marker, CachedPage previous,
-                                              Cluster.RenderLock lock, CompletableFuture<RenderResult> flight,
-                                              String fwd) {
+    private CompletableFuture<Reply> budgeted(
+            Lookup l,
+            String key,
+            VaryMarker marker,
+            CachedPage previous,
+            Cluster.RenderLock lock,
+            CompletableFuture<RenderResult> flight,
+            String fwd) {
         CompletableFuture<RenderBudget.Permit> slot;
         if ("background".equalsIgnoreCase(l.request().header(PRIORITY_HEADER))) {
             CompletableFuture<RenderBudget.Permit> queued = new CompletableFuture<>();
@@ -421,21 +495,37 @@ public final class RegenEngine implements AutoCloseable {
         private final String detail;
         /** This render's slot of the budget, or null when it takes none (credentials, hit-for-pass). */
         private final RenderBudget.Permit permit;
+
         private final long started = System.nanoTime();
         private volatile long headNanos = -1;
         /** Rendered after the lock-wait ran out, without the cluster lock: another node may store first. */
         private final boolean unlocked;
+
         private final CompletableFuture<Void> settled = new CompletableFuture<>();
         /** Completes once what the render stored can be served (by every node), or the render ended otherwise. */
         private final CompletableFuture<Void> visible = new CompletableFuture<>();
+
         private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
         private volatile int responseStatus;
         private volatile List<Header> responseHeaders;
         private volatile StoragePolicy.Verdict verdict;
 
-        Render(String urlKey, String key, String path, String host, String scheme, String target, List<Header> sent,
-               CachedPage previous, boolean credentialed, Cluster.RenderLock lock, CompletableFuture<RenderResult> flight,
-               CacheStatus status, String fwd, String detail, RenderBudget.Permit permit) {
+        Render(
+                String urlKey,
+                String key,
+                String path,
+                String host,
+                String scheme,
+                String target,
+                List<Header> sent,
+                CachedPage previous,
+                boolean credentialed,
+                Cluster.RenderLock lock,
+                CompletableFuture<RenderResult> flight,
+                CacheStatus status,
+                String fwd,
+                String detail,
+                RenderBudget.Permit permit) {
             this.urlKey = urlKey;
             this.key = key;
             this.path = path;
@@ -465,7 +555,8 @@ public final class RegenEngine implements AutoCloseable {
             if (v instanceof StoragePolicy.Verdict.Store) {
                 // kept in memory all the same; the store is retried with each page and heals by itself
                 String fault = pages.writeFault();
-                String field = fault == null ? CacheHeaders.forForward(fwd, true, detail)
+                String field = fault == null
+                        ? CacheHeaders.forForward(fwd, true, detail)
                         : CacheHeaders.forForward(fwd, false, "memory only, the store fails: " + fault);
                 return new Forwarding.Head(status, field, true, config.maxBodyBytes());
             }
@@ -496,8 +587,10 @@ public final class RegenEngine implements AutoCloseable {
 
         @Override
         public void tooLarge() {
-            runOnStore(() -> notStored(new StoragePolicy.Verdict.Skip("body over the limit of "
-                    + config.maxBodyBytes() + " bytes", false, true), null));
+            runOnStore(() -> notStored(
+                    new StoragePolicy.Verdict.Skip(
+                            "body over the limit of " + config.maxBodyBytes() + " bytes", false, true),
+                    null));
         }
 
         @Override
@@ -505,14 +598,17 @@ public final class RegenEngine implements AutoCloseable {
             runOnStore(() -> {
                 Throwable c = unwrap(cause);
                 if (beforeHead && (c instanceof OriginException || c instanceof TimeoutException)) {
-                    OriginException.Kind kind = c instanceof TimeoutException ? OriginException.Kind.TIMEOUT
-                            : ((OriginException) c).kind();
+                    OriginException.Kind kind =
+                            c instanceof TimeoutException ? OriginException.Kind.TIMEOUT : ((OriginException) c).kind();
                     String message = kind == OriginException.Kind.TIMEOUT
                             ? "the origin did not answer within " + seconds(config.renderTimeout())
                             : "the origin could not be reached: " + describe(c);
                     renderFailed(key, clock.instant(), previous, message);
-                    end(new RenderResult.Failed(kind, message), kind == OriginException.Kind.TIMEOUT
-                            ? EngineListener.RenderOutcome.TIMEOUT : EngineListener.RenderOutcome.ERROR);
+                    end(
+                            new RenderResult.Failed(kind, message),
+                            kind == OriginException.Kind.TIMEOUT
+                                    ? EngineListener.RenderOutcome.TIMEOUT
+                                    : EngineListener.RenderOutcome.ERROR);
                 } else {
                     // the client left, or the exchange broke mid-way: nothing to learn about the page
                     log.debug("render of {} ended early: {}", key, describe(c));
@@ -527,8 +623,10 @@ public final class RegenEngine implements AutoCloseable {
             try {
                 body = ContentCoding.decode(coding, raw, config.maxBodyBytes());
             } catch (IOException e) {
-                notStored(new StoragePolicy.Verdict.Skip("body could not be decoded (" + e.getMessage() + ")", false,
-                        true), null);
+                notStored(
+                        new StoragePolicy.Verdict.Skip(
+                                "body could not be decoded (" + e.getMessage() + ")", false, true),
+                        null);
                 return;
             }
             List<Header> headers = coding.equals("identity") ? responseHeaders : decodedHeaders(responseHeaders);
@@ -562,7 +660,8 @@ public final class RegenEngine implements AutoCloseable {
         private void keep(StoragePolicy.Verdict.Store store, List<Header> headers, byte[] body, byte[] gzip) {
             List<String> names = Vary.names(HttpFields.all(headers, "vary"));
             Replay replay = new Replay(target, scheme, replayed(names));
-            boolean sameBody = previous != null && previous.status() == responseStatus
+            boolean sameBody = previous != null
+                    && previous.status() == responseStatus
                     && java.util.Arrays.equals(previous.body(), body);
             // the same bytes: the stored arrays and gzip variant serve on, nothing is compressed again
             CachedPage page = sameBody
@@ -570,16 +669,24 @@ public final class RegenEngine implements AutoCloseable {
                     : policy.page(store, responseStatus, headers, body, gzip, replay);
             String storeKey = urlKey;
             if (!names.isEmpty()) {
-                storeKey = Keys.variant(urlKey, Vary.id(names, config.unkeyedVary(),
-                        name -> HttpFields.all(replay.headers(), name), config.cookies()));
+                storeKey = Keys.variant(
+                        urlKey,
+                        Vary.id(
+                                names,
+                                config.unkeyedVary(),
+                                name -> HttpFields.all(replay.headers(), name),
+                                config.cookies()));
                 Cached atUrl = pages.get(urlKey);
                 if (!(atUrl instanceof VaryMarker m) || !m.names().equals(names)) {
                     pages.putMarker(urlKey, new VaryMarker(names));
                     cluster.publish(List.of(urlKey));
                 }
-                if (pages.get(storeKey) == null && pages.variants(urlKey, config.maxVariants()) >= config.maxVariants()) {
-                    notStored(new StoragePolicy.Verdict.Skip("more than " + config.maxVariants()
-                            + " variants of this URL", false, false), null);
+                if (pages.get(storeKey) == null
+                        && pages.variants(urlKey, config.maxVariants()) >= config.maxVariants()) {
+                    notStored(
+                            new StoragePolicy.Verdict.Skip(
+                                    "more than " + config.maxVariants() + " variants of this URL", false, false),
+                            null);
                     return;
                 }
             }
@@ -597,7 +704,10 @@ public final class RegenEngine implements AutoCloseable {
                 // this render may have read the content from before the invalidation: store it stale
                 page = page.markInvalidated();
             }
-            if (unlocked && storeKey.equals(key) && pages.getShared(key) instanceof CachedPage newer && newer != previous
+            if (unlocked
+                    && storeKey.equals(key)
+                    && pages.getShared(key) instanceof CachedPage newer
+                    && newer != previous
                     && (previous == null || newer.renderedAt().isAfter(previous.renderedAt()))) {
                 // the node that held the lock stored its page while this one rendered: that one stays
                 end(new RenderResult.Stored(newer), EngineListener.RenderOutcome.OK);
@@ -660,11 +770,18 @@ public final class RegenEngine implements AutoCloseable {
                     }
                 }
             }
-            String variant = kept == null ? "" : Vary.id(Vary.names(HttpFields.all(kept.headers(), "vary")),
-                    config.unkeyedVary(), name -> HttpFields.all(sent, name), config.cookies());
+            String variant = kept == null
+                    ? ""
+                    : Vary.id(
+                            Vary.names(HttpFields.all(kept.headers(), "vary")),
+                            config.unkeyedVary(),
+                            name -> HttpFields.all(sent, name),
+                            config.cookies());
             int s = kept != null ? kept.status() : responseStatus;
-            end(new RenderResult.Uncached(kept, skip.shareable() && kept != null, variant),
-                    s == 404 || s == 410 ? EngineListener.RenderOutcome.NOT_FOUND
+            end(
+                    new RenderResult.Uncached(kept, skip.shareable() && kept != null, variant),
+                    s == 404 || s == 410
+                            ? EngineListener.RenderOutcome.NOT_FOUND
                             : s >= 500 ? EngineListener.RenderOutcome.ERROR : EngineListener.RenderOutcome.UNCACHEABLE);
         }
 
@@ -684,8 +801,11 @@ public final class RegenEngine implements AutoCloseable {
                 cluster.unlock(lock);
             }
             if (permit != null) {
-                permit.release(headNanos, outcome == EngineListener.RenderOutcome.TIMEOUT
-                        || (outcome == EngineListener.RenderOutcome.ERROR && (headNanos < 0 || responseStatus >= 500)));
+                permit.release(
+                        headNanos,
+                        outcome == EngineListener.RenderOutcome.TIMEOUT
+                                || (outcome == EngineListener.RenderOutcome.ERROR
+                                        && (headNanos < 0 || responseStatus >= 500)));
             }
             listener.rendered(outcome, Duration.ofNanos(System.nanoTime() - started));
             visible.complete(null);
@@ -720,7 +840,9 @@ public final class RegenEngine implements AutoCloseable {
         }
         String etag = HttpFields.first(fresh, "etag");
         out.add(new Header("ETag", etag != null ? etag : page.etag()));
-        if (!HttpFields.has(fresh, "cache-tag") && !HttpFields.has(fresh, "surrogate-key") && !page.tags().isEmpty()) {
+        if (!HttpFields.has(fresh, "cache-tag")
+                && !HttpFields.has(fresh, "surrogate-key")
+                && !page.tags().isEmpty()) {
             out.add(new Header("Cache-Tag", String.join(",", page.tags())));
         }
         return out;
@@ -753,7 +875,11 @@ public final class RegenEngine implements AutoCloseable {
     // ------------------------------------------------------------------------------ background renders
 
     /** Why a background render runs. */
-    private enum Background { STALE, AHEAD, EAGER }
+    private enum Background {
+        STALE,
+        AHEAD,
+        EAGER
+    }
 
     /**
      * Re-renders {@code page} in the background, once (single-flight, with the failure backoff), as the
@@ -773,7 +899,9 @@ public final class RegenEngine implements AutoCloseable {
         }
         // the request read the page before the previous render stored its successor and left the map
         Cached current = pages.peekLocal(key);
-        if (current instanceof CachedPage p && p != page && p.freshness(now) == Freshness.FRESH
+        if (current instanceof CachedPage p
+                && p != page
+                && p.freshness(now) == Freshness.FRESH
                 && p.renderedAt().isAfter(page.renderedAt())) {
             finish(key, mine, new RenderResult.Stored(p));
             return false;
@@ -786,14 +914,18 @@ public final class RegenEngine implements AutoCloseable {
         switch (why) {
             case AHEAD -> stats.refreshAhead.increment();
             case EAGER -> stats.eager.increment();
-            case STALE -> { }
+            case STALE -> {}
         }
         return true;
     }
 
     /** On an engine thread, with a slot of the budget: the render, sent conditionally when the page has validators. */
-    private void renderInBackground(String host, String key, CachedPage page, CompletableFuture<RenderResult> flight,
-                                    RenderBudget.Permit permit) {
+    private void renderInBackground(
+            String host,
+            String key,
+            CachedPage page,
+            CompletableFuture<RenderResult> flight,
+            RenderBudget.Permit permit) {
         Cluster.RenderLock lock = lock(key);
         if (lock == null) {
             // another node renders it; its change message brings the new page here
@@ -815,8 +947,8 @@ public final class RegenEngine implements AutoCloseable {
         if (!HttpFields.has(headers, "user-agent")) {
             headers.add(new Header("User-Agent", BACKGROUND_USER_AGENT));
         }
-        boolean credentialed = HttpFields.has(headers, "authorization")
-                || config.cookies().anyKept(HttpFields.all(headers, "cookie"));
+        boolean credentialed =
+                HttpFields.has(headers, "authorization") || config.cookies().anyKept(HttpFields.all(headers, "cookie"));
         // only the origin's own validators (RFC 9110 §13.1): a 304 then spares the body
         String etag = originEtag(page);
         String lastModified = HttpFields.first(page.headers(), "last-modified");
@@ -827,43 +959,57 @@ public final class RegenEngine implements AutoCloseable {
             headers.add(new Header("If-Modified-Since", lastModified));
         }
         boolean conditional = etag != null || lastModified != null;
-        Render render = new Render(Keys.url(key), key, replay.target().split("\\?", 2)[0], host,
-                replay.scheme(), replay.target(), headers, page, credentialed, lock, flight, CacheStatus.STALE,
-                "stale", null, permit);
+        Render render = new Render(
+                Keys.url(key),
+                key,
+                replay.target().split("\\?", 2)[0],
+                host,
+                replay.scheme(),
+                replay.target(),
+                headers,
+                page,
+                credentialed,
+                lock,
+                flight,
+                CacheStatus.STALE,
+                "stale",
+                null,
+                permit);
         CompletableFuture<OriginResponse> response;
         try {
-            response = origin.fetch(new OriginRequest("GET", replay.target(), host, replay.scheme(), headers,
-                    config.maxBodyBytes()));
+            response = origin.fetch(
+                    new OriginRequest("GET", replay.target(), host, replay.scheme(), headers, config.maxBodyBytes()));
         } catch (RuntimeException e) {
             response = CompletableFuture.failedFuture(e);
         }
-        response.orTimeout(config.renderTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
-            if (e != null) {
-                render.failed(e, true);
-                return;
-            }
-            if (r.status() == 304 && conditional) {
-                render.notModified(r.headers());
-                return;
-            }
-            Forwarding.Head head = render.head(r.status(), r.headers());
-            if (!head.buffer()) {
-                return;
-            }
-            if (r.overflowed()) {
-                render.tooLarge();
-            } else {
-                render.complete(r.body());
-            }
-        });
+        response.orTimeout(config.renderTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((r, e) -> {
+                    if (e != null) {
+                        render.failed(e, true);
+                        return;
+                    }
+                    if (r.status() == 304 && conditional) {
+                        render.notModified(r.headers());
+                        return;
+                    }
+                    Forwarding.Head head = render.head(r.status(), r.headers());
+                    if (!head.buffer()) {
+                        return;
+                    }
+                    if (r.overflowed()) {
+                        render.tooLarge();
+                    } else {
+                        render.complete(r.body());
+                    }
+                });
     }
 
     private void finish(String key, CompletableFuture<RenderResult> flight, RenderResult result) {
         invalidatedWhileRendering.remove(flight);
         // leave the map first: a request arriving now must find the stored page, not a finished flight
         inFlight.remove(key, flight);
-        flight.complete(result != null ? result
-                : new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "render failed"));
+        flight.complete(
+                result != null ? result : new RenderResult.Failed(OriginException.Kind.UNREACHABLE, "render failed"));
     }
 
     // --------------------------------------------------------------------------------------- cluster
@@ -879,7 +1025,9 @@ public final class RegenEngine implements AutoCloseable {
         Cached shared = pages.getShared(key);
         boolean newer = shared instanceof CachedPage p
                 && (previous == null || p.renderedAt().isAfter(previous.renderedAt()));
-        return newer && ((CachedPage) shared).freshness(clock.instant()) == Freshness.FRESH ? (CachedPage) shared : null;
+        return newer && ((CachedPage) shared).freshness(clock.instant()) == Freshness.FRESH
+                ? (CachedPage) shared
+                : null;
     }
 
     private Cluster.RenderLock lock(String key) {
@@ -893,37 +1041,48 @@ public final class RegenEngine implements AutoCloseable {
     }
 
     /** Polls the shared store for the page another node is rendering, woken early by its change message. */
-    private CompletableFuture<Reply> awaitOtherNode(Lookup l, String key, VaryMarker marker, CachedPage previous,
-                                                    String fwd, Instant deadline, int attempt,
-                                                    CompletableFuture<RenderResult> flight) {
+    private CompletableFuture<Reply> awaitOtherNode(
+            Lookup l,
+            String key,
+            VaryMarker marker,
+            CachedPage previous,
+            String fwd,
+            Instant deadline,
+            int attempt,
+            CompletableFuture<RenderResult> flight) {
         CompletableFuture<Void> changed = remoteChanges.computeIfAbsent(key, k -> new CompletableFuture<>());
         long delay = Math.min(200, 10L << Math.min(attempt, 5));
-        CompletableFuture<Object> tick = CompletableFuture.anyOf(changed,
-                CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)));
-        return tick.thenComposeAsync(x -> {
-            // each round registers afresh; an entry no change message completed must not stay behind
-            remoteChanges.remove(key, changed);
-            Instant now = clock.instant();
-            Cached shared = pages.getShared(key);
-            if (shared instanceof CachedPage page && page.freshness(now) != Freshness.EXPIRED
-                    && (previous == null || page.renderedAt().isAfter(previous.renderedAt()))
-                    && matches(page, l.request())) {
-                finish(key, flight, new RenderResult.Stored(page));
-                return done(new Reply.Page(page, CacheStatus.MISS, now, true));
-            }
-            Cluster.RenderLock lock = lock(key);
-            if (lock != null) {
-                // the other node finished without a storable page, or died: render here
-                return budgeted(l, key, marker, previous, lock, flight, fwd);
-            }
-            if (!now.isBefore(deadline)) {
-                // waited the lock-wait out: render here, unlocked; the result is stored unless a newer
-                // page appeared meanwhile (see Render.store)
-                log.debug("waited {} for another node's render of {}; rendering it here", config.lockWait(), key);
-                return budgeted(l, key, marker, previous, null, flight, fwd);
-            }
-            return awaitOtherNode(l, key, marker, previous, fwd, deadline, attempt + 1, flight);
-        }, storeExecutor);
+        CompletableFuture<Object> tick = CompletableFuture.anyOf(
+                changed,
+                CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)));
+        return tick.thenComposeAsync(
+                x -> {
+                    // each round registers afresh; an entry no change message completed must not stay behind
+                    remoteChanges.remove(key, changed);
+                    Instant now = clock.instant();
+                    Cached shared = pages.getShared(key);
+                    if (shared instanceof CachedPage page
+                            && page.freshness(now) != Freshness.EXPIRED
+                            && (previous == null || page.renderedAt().isAfter(previous.renderedAt()))
+                            && matches(page, l.request())) {
+                        finish(key, flight, new RenderResult.Stored(page));
+                        return done(new Reply.Page(page, CacheStatus.MISS, now, true));
+                    }
+                    Cluster.RenderLock lock = lock(key);
+                    if (lock != null) {
+                        // the other node finished without a storable page, or died: render here
+                        return budgeted(l, key, marker, previous, lock, flight, fwd);
+                    }
+                    if (!now.isBefore(deadline)) {
+                        // waited the lock-wait out: render here, unlocked; the result is stored unless a newer
+                        // page appeared meanwhile (see Render.store)
+                        log.debug(
+                                "waited {} for another node's render of {}; rendering it here", config.lockWait(), key);
+                        return budgeted(l, key, marker, previous, null, flight, fwd);
+                    }
+                    return awaitOtherNode(l, key, marker, previous, fwd, deadline, attempt + 1, flight);
+                },
+                storeExecutor);
     }
 
     // --------------------------------------------------------------------------------------- failures
@@ -942,7 +1101,10 @@ public final class RegenEngine implements AutoCloseable {
             return new Backoff(attempts, now.plusSeconds(seconds));
         });
         if (previous != null) {
-            log.warn("render of {} failed ({}); serving the cached page, next try in {} s", key, reason,
+            log.warn(
+                    "render of {} failed ({}); serving the cached page, next try in {} s",
+                    key,
+                    reason,
                     Duration.between(now, next.notBefore()).toSeconds());
         } else {
             log.warn("render of {} failed ({})", key, reason);
@@ -961,13 +1123,13 @@ public final class RegenEngine implements AutoCloseable {
     }
 
     private boolean bypasses(ClientRequest request) {
-        return bypassTokenBytes != null && (tokenMatches(request.header(BYPASS_HEADER))
-                || tokenMatches(HttpFields.cookie(request.header("cookie"), BYPASS_COOKIE)));
+        return bypassTokenBytes != null
+                && (tokenMatches(request.header(BYPASS_HEADER))
+                        || tokenMatches(HttpFields.cookie(request.header("cookie"), BYPASS_COOKIE)));
     }
 
     private boolean tokenMatches(String presented) {
-        return presented != null
-                && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), bypassTokenBytes);
+        return presented != null && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), bypassTokenBytes);
     }
 
     // ------------------------------------------------------------------------------------ revalidation
@@ -999,7 +1161,7 @@ public final class RegenEngine implements AutoCloseable {
      * @param invalidated cached entries affected, each counted once
      * @param queued      of those, pages with recent traffic queued for an eager re-render (soft only)
      */
-    public record Revalidation(int invalidated, int queued) { }
+    public record Revalidation(int invalidated, int queued) {}
 
     /**
      * {@link #invalidate}, telling also how many pages were queued for an eager re-render: a soft
@@ -1013,86 +1175,108 @@ public final class RegenEngine implements AutoCloseable {
         }
         List<String> pathList = List.copyOf(paths);
         List<String> tagList = List.copyOf(tags);
-        return CompletableFuture.supplyAsync(() -> {
-            List<String> notApplied = new ArrayList<>();
-            Set<String> keys = new LinkedHashSet<>();
-            for (PathPattern p : patterns) {
-                for (String prefix : p.keyPrefixes()) {
-                    try {
-                        pages.forEachPage(prefix, k -> {
-                            if (p.matches(Keys.path(k.name()))) {
-                                keys.add(k.name());
+        return CompletableFuture.supplyAsync(
+                        () -> {
+                            List<String> notApplied = new ArrayList<>();
+                            Set<String> keys = new LinkedHashSet<>();
+                            for (PathPattern p : patterns) {
+                                for (String prefix : p.keyPrefixes()) {
+                                    try {
+                                        pages.forEachPage(prefix, k -> {
+                                            if (p.matches(Keys.path(k.name()))) {
+                                                keys.add(k.name());
+                                            }
+                                        });
+                                    } catch (StoreException e) {
+                                        notApplied.add(
+                                                "listing the pages under " + p.listPrefix() + ": " + e.getMessage());
+                                        break;
+                                    }
+                                }
                             }
-                        });
-                    } catch (StoreException e) {
-                        notApplied.add("listing the pages under " + p.listPrefix() + ": " + e.getMessage());
-                        break;
-                    }
-                }
-            }
-            Set<String> changed = new LinkedHashSet<>();
-            boolean eager = !hard && !config.eagerWindow().isZero();
-            Set<String> recent = new LinkedHashSet<>();
-            for (String key : keys) {
-                if (eager && pages.usedWithin(key, config.eagerWindow())) {
-                    recent.add(key);
-                }
-                invalidateKey(key, null, hard, changed, notApplied);
-            }
-            for (String tag : tagList) {
-                List<String> tagged;
-                try {
-                    tagged = pages.keysTagged(tag);
-                } catch (StoreException e) {
-                    notApplied.add("listing the pages tagged " + tag + ": " + e.getMessage());
-                    continue;
-                }
-                for (String key : tagged) {
-                    if (keys.add(key)) {
-                        if (eager && pages.usedWithin(key, config.eagerWindow())) {
-                            recent.add(key);
-                        }
-                        invalidateKey(key, tag, hard, changed, notApplied);
-                    }
-                }
-            }
-            // copies in this node's memory the store did not list (flushed, lost, unreachable)
-            for (String key : pages.localKeys((key, cached) -> !keys.contains(key) && matches(patterns, tagList, key, cached))) {
-                pages.evictLocal(key);
-                changed.add(key);
-            }
-            int queued = 0;
-            Instant now = clock.instant();
-            for (String key : recent) {
-                if (changed.contains(key) && pages.peekLocal(key) instanceof CachedPage p && p.invalidated()
-                        && refreshInBackground(Keys.host(key), key, p, now, Background.EAGER)) {
-                    queued++;
-                }
-            }
-            int eagerRenders = queued;
-            CompletableFuture<Void> told = CompletableFuture.allOf(cluster.publish(changed),
-                    cluster.publishRevalidation(pathList, tagList));
-            return told.handle((x, e) -> {
-                if (e != null) {
-                    notApplied.add("telling the other nodes: " + describe(unwrap(e)));
-                }
-                int n = changed.size();
-                stats.invalidations.add(n);
-                listener.invalidated(patterns.isEmpty() ? "tag" : tagList.isEmpty() ? "path" : "path+tag", n);
-                if (!notApplied.isEmpty()) {
-                    log.warn("{} revalidation not fully applied: {} entries done (paths {}, tags {}); not done: {}",
-                            hard ? "hard" : "soft", n, paths, tagList, notApplied);
-                    throw new RevalidationException(n, notApplied);
-                }
-                if (eagerRenders > 0) {
-                    log.info("soft revalidation: {} entries (paths {}, tags {}), {} with recent traffic re-rendering now",
-                            n, paths, tagList, eagerRenders);
-                } else {
-                    log.info("{} revalidation: {} entries (paths {}, tags {})", hard ? "hard" : "soft", n, paths, tagList);
-                }
-                return new Revalidation(n, eagerRenders);
-            });
-        }, storeExecutor).thenCompose(f -> f);
+                            Set<String> changed = new LinkedHashSet<>();
+                            boolean eager = !hard && !config.eagerWindow().isZero();
+                            Set<String> recent = new LinkedHashSet<>();
+                            for (String key : keys) {
+                                if (eager && pages.usedWithin(key, config.eagerWindow())) {
+                                    recent.add(key);
+                                }
+                                invalidateKey(key, null, hard, changed, notApplied);
+                            }
+                            for (String tag : tagList) {
+                                List<String> tagged;
+                                try {
+                                    tagged = pages.keysTagged(tag);
+                                } catch (StoreException e) {
+                                    notApplied.add("listing the pages tagged " + tag + ": " + e.getMessage());
+                                    continue;
+                                }
+                                for (String key : tagged) {
+                                    if (keys.add(key)) {
+                                        if (eager && pages.usedWithin(key, config.eagerWindow())) {
+                                            recent.add(key);
+                                        }
+                                        invalidateKey(key, tag, hard, changed, notApplied);
+                                    }
+                                }
+                            }
+                            // copies in this node's memory the store did not list (flushed, lost, unreachable)
+                            for (String key : pages.localKeys(
+                                    (key, cached) -> !keys.contains(key) && matches(patterns, tagList, key, cached))) {
+                                pages.evictLocal(key);
+                                changed.add(key);
+                            }
+                            int queued = 0;
+                            Instant now = clock.instant();
+                            for (String key : recent) {
+                                if (changed.contains(key)
+                                        && pages.peekLocal(key) instanceof CachedPage p
+                                        && p.invalidated()
+                                        && refreshInBackground(Keys.host(key), key, p, now, Background.EAGER)) {
+                                    queued++;
+                                }
+                            }
+                            int eagerRenders = queued;
+                            CompletableFuture<Void> told = CompletableFuture.allOf(
+                                    cluster.publish(changed), cluster.publishRevalidation(pathList, tagList));
+                            return told.handle((x, e) -> {
+                                if (e != null) {
+                                    notApplied.add("telling the other nodes: " + describe(unwrap(e)));
+                                }
+                                int n = changed.size();
+                                stats.invalidations.add(n);
+                                listener.invalidated(
+                                        patterns.isEmpty() ? "tag" : tagList.isEmpty() ? "path" : "path+tag", n);
+                                if (!notApplied.isEmpty()) {
+                                    log.warn(
+                                            "{} revalidation not fully applied: {} entries done (paths {}, tags {}); not done: {}",
+                                            hard ? "hard" : "soft",
+                                            n,
+                                            paths,
+                                            tagList,
+                                            notApplied);
+                                    throw new RevalidationException(n, notApplied);
+                                }
+                                if (eagerRenders > 0) {
+                                    log.info(
+                                            "soft revalidation: {} entries (paths {}, tags {}), {} with recent traffic re-rendering now",
+                                            n,
+                                            paths,
+                                            tagList,
+                                            eagerRenders);
+                                } else {
+                                    log.info(
+                                            "{} revalidation: {} entries (paths {}, tags {})",
+                                            hard ? "hard" : "soft",
+                                            n,
+                                            paths,
+                                            tagList);
+                                }
+                                return new Revalidation(n, eagerRenders);
+                            });
+                        },
+                        storeExecutor)
+                .thenCompose(f -> f);
     }
 
     /** Whether a copy held in memory is one a revalidation of {@code patterns} and {@code tags} names. */
@@ -1124,7 +1308,8 @@ public final class RegenEngine implements AutoCloseable {
             }
         }
         List<String> tagList = List.copyOf(tags);
-        pages.localKeys((key, cached) -> matches(patterns, tagList, key, cached)).forEach(pages::evictLocal);
+        pages.localKeys((key, cached) -> matches(patterns, tagList, key, cached))
+                .forEach(pages::evictLocal);
     }
 
     /** Revalidates one key the store listed; what the store refused goes to {@code notApplied}. */
@@ -1185,20 +1370,30 @@ public final class RegenEngine implements AutoCloseable {
      * metadata only, never bodies.
      */
     public CompletableFuture<EntryList> entries(String pathPrefix, String cursor, int limit) {
-        return CompletableFuture.supplyAsync(() -> {
-            Instant now = clock.instant();
-            ListPage page = pages.listPages(pathPrefix, cursor, limit);
-            List<EntryInfo> out = new ArrayList<>();
-            for (ListedKey k : page.keys()) {
-                String key = k.name().substring(PageStore.PAGE_PREFIX.length());
-                Cached c = PageCodec.decode(key, new KvEntry(new byte[0], k.metadata(), k.expiration()));
-                if (c instanceof CachedPage p) {
-                    out.add(new EntryInfo(key, Keys.path(key), p.status(), p.ageSeconds(now),
-                            p.revalidate().toSeconds(), p.expiresAt(), p.tags(), k.size(), p.freshness(now)));
-                }
-            }
-            return new EntryList(out, page.cursor());
-        }, storeExecutor);
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    Instant now = clock.instant();
+                    ListPage page = pages.listPages(pathPrefix, cursor, limit);
+                    List<EntryInfo> out = new ArrayList<>();
+                    for (ListedKey k : page.keys()) {
+                        String key = k.name().substring(PageStore.PAGE_PREFIX.length());
+                        Cached c = PageCodec.decode(key, new KvEntry(new byte[0], k.metadata(), k.expiration()));
+                        if (c instanceof CachedPage p) {
+                            out.add(new EntryInfo(
+                                    key,
+                                    Keys.path(key),
+                                    p.status(),
+                                    p.ageSeconds(now),
+                                    p.revalidate().toSeconds(),
+                                    p.expiresAt(),
+                                    p.tags(),
+                                    k.size(),
+                                    p.freshness(now)));
+                        }
+                    }
+                    return new EntryList(out, page.cursor());
+                },
+                storeExecutor);
     }
 
     /** The last render failures, newest first (at most 50). */
@@ -1282,15 +1477,36 @@ public final class RegenEngine implements AutoCloseable {
         private EngineListener listener = EngineListener.NONE;
 
         /** Told about requests, renders and invalidations (metrics). */
-        public Builder listener(EngineListener v) { listener = Objects.requireNonNull(v); return this; }
+        public Builder listener(EngineListener v) {
+            listener = Objects.requireNonNull(v);
+            return this;
+        }
 
         /** Other nodes sharing the store (default: none). The engine does not close it. */
-        public Builder cluster(Cluster v) { cluster = Objects.requireNonNull(v); return this; }
+        public Builder cluster(Cluster v) {
+            cluster = Objects.requireNonNull(v);
+            return this;
+        }
 
-        public Builder config(RegenConfig v) { config = v; return this; }
-        public Builder origin(Origin v) { origin = v; return this; }
-        public Builder store(KvStore v) { store = v; return this; }
-        public Builder clock(InstantSource v) { clock = Objects.requireNonNull(v); return this; }
+        public Builder config(RegenConfig v) {
+            config = v;
+            return this;
+        }
+
+        public Builder origin(Origin v) {
+            origin = v;
+            return this;
+        }
+
+        public Builder store(KvStore v) {
+            store = v;
+            return this;
+        }
+
+        public Builder clock(InstantSource v) {
+            clock = Objects.requireNonNull(v);
+            return this;
+        }
 
         /** Budget of the in-memory L1 in bytes (default 256 MiB). */
         public Builder memoryBytes(long v) {

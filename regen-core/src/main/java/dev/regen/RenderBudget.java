@@ -33,6 +33,7 @@ final class RenderBudget {
     private final int fixed;
     /** The whole budget when auto, else null (fixed). */
     private final Aimd total;
+
     private final Aimd background;
     private final int maxQueued;
     private final Duration maxWait;
@@ -96,16 +97,17 @@ final class RenderBudget {
             slot = new CompletableFuture<>();
             visitors.add(slot);
         }
-        CompletableFuture.delayedExecutor(maxWait.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
-            synchronized (this) {
-                if (!visitors.remove(slot)) {
-                    return;
-                }
-                inUse++;
-                overBudget++;
-            }
-            slot.complete(new Permit(false));
-        });
+        CompletableFuture.delayedExecutor(maxWait.toMillis(), TimeUnit.MILLISECONDS)
+                .execute(() -> {
+                    synchronized (this) {
+                        if (!visitors.remove(slot)) {
+                            return;
+                        }
+                        inUse++;
+                        overBudget++;
+                    }
+                    slot.complete(new Permit(false));
+                });
         return slot;
     }
 
@@ -172,8 +174,7 @@ final class RenderBudget {
                 visitor = visitors.poll();
                 inUse++;
             }
-            while (visitors.isEmpty() && !queued.isEmpty() && inUse < limit()
-                    && backgroundInUse < background.limit()) {
+            while (visitors.isEmpty() && !queued.isEmpty() && inUse < limit() && backgroundInUse < background.limit()) {
                 inUse++;
                 backgroundInUse++;
                 start.add(queued.poll());
@@ -188,7 +189,9 @@ final class RenderBudget {
     }
 
     private boolean slow(long headNanos) {
-        return headNanos >= 0 && usualNanos > 0 && headNanos > SLOW_FACTOR * usualNanos
+        return headNanos >= 0
+                && usualNanos > 0
+                && headNanos > SLOW_FACTOR * usualNanos
                 && headNanos - usualNanos > SLOW_MARGIN_NANOS;
     }
 
@@ -206,10 +209,16 @@ final class RenderBudget {
     }
 
     synchronized BudgetSnapshot snapshot() {
-        return new BudgetSnapshot(limit(), background.limit(), inUse, visitors.size(), queued.size(), shed, overBudget,
+        return new BudgetSnapshot(
+                limit(),
+                background.limit(),
+                inUse,
+                visitors.size(),
+                queued.size(),
+                shed,
+                overBudget,
                 usualNanos < 0 ? 0 : (long) usualNanos);
     }
-
 
     /** Additive increase, multiplicative decrease, at most one decrease per cooldown. */
     private static final class Aimd {

@@ -34,14 +34,14 @@ public sealed interface Reply {
      * Send the request to the origin and relay the answer as it arrives: the edge does the I/O and
      * reports to {@link Forwarding} what happened, which decides whether the answer is stored.
      */
-    record Forward(Forwarding forwarding) implements Reply { }
+    record Forward(Forwarding forwarding) implements Reply {}
 
     /**
      * A response another request's render received and that may be given to this one too, though it
      * was not stored (e.g. the origin's 503 page to everyone waiting on one render).
      */
-    record Rendered(OriginResponse response, String cacheStatus) implements Reply { }
+    record Rendered(OriginResponse response, String cacheStatus) implements Reply {}
 
     /** An error produced by Regen itself: 400 bad target, 502 origin unreachable, 504 timeout. */
-    record Failure(int status, String reason) implements Reply { }
+    record Failure(int status, String reason) implements Reply {}
 }

@@ -19,26 +19,59 @@ public final class Stats {
     final LongAdder clusterDrops = new LongAdder();
     final LongAdder clusterRefreshes = new LongAdder();
 
-    public long hits() { return hits.sum(); }
-    public long staleHits() { return staleHits.sum(); }
-    public long misses() { return misses.sum(); }
-    public long bypasses() { return bypasses.sum(); }
-    public long renders() { return renders.sum(); }
-    public long renderErrors() { return renderErrors.sum(); }
+    public long hits() {
+        return hits.sum();
+    }
+
+    public long staleHits() {
+        return staleHits.sum();
+    }
+
+    public long misses() {
+        return misses.sum();
+    }
+
+    public long bypasses() {
+        return bypasses.sum();
+    }
+
+    public long renders() {
+        return renders.sum();
+    }
+
+    public long renderErrors() {
+        return renderErrors.sum();
+    }
     /** Background renders shed: the render budget's queue was full. */
-    public long backgroundSkipped() { return backgroundSkipped.sum(); }
+    public long backgroundSkipped() {
+        return backgroundSkipped.sum();
+    }
     /** Entries affected by on-demand revalidation. */
-    public long invalidations() { return invalidations.sum(); }
+    public long invalidations() {
+        return invalidations.sum();
+    }
     /** Background renders started for fresh pages requested near the end of their fresh window. */
-    public long refreshAhead() { return refreshAhead.sum(); }
+    public long refreshAhead() {
+        return refreshAhead.sum();
+    }
     /** Background renders queued by soft revalidations for pages with recent traffic. */
-    public long eager() { return eager.sum(); }
+    public long eager() {
+        return eager.sum();
+    }
     /** Renders whose bytes equalled the stored page's: only its freshness was written. */
-    public long unchanged() { return unchanged.sum(); }
+    public long unchanged() {
+        return unchanged.sum();
+    }
     /** Background renders the origin answered 304 (no body transferred). */
-    public long notModified() { return notModified.sum(); }
+    public long notModified() {
+        return notModified.sum();
+    }
     /** Copies in memory dropped because another node changed their page. */
-    public long clusterDrops() { return clusterDrops.sum(); }
+    public long clusterDrops() {
+        return clusterDrops.sum();
+    }
     /** Copies in memory kept, with a new render time, because another node re-rendered them unchanged. */
-    public long clusterRefreshes() { return clusterRefreshes.sum(); }
+    public long clusterRefreshes() {
+        return clusterRefreshes.sum();
+    }
 }

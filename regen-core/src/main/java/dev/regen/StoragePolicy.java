@@ -34,8 +34,14 @@ final class StoragePolicy {
          * @param renderedAt  the response's time of generation: now, less the {@code Age} it arrived with
          * @param shared      the origin said explicitly that any client may have it
          */
-        record Store(Instant renderedAt, Duration revalidate, Duration staleWindow, Set<String> tags, boolean shared,
-                     boolean immutable) implements Verdict { }
+        record Store(
+                Instant renderedAt,
+                Duration revalidate,
+                Duration staleWindow,
+                Set<String> tags,
+                boolean shared,
+                boolean immutable)
+                implements Verdict {}
 
         /**
          * Don't store it.
@@ -45,7 +51,7 @@ final class StoragePolicy {
          * @param shareable   the same response may be given to other waiting clients (no cookie, not
          *                    private, not an answer to credentials)
          */
-        record Skip(String reason, boolean keepOld, boolean shareable) implements Verdict { }
+        record Skip(String reason, boolean keepOld, boolean shareable) implements Verdict {}
     }
 
     /** Statuses cacheable by default without explicit freshness (RFC 9110 §15.1), minus 206 and 405/414/501. */
@@ -75,15 +81,19 @@ final class StoragePolicy {
             return new Verdict.Skip("an event stream", false, false);
         }
         if (!ContentCoding.decodable(ContentCoding.of(HttpFields.first(headers, "content-encoding")))) {
-            return new Verdict.Skip("content coding " + HttpFields.first(headers, "content-encoding")
-                    + " cannot be decoded", false, shareable);
+            return new Verdict.Skip(
+                    "content coding " + HttpFields.first(headers, "content-encoding") + " cannot be decoded",
+                    false,
+                    shareable);
         }
-        boolean explicitlyShared = cc.isPublic() || cc.sMaxAge() != null || cc.mustRevalidate()
+        boolean explicitlyShared = cc.isPublic()
+                || cc.sMaxAge() != null
+                || cc.mustRevalidate()
                 || HttpFields.has(headers, "cdn-cache-control");
         if (credentialed && !explicitlyShared) {
             // RFC 9111 §3.5: an answer to credentials is stored only with the origin's explicit permission
-            return new Verdict.Skip("credentialed request, and the origin did not mark the response public",
-                    false, false);
+            return new Verdict.Skip(
+                    "credentialed request, and the origin did not mark the response public", false, false);
         }
         long declared = contentLength(headers);
         if (declared > config.maxBodyBytes()) {
@@ -96,8 +106,8 @@ final class StoragePolicy {
         }
         boolean error = status >= 400;
         if (explicit == null && !config.cacheableStatuses().contains(status)) {
-            return new Verdict.Skip("status " + status + " is not cacheable without explicit freshness", false,
-                    shareable);
+            return new Verdict.Skip(
+                    "status " + status + " is not cacheable without explicit freshness", false, shareable);
         }
         RouteRule route = config.routeFor(path);
         Duration revalidate;
@@ -111,7 +121,8 @@ final class StoragePolicy {
             revalidate = config.revalidate();
         }
         // must-revalidate: once stale it may not be served without a successful render (RFC 9111 §5.2.2.2)
-        Duration staleWindow = cc.mustRevalidate() ? Duration.ZERO
+        Duration staleWindow = cc.mustRevalidate()
+                ? Duration.ZERO
                 : cc.staleWhileRevalidate() != null ? cc.staleWhileRevalidate() : config.expire();
         Set<String> tags = new LinkedHashSet<>(HttpFields.tags(headers));
         if (route != null) {
@@ -121,7 +132,8 @@ final class StoragePolicy {
     }
 
     /** The page for a stored verdict, once the whole (decoded) body is there. */
-    CachedPage page(Verdict.Store store, int status, List<Header> headers, byte[] body, byte[] gzipBody, Replay replay) {
+    CachedPage page(
+            Verdict.Store store, int status, List<Header> headers, byte[] body, byte[] gzipBody, Replay replay) {
         return page(store, status, headers, body, gzipBody, gzipBody != null, replay);
     }
 
@@ -129,18 +141,47 @@ final class StoragePolicy {
      * The page for a stored verdict; with {@code gzipKnown}, {@code gzipBody} is final even when null (the
      * body of a page already stored, whose variant was judged then).
      */
-    CachedPage page(Verdict.Store store, int status, List<Header> headers, byte[] body, byte[] gzipBody,
-                    boolean gzipKnown, Replay replay) {
+    CachedPage page(
+            Verdict.Store store,
+            int status,
+            List<Header> headers,
+            byte[] body,
+            byte[] gzipBody,
+            boolean gzipKnown,
+            Replay replay) {
         String etag = HttpFields.first(headers, "etag");
         if (etag == null || etag.isBlank()) {
             etag = strongEtag(body);
         }
         List<Header> replayable = HttpFields.replayable(headers);
         CachedPage page = gzipKnown
-                ? new CachedPage(status, replayable, body, etag.trim(), store.renderedAt(), store.revalidate(),
-                        store.staleWindow(), store.tags(), false, gzipBody, replay, store.shared(), store.immutable())
-                : new CachedPage(status, replayable, body, etag.trim(), store.renderedAt(), store.revalidate(),
-                        store.staleWindow(), store.tags(), false, replay, store.shared(), store.immutable());
+                ? new CachedPage(
+                        status,
+                        replayable,
+                        body,
+                        etag.trim(),
+                        store.renderedAt(),
+                        store.revalidate(),
+                        store.staleWindow(),
+                        store.tags(),
+                        false,
+                        gzipBody,
+                        replay,
+                        store.shared(),
+                        store.immutable())
+                : new CachedPage(
+                        status,
+                        replayable,
+                        body,
+                        etag.trim(),
+                        store.renderedAt(),
+                        store.revalidate(),
+                        store.staleWindow(),
+                        store.tags(),
+                        false,
+                        replay,
+                        store.shared(),
+                        store.immutable());
         return page;
     }
 
@@ -193,7 +234,8 @@ final class StoragePolicy {
 
     private static String describe(CacheControl cc, List<Header> headers) {
         if (cc.sharedMaxAge() != null) {
-            return (cc.sMaxAge() != null ? "s-maxage=" : "max-age=") + cc.sharedMaxAge().toSeconds();
+            return (cc.sMaxAge() != null ? "s-maxage=" : "max-age=")
+                    + cc.sharedMaxAge().toSeconds();
         }
         return "Expires: " + HttpFields.first(headers, "expires");
     }
@@ -207,8 +249,16 @@ final class StoragePolicy {
         if (targeted != null) {
             CacheControl cdn = CacheControl.parse(targeted);
             Duration age = cdn.sMaxAge() != null ? cdn.sMaxAge() : cdn.maxAge();
-            return new CacheControl(age, cdn.maxAge(), cdn.staleWhileRevalidate(), cdn.noStore(), cdn.noCache(),
-                    cdn.isPrivate(), cdn.isPublic(), cdn.mustRevalidate(), cdn.immutable());
+            return new CacheControl(
+                    age,
+                    cdn.maxAge(),
+                    cdn.staleWhileRevalidate(),
+                    cdn.noStore(),
+                    cdn.noCache(),
+                    cdn.isPrivate(),
+                    cdn.isPublic(),
+                    cdn.mustRevalidate(),
+                    cdn.immutable());
         }
         return CacheControl.parse(String.join(",", HttpFields.all(headers, "cache-control")));
     }
@@ -218,7 +268,8 @@ final class StoragePolicy {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(body);
             StringBuilder sb = new StringBuilder(34).append('"');
             for (int i = 0; i < 12; i++) {
-                sb.append(Character.forDigit((digest[i] >> 4) & 0xf, 16)).append(Character.forDigit(digest[i] & 0xf, 16));
+                sb.append(Character.forDigit((digest[i] >> 4) & 0xf, 16))
+                        .append(Character.forDigit(digest[i] & 0xf, 16));
             }
             return sb.append('"').toString();
         } catch (NoSuchAlgorithmException e) {

@@ -4,8 +4,7 @@ import java.util.List;
 
 /** Reads what a fake origin received. */
 final class HttpFieldsTestSupport {
-    private HttpFieldsTestSupport() {
-    }
+    private HttpFieldsTestSupport() {}
 
     static String first(List<Header> headers, String name) {
         return dev.regen.http.HttpFields.first(headers, name);

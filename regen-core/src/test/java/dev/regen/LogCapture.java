@@ -21,7 +21,10 @@ public final class LogCapture implements AutoCloseable {
     /** The formatted messages logged so far that contain {@code text}. */
     public List<String> lines(String text) {
         synchronized (appender) { // AppenderBase.doAppend holds the appender's lock
-            return appender.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(text)).toList();
+            return appender.list.stream()
+                    .map(ILoggingEvent::getFormattedMessage)
+                    .filter(m -> m.contains(text))
+                    .toList();
         }
     }
 

@@ -18,9 +18,19 @@ class PageCodecTest {
     private static final byte[] HTML = "<p>hello</p>\n".repeat(200).getBytes(StandardCharsets.UTF_8);
 
     private static CachedPage page(String contentType, byte[] body) {
-        return new CachedPage(200, List.of(new Header("Content-Type", contentType)), body, "\"e1\"", T0,
-                Duration.ofSeconds(60), Duration.ofSeconds(30), Set.of("blog", "home"), false,
-                new Replay("/a?x=1", "https", List.of(new Header("Accept-Language", "fr"))), true, false);
+        return new CachedPage(
+                200,
+                List.of(new Header("Content-Type", contentType)),
+                body,
+                "\"e1\"",
+                T0,
+                Duration.ofSeconds(60),
+                Duration.ofSeconds(30),
+                Set.of("blog", "home"),
+                false,
+                new Replay("/a?x=1", "https", List.of(new Header("Accept-Language", "fr"))),
+                true,
+                false);
     }
 
     private static KvEntry stored(CachedPage page) {
@@ -65,9 +75,11 @@ class PageCodecTest {
 
     @Test
     void aVariantLengthBeyondTheValue_isNotAPage() {
-        Map<String, String> bad = new HashMap<>(PageCodec.options(page("text/html", HTML)).metadata());
+        Map<String, String> bad =
+                new HashMap<>(PageCodec.options(page("text/html", HTML)).metadata());
         bad.put("z", Integer.toString(HTML.length + 1));
 
-        assertThat(PageCodec.decode("/a?x=1 @example.com", new KvEntry(HTML, bad, null))).isNull();
+        assertThat(PageCodec.decode("/a?x=1 @example.com", new KvEntry(HTML, bad, null)))
+                .isNull();
     }
 }

@@ -22,13 +22,16 @@ class PageStoreFaultTest {
     private final AtomicInteger writeFailures = new AtomicInteger();
     private final RegenEngine engine = RegenEngine.builder()
             .config(RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build())
-            .origin(origin).store(store).clock(clock)
+            .origin(origin)
+            .store(store)
+            .clock(clock)
             .listener(new EngineListener() {
                 @Override
                 public void storeWriteFailed() {
                     writeFailures.incrementAndGet();
                 }
-            }).build();
+            })
+            .build();
     private final TestEdge edge = new TestEdge(engine, origin);
 
     @AfterEach
@@ -59,8 +62,12 @@ class PageStoreFaultTest {
         store.failing = true;
         serve("/first"); // the write that finds the store failing: its head was already sent
         TestEdge.Served second = serve("/second");
-        assertThat(second.cacheStatusField()).contains("stored=false").contains("memory only, the store fails: disk full");
-        assertThat(serve("/second").cacheStatus()).as("kept in memory all the same").isEqualTo(CacheStatus.HIT);
+        assertThat(second.cacheStatusField())
+                .contains("stored=false")
+                .contains("memory only, the store fails: disk full");
+        assertThat(serve("/second").cacheStatus())
+                .as("kept in memory all the same")
+                .isEqualTo(CacheStatus.HIT);
         assertThat(writeFailures).hasValue(2);
 
         store.failing = false;

@@ -22,8 +22,15 @@ class RegenEngineClusterTest {
     private final MemoryStore store = new MemoryStore(64L << 20, clock);
     private final FakeCluster cluster = new FakeCluster();
     private final RegenEngine engine = RegenEngine.builder()
-            .config(RegenConfig.builder().revalidate(Duration.ofSeconds(60)).lockWait(Duration.ofSeconds(5)).build())
-            .origin(origin).store(store).clock(clock).cluster(cluster).build();
+            .config(RegenConfig.builder()
+                    .revalidate(Duration.ofSeconds(60))
+                    .lockWait(Duration.ofSeconds(5))
+                    .build())
+            .origin(origin)
+            .store(store)
+            .clock(clock)
+            .cluster(cluster)
+            .build();
     private final TestEdge edge = new TestEdge(engine, origin);
 
     @AfterEach
@@ -49,7 +56,8 @@ class RegenEngineClusterTest {
         // nothing newer appeared: stored and announced
         assertThat(store.get("page:/a @example.com")).isNotNull();
         assertThat(cluster.published).contains("/a @example.com");
-        assertThat(edge.serve(get("/a")).get(10, TimeUnit.SECONDS).cacheStatus()).isEqualTo(CacheStatus.HIT);
+        assertThat(edge.serve(get("/a")).get(10, TimeUnit.SECONDS).cacheStatus())
+                .isEqualTo(CacheStatus.HIT);
     }
 
     @Test
@@ -65,8 +73,12 @@ class RegenEngineClusterTest {
         assertThat(origin.calls()).as("the waiter renders itself").isEqualTo(1);
         // meanwhile the lock holder stores its page (another engine on the same store)
         FakeOrigin holderOrigin = new FakeOrigin().respondWith(r -> FakeOrigin.page("from the lock holder"));
-        try (RegenEngine other = RegenEngine.builder().config(engine.config())
-                .origin(holderOrigin).store(store).clock(clock).build()) {
+        try (RegenEngine other = RegenEngine.builder()
+                .config(engine.config())
+                .origin(holderOrigin)
+                .store(store)
+                .clock(clock)
+                .build()) {
             Served stored = new TestEdge(other, holderOrigin).serve(get("/b")).get(10, TimeUnit.SECONDS);
             assertThat(stored.text()).isEqualTo("from the lock holder");
         }
@@ -96,19 +108,34 @@ class RegenEngineClusterTest {
     @Test
     void unchangedRender_otherNodeKeepsItsCopyWithTheNewRenderTime_changedOneDropsIt() throws Exception {
         Bus bus = new Bus();
-        RegenConfig config = RegenConfig.builder().revalidate(Duration.ofSeconds(10)).refreshAhead(0).build();
+        RegenConfig config = RegenConfig.builder()
+                .revalidate(Duration.ofSeconds(10))
+                .refreshAhead(0)
+                .build();
         origin.respondWith(r -> FakeOrigin.page("same for " + r.target()));
-        try (RegenEngine a = RegenEngine.builder().config(config).origin(origin).store(store).clock(clock)
-                     .cluster(bus.node()).build();
-             RegenEngine b = RegenEngine.builder().config(config).origin(origin).store(store).clock(clock)
-                     .cluster(bus.node()).build()) {
+        try (RegenEngine a = RegenEngine.builder()
+                        .config(config)
+                        .origin(origin)
+                        .store(store)
+                        .clock(clock)
+                        .cluster(bus.node())
+                        .build();
+                RegenEngine b = RegenEngine.builder()
+                        .config(config)
+                        .origin(origin)
+                        .store(store)
+                        .clock(clock)
+                        .cluster(bus.node())
+                        .build()) {
             TestEdge edgeA = new TestEdge(a, origin);
             TestEdge edgeB = new TestEdge(b, origin);
             edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS);
-            assertThat(edgeB.serve(get("/u")).get(10, TimeUnit.SECONDS).cacheStatus()).isEqualTo(CacheStatus.HIT);
+            assertThat(edgeB.serve(get("/u")).get(10, TimeUnit.SECONDS).cacheStatus())
+                    .isEqualTo(CacheStatus.HIT);
 
             clock.advance(Duration.ofSeconds(11));
-            assertThat(edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS).cacheStatus()).isEqualTo(CacheStatus.STALE);
+            assertThat(edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS).cacheStatus())
+                    .isEqualTo(CacheStatus.STALE);
             for (int i = 0; i < 500 && b.stats().clusterRefreshes() == 0; i++) {
                 Thread.sleep(10);
             }
@@ -146,8 +173,7 @@ class RegenEngineClusterTest {
                 }
 
                 @Override
-                public void unlock(RenderLock lock) {
-                }
+                public void unlock(RenderLock lock) {}
 
                 @Override
                 public CompletableFuture<Void> publish(Collection<String> keys) {
@@ -167,8 +193,7 @@ class RegenEngineClusterTest {
                 }
 
                 @Override
-                public void close() {
-                }
+                public void close() {}
             };
         }
 
@@ -194,8 +219,7 @@ class RegenEngineClusterTest {
         }
 
         @Override
-        public void unlock(RenderLock lock) {
-        }
+        public void unlock(RenderLock lock) {}
 
         @Override
         public CompletableFuture<Void> publish(Collection<String> keys) {
@@ -204,11 +228,9 @@ class RegenEngineClusterTest {
         }
 
         @Override
-        public void subscribe(Listener listener) {
-        }
+        public void subscribe(Listener listener) {}
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     }
 }

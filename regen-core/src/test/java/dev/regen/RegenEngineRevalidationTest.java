@@ -20,12 +20,15 @@ import org.junit.jupiter.api.Test;
 /** Revalidation is acknowledged only for what happened; a lost store or index does not make it a no-op. */
 class RegenEngineRevalidationTest {
     private final FakeClock clock = new FakeClock();
-    private final FakeOrigin origin = new FakeOrigin()
-            .respondWith(r -> FakeOrigin.page("page " + r.target(), new Header("Cache-Tag", "posts")));
+    private final FakeOrigin origin =
+            new FakeOrigin().respondWith(r -> FakeOrigin.page("page " + r.target(), new Header("Cache-Tag", "posts")));
     private final FaultyStore store = new FaultyStore(new MemoryStore(64L << 20, clock));
     private final RegenEngine engine = RegenEngine.builder()
             .config(RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build())
-            .origin(origin).store(store).clock(clock).build();
+            .origin(origin)
+            .store(store)
+            .clock(clock)
+            .build();
     private final TestEdge edge = new TestEdge(engine, origin);
 
     @AfterEach
@@ -43,23 +46,32 @@ class RegenEngineRevalidationTest {
         serve("/a");
         serve("/b");
         store.failWritesOf = "page:/b ";
-        Throwable t = catchThrowable(() -> engine.invalidate(java.util.List.of("/a", "/b"), java.util.List.of(), true).join());
+        Throwable t = catchThrowable(() -> engine.invalidate(java.util.List.of("/a", "/b"), java.util.List.of(), true)
+                .join());
         assertThat(t).isInstanceOf(CompletionException.class).hasCauseInstanceOf(RevalidationException.class);
         RevalidationException e = (RevalidationException) t.getCause();
         assertThat(e.applied()).isEqualTo(1);
-        assertThat(e.notApplied()).singleElement().asString().startsWith("/b @example.com: ").contains("refused");
+        assertThat(e.notApplied())
+                .singleElement()
+                .asString()
+                .startsWith("/b @example.com: ")
+                .contains("refused");
         store.failWritesOf = null;
         assertThat(serve("/a").cacheStatus()).isEqualTo(CacheStatus.MISS);
-        assertThat(engine.invalidate(java.util.List.of("/b"), java.util.List.of(), true).join()).isEqualTo(1);
+        assertThat(engine.invalidate(java.util.List.of("/b"), java.util.List.of(), true)
+                        .join())
+                .isEqualTo(1);
     }
 
     @Test
     void invalidate_storeCannotList_failsAndSaysWhat() throws Exception {
         serve("/a");
         store.failLists = true;
-        Throwable t = catchThrowable(() -> engine.invalidate(java.util.List.of("/a"), java.util.List.of("posts"), false).join());
+        Throwable t = catchThrowable(() -> engine.invalidate(java.util.List.of("/a"), java.util.List.of("posts"), false)
+                .join());
         RevalidationException e = (RevalidationException) t.getCause();
-        assertThat(e.notApplied()).anyMatch(l -> l.startsWith("listing the pages under /a: "))
+        assertThat(e.notApplied())
+                .anyMatch(l -> l.startsWith("listing the pages under /a: "))
                 .anyMatch(l -> l.startsWith("listing the pages tagged posts: "));
     }
 
@@ -68,10 +80,14 @@ class RegenEngineRevalidationTest {
         serve("/a");
         serve("/t");
         store.flush();
-        assertThat(engine.invalidate(java.util.List.of("/a"), java.util.List.of(), false).join()).isEqualTo(1);
+        assertThat(engine.invalidate(java.util.List.of("/a"), java.util.List.of(), false)
+                        .join())
+                .isEqualTo(1);
         assertThat(serve("/a").cacheStatus()).isEqualTo(CacheStatus.MISS);
         // /a again from the store (rendered since, tag index and all), /t from memory only
-        assertThat(engine.invalidate(java.util.List.of(), java.util.List.of("posts"), true).join()).isEqualTo(2);
+        assertThat(engine.invalidate(java.util.List.of(), java.util.List.of("posts"), true)
+                        .join())
+                .isEqualTo(2);
         assertThat(serve("/t").cacheStatus()).isEqualTo(CacheStatus.MISS);
     }
 
@@ -90,15 +106,21 @@ class RegenEngineRevalidationTest {
             Thread.sleep(10);
         }
         Thread.sleep(100);
-        assertThat(store.tagWrites.get()).as("an index entry still there is not written again").isEqualTo(writes);
-        assertThat(engine.invalidate(java.util.List.of(), java.util.List.of("posts"), true).join()).isEqualTo(1);
+        assertThat(store.tagWrites.get())
+                .as("an index entry still there is not written again")
+                .isEqualTo(writes);
+        assertThat(engine.invalidate(java.util.List.of(), java.util.List.of("posts"), true)
+                        .join())
+                .isEqualTo(1);
     }
 
     private void awaitTagEntry() throws InterruptedException {
         for (int i = 0; i < 500 && store.get("tag:posts /a @example.com") == null; i++) {
             Thread.sleep(10);
         }
-        assertThat(store.get("tag:posts /a @example.com")).as("the index entry is back").isNotNull();
+        assertThat(store.get("tag:posts /a @example.com"))
+                .as("the index entry is back")
+                .isNotNull();
     }
 
     /** A store that refuses writes of some keys or every listing when told to. */

@@ -28,7 +28,12 @@ class RegenEngineSmartTest {
     private TestEdge edge;
 
     private void use(RegenConfig.Builder config) {
-        engine = RegenEngine.builder().config(config.build()).origin(origin).store(store).clock(clock).build();
+        engine = RegenEngine.builder()
+                .config(config.build())
+                .origin(origin)
+                .store(store)
+                .clock(clock)
+                .build();
         edge = new TestEdge(engine, origin);
     }
 
@@ -106,7 +111,8 @@ class RegenEngineSmartTest {
         serve("/read");
         int before = origin.calls();
 
-        RegenEngine.Revalidation r = engine.revalidate(List.of(), List.of("posts"), false).get(10, TimeUnit.SECONDS);
+        RegenEngine.Revalidation r =
+                engine.revalidate(List.of(), List.of("posts"), false).get(10, TimeUnit.SECONDS);
         assertThat(r.invalidated()).isEqualTo(3);
         assertThat(r.queued()).isEqualTo(1);
         waitUntil(() -> origin.calls() == before + 1);
@@ -123,13 +129,19 @@ class RegenEngineSmartTest {
         use(RegenConfig.builder().eagerWindow(Duration.ZERO));
         serve("/a");
         serve("/a");
-        assertThat(engine.revalidate(List.of("/a"), List.of(), false).get(10, TimeUnit.SECONDS).queued()).isZero();
+        assertThat(engine.revalidate(List.of("/a"), List.of(), false)
+                        .get(10, TimeUnit.SECONDS)
+                        .queued())
+                .isZero();
         serve("/b");
         serve("/b");
         engine.close();
         use(RegenConfig.builder());
         serve("/b");
-        assertThat(engine.revalidate(List.of("/b"), List.of(), true).get(10, TimeUnit.SECONDS).queued()).isZero();
+        assertThat(engine.revalidate(List.of("/b"), List.of(), true)
+                        .get(10, TimeUnit.SECONDS)
+                        .queued())
+                .isZero();
     }
 
     // --------------------------------------------------------------------- unchanged renders, 304s
@@ -168,8 +180,10 @@ class RegenEngineSmartTest {
         use(RegenConfig.builder().revalidate(Duration.ofSeconds(10)).refreshAhead(0));
         String lastModified = "Tue, 01 Dec 2026 10:00:00 GMT";
         origin.respondWith(r -> r.headers().stream().anyMatch(h -> h.is("if-none-match"))
-                ? new OriginResponse(304, List.of(new Header("ETag", "\"v1\""),
-                        new Header("Cache-Control", "max-age=20")), new byte[0])
+                ? new OriginResponse(
+                        304,
+                        List.of(new Header("ETag", "\"v1\""), new Header("Cache-Control", "max-age=20")),
+                        new byte[0])
                 : FakeOrigin.page("body v1", new Header("ETag", "\"v1\""), new Header("Last-Modified", lastModified)));
         serve("/cond");
         clock.advance(Duration.ofSeconds(11));
@@ -177,8 +191,10 @@ class RegenEngineSmartTest {
         waitUntil(() -> serve("/cond").cacheStatus() == CacheStatus.HIT);
 
         OriginRequest background = origin.seen().get(1);
-        assertThat(HttpFieldsTestSupport.first(background.headers(), "if-none-match")).isEqualTo("\"v1\"");
-        assertThat(HttpFieldsTestSupport.first(background.headers(), "if-modified-since")).isEqualTo(lastModified);
+        assertThat(HttpFieldsTestSupport.first(background.headers(), "if-none-match"))
+                .isEqualTo("\"v1\"");
+        assertThat(HttpFieldsTestSupport.first(background.headers(), "if-modified-since"))
+                .isEqualTo(lastModified);
         Served refreshed = serve("/cond");
         assertThat(refreshed.text()).isEqualTo("body v1");
         assertThat(etag(refreshed)).isEqualTo("\"v1\"");
@@ -197,14 +213,18 @@ class RegenEngineSmartTest {
         clock.advance(Duration.ofSeconds(11));
         serve("/plain");
         waitUntil(() -> origin.calls() == 2);
-        assertThat(HttpFieldsTestSupport.first(origin.seen().get(1).headers(), "if-none-match")).isNull();
+        assertThat(HttpFieldsTestSupport.first(origin.seen().get(1).headers(), "if-none-match"))
+                .isNull();
     }
 
     // -------------------------------------------------------------------------------- render budget
 
     @Test
     void budget_capsConcurrentRenders_visitorsBeforeBackground() throws Exception {
-        use(RegenConfig.builder().revalidate(Duration.ofSeconds(10)).refreshAhead(0).renderBudget(1));
+        use(RegenConfig.builder()
+                .revalidate(Duration.ofSeconds(10))
+                .refreshAhead(0)
+                .renderBudget(1));
         serve("/stale");
         clock.advance(Duration.ofSeconds(11));
         origin.hold();
@@ -228,7 +248,11 @@ class RegenEngineSmartTest {
 
     @Test
     void budget_fullQueue_shedsBackgroundWork() throws Exception {
-        use(RegenConfig.builder().revalidate(Duration.ofSeconds(10)).refreshAhead(0).renderBudget(1).backgroundQueue(0));
+        use(RegenConfig.builder()
+                .revalidate(Duration.ofSeconds(10))
+                .refreshAhead(0)
+                .renderBudget(1)
+                .backgroundQueue(0));
         serve("/s");
         clock.advance(Duration.ofSeconds(11));
         origin.hold();

@@ -31,7 +31,12 @@ class RegenEngineTest {
         if (engine != null) {
             engine.close();
         }
-        engine = RegenEngine.builder().config(config).origin(origin).store(store).clock(clock).build();
+        engine = RegenEngine.builder()
+                .config(config)
+                .origin(origin)
+                .store(store)
+                .clock(clock)
+                .build();
         edge = new TestEdge(engine, origin);
     }
 
@@ -213,16 +218,56 @@ class RegenEngineTest {
 
     @Test
     void render_sendsTheClientsOwnRequestMinusHopByHopForwardingConditionalsAndRange() {
-        serve("/own", "User-Agent", "Mozilla/5.0 test", "Accept", "text/html", "Accept-Language", "fr",
-                "Connection", "keep-alive, X-Hop", "X-Hop", "1", "Keep-Alive", "timeout=5", "TE", "trailers",
-                "X-Forwarded-Host", "evil.example", "Forwarded", "for=1.2.3.4", "If-None-Match", "\"old\"",
-                "If-Modified-Since", "Mon, 01 Jan 2024 00:00:00 GMT", "Accept-Encoding", "br, zstd",
-                "Cookie", "_ga=GA1.1.1; _gid=2", "X-Custom", "kept");
+        serve(
+                "/own",
+                "User-Agent",
+                "Mozilla/5.0 test",
+                "Accept",
+                "text/html",
+                "Accept-Language",
+                "fr",
+                "Connection",
+                "keep-alive, X-Hop",
+                "X-Hop",
+                "1",
+                "Keep-Alive",
+                "timeout=5",
+                "TE",
+                "trailers",
+                "X-Forwarded-Host",
+                "evil.example",
+                "Forwarded",
+                "for=1.2.3.4",
+                "If-None-Match",
+                "\"old\"",
+                "If-Modified-Since",
+                "Mon, 01 Jan 2024 00:00:00 GMT",
+                "Accept-Encoding",
+                "br, zstd",
+                "Cookie",
+                "_ga=GA1.1.1; _gid=2",
+                "X-Custom",
+                "kept");
         OriginRequest sent = origin.seen().get(0);
-        assertThat(sent.headers()).contains(h("User-Agent", "Mozilla/5.0 test"), h("Accept", "text/html"),
-                h("Accept-Language", "fr"), h("X-Custom", "kept"), h("Accept-Encoding", "gzip"));
-        assertThat(sent.headers()).extracting(Header::name).doesNotContain("Connection", "X-Hop", "Keep-Alive", "TE",
-                "X-Forwarded-Host", "Forwarded", "If-None-Match", "If-Modified-Since", "Cookie");
+        assertThat(sent.headers())
+                .contains(
+                        h("User-Agent", "Mozilla/5.0 test"),
+                        h("Accept", "text/html"),
+                        h("Accept-Language", "fr"),
+                        h("X-Custom", "kept"),
+                        h("Accept-Encoding", "gzip"));
+        assertThat(sent.headers())
+                .extracting(Header::name)
+                .doesNotContain(
+                        "Connection",
+                        "X-Hop",
+                        "Keep-Alive",
+                        "TE",
+                        "X-Forwarded-Host",
+                        "Forwarded",
+                        "If-None-Match",
+                        "If-Modified-Since",
+                        "Cookie");
         assertThat(sent.method()).isEqualTo("GET");
     }
 
@@ -238,14 +283,16 @@ class RegenEngineTest {
     void serve_spellingsOfOnePage_oneEntryAndOriginGetsCanonicalTarget() {
         serve("/blog//a?utm_source=x&b=1&a=2");
         assertThat(serve("/blog/./a?a=2&b=1").cacheStatus()).isEqualTo(CacheStatus.HIT);
-        assertThat(serve("http://evil.example/blog/%61?b=1&a=2&fbclid=1").cacheStatus()).isEqualTo(CacheStatus.HIT);
+        assertThat(serve("http://evil.example/blog/%61?b=1&a=2&fbclid=1").cacheStatus())
+                .isEqualTo(CacheStatus.HIT);
         assertThat(origin.seen()).extracting(OriginRequest::target).containsExactly("/blog/a?a=2&b=1");
     }
 
     @Test
     void serve_publicHostIsPartOfTheKey() {
         serve(new ClientRequest("GET", "/p", "www.example.com", "http", RequestHeaders.of(List.of()), false));
-        Served other = serve(new ClientRequest("GET", "/p", "forged.example", "http", RequestHeaders.of(List.of()), false));
+        Served other =
+                serve(new ClientRequest("GET", "/p", "forged.example", "http", RequestHeaders.of(List.of()), false));
         assertThat(other.cacheStatus()).isEqualTo(CacheStatus.MISS);
         assertThat(origin.calls()).isEqualTo(2);
     }
@@ -280,7 +327,8 @@ class RegenEngineTest {
         serve("/public");
         serve("/implicit");
         assertThat(serve("/public", "Authorization", "Bearer t").cacheStatus()).isEqualTo(CacheStatus.HIT);
-        assertThat(serve("/implicit", "Authorization", "Bearer t").cacheStatus()).isEqualTo(CacheStatus.BYPASS);
+        assertThat(serve("/implicit", "Authorization", "Bearer t").cacheStatus())
+                .isEqualTo(CacheStatus.BYPASS);
         assertThat(serve("/implicit", "Cookie", "theme=dark").cacheStatus()).isEqualTo(CacheStatus.BYPASS);
         assertThat(origin.calls()).isEqualTo(4);
     }
@@ -347,8 +395,8 @@ class RegenEngineTest {
     void serve_varyAcceptLanguage_eachClientItsVariant() {
         origin.respondWith(r -> {
             String lang = HttpFieldsTestSupport.first(r.headers(), "Accept-Language");
-            return FakeOrigin.page(lang != null && lang.startsWith("fr") ? "Bonjour" : "Hello",
-                    h("Vary", "Accept-Language"));
+            return FakeOrigin.page(
+                    lang != null && lang.startsWith("fr") ? "Bonjour" : "Hello", h("Vary", "Accept-Language"));
         });
         assertThat(serve("/v", "Accept-Language", "fr-FR,fr;q=0.9").text()).isEqualTo("Bonjour");
         assertThat(serve("/v", "Accept-Language", "en-US").text()).isEqualTo("Hello");
@@ -362,8 +410,9 @@ class RegenEngineTest {
 
     @Test
     void serve_waitersOfAnotherVariant_getTheirOwnRender() throws Exception {
-        origin.hold().respondWith(r -> FakeOrigin.page("accept " + HttpFieldsTestSupport.first(r.headers(), "Accept"),
-                h("Vary", "Accept")));
+        origin.hold()
+                .respondWith(r -> FakeOrigin.page(
+                        "accept " + HttpFieldsTestSupport.first(r.headers(), "Accept"), h("Vary", "Accept")));
         CompletableFuture<Served> html = edge.serve(get("/x", "Accept", "text/html"));
         CompletableFuture<Served> json = edge.serve(get("/x", "Accept", "application/json"));
         CompletableFuture<Served> html2 = edge.serve(get("/x", "Accept", "text/html"));
@@ -389,8 +438,10 @@ class RegenEngineTest {
 
     @Test
     void serve_varyCookie_keyedOnKeptCookiesOnly_andPublicSoShared() {
-        origin.respondWith(r -> FakeOrigin.page("theme " + HttpFieldsTestSupport.first(r.headers(), "Cookie"),
-                h("Vary", "Cookie"), h("Cache-Control", "public, max-age=60")));
+        origin.respondWith(r -> FakeOrigin.page(
+                "theme " + HttpFieldsTestSupport.first(r.headers(), "Cookie"),
+                h("Vary", "Cookie"),
+                h("Cache-Control", "public, max-age=60")));
         assertThat(serve("/t", "Cookie", "theme=dark; _ga=1").text()).isEqualTo("theme theme=dark");
         Served again = serve("/t", "Cookie", "_gid=2; theme=dark");
         assertThat(again.cacheStatus()).isEqualTo(CacheStatus.HIT);
@@ -403,7 +454,8 @@ class RegenEngineTest {
         serve("/iv", "Accept-Language", "fr");
         serve("/iv", "Accept-Language", "en");
         serve(new ClientRequest("GET", "/iv", "apex.example", "http", RequestHeaders.of(List.of()), false));
-        assertThat(engine.invalidate(List.of("/iv"), List.of(), false).get(5, TimeUnit.SECONDS)).isEqualTo(3);
+        assertThat(engine.invalidate(List.of("/iv"), List.of(), false).get(5, TimeUnit.SECONDS))
+                .isEqualTo(3);
         assertThat(serve("/iv", "Accept-Language", "fr").cacheStatus()).isEqualTo(CacheStatus.STALE);
     }
 
@@ -412,8 +464,13 @@ class RegenEngineTest {
     @Test
     void serve_gzipFromOrigin_storedDecodedWithTheOriginsGzip() throws Exception {
         byte[] gz = gzip("<p>" + "hello ".repeat(200) + "</p>");
-        origin.respondWith(r -> new OriginResponse(200, List.of(h("Content-Type", "text/html"),
-                h("Content-Encoding", "gzip"), h("Content-Length", String.valueOf(gz.length))), gz));
+        origin.respondWith(r -> new OriginResponse(
+                200,
+                List.of(
+                        h("Content-Type", "text/html"),
+                        h("Content-Encoding", "gzip"),
+                        h("Content-Length", String.valueOf(gz.length))),
+                gz));
         serve("/gz");
         Reply.Page hit = (Reply.Page) serve("/gz").reply();
         assertThat(new String(hit.page().body(), StandardCharsets.UTF_8)).startsWith("<p>hello");
@@ -441,13 +498,17 @@ class RegenEngineTest {
     void serve_nextjsPreset_rscParamAndRouterTreeNotKeyedButForwardedAndReplayed() throws Exception {
         use(RegenConfig.builder().preset(Preset.NEXTJS).build());
         origin.respondWith(r -> HttpFieldsTestSupport.first(r.headers(), "RSC") != null
-                ? FakeOrigin.page("rsc payload", h("Content-Type", "text/x-component"),
+                ? FakeOrigin.page(
+                        "rsc payload",
+                        h("Content-Type", "text/x-component"),
                         h("Vary", "RSC, Next-Router-State-Tree, Next-Router-Prefetch, Next-Router-Segment-Prefetch"))
-                : FakeOrigin.page("<html>", h("Content-Type", "text/html"),
+                : FakeOrigin.page(
+                        "<html>",
+                        h("Content-Type", "text/html"),
                         h("Vary", "RSC, Next-Router-State-Tree, Next-Router-Prefetch, Next-Router-Segment-Prefetch")));
         assertThat(serve("/nav/1").text()).isEqualTo("<html>");
-        Served rsc = serve("/nav/1?_rsc=abc", "RSC", "1", "Next-Router-State-Tree", "%5B%22from-a%22%5D",
-                "Next-Url", "/from-a");
+        Served rsc = serve(
+                "/nav/1?_rsc=abc", "RSC", "1", "Next-Router-State-Tree", "%5B%22from-a%22%5D", "Next-Url", "/from-a");
         assertThat(rsc.text()).isEqualTo("rsc payload");
         assertThat(origin.seen().get(1).target()).isEqualTo("/nav/1?_rsc=abc");
         // another origin page, another tree and _rsc: the same payload from the cache
@@ -463,8 +524,8 @@ class RegenEngineTest {
         awaitCalls(3);
         OriginRequest replay = origin.seen().get(2);
         assertThat(replay.target()).isEqualTo("/nav/1?_rsc=abc");
-        assertThat(replay.headers()).contains(h("RSC", "1"), h("Next-Router-State-Tree", "%5B%22from-a%22%5D"),
-                h("Next-Url", "/from-a"));
+        assertThat(replay.headers())
+                .contains(h("RSC", "1"), h("Next-Router-State-Tree", "%5B%22from-a%22%5D"), h("Next-Url", "/from-a"));
     }
 
     // ---------------------------------------------------------------------- background renders
@@ -486,11 +547,16 @@ class RegenEngineTest {
 
     @Test
     void serve_bypassCases_passThrough() {
-        use(RegenConfig.builder().bypassToken("preview-token-123456")
-                .routes(List.of(new RouteRule("/account/**", null, List.of(), false))).build());
+        use(RegenConfig.builder()
+                .bypassToken("preview-token-123456")
+                .routes(List.of(new RouteRule("/account/**", null, List.of(), false)))
+                .build());
         assertThat(serve(TestEdge.request("POST", "/a")).cacheStatusField()).isEqualTo("regen; fwd=method");
-        assertThat(serve("/a", "X-Regen-Bypass", "preview-token-123456").cacheStatusField()).isEqualTo("regen; fwd=bypass");
-        assertThat(serve("/a", "Cookie", "a=1; regen_bypass=preview-token-123456").cacheStatus()).isEqualTo(CacheStatus.BYPASS);
+        assertThat(serve("/a", "X-Regen-Bypass", "preview-token-123456").cacheStatusField())
+                .isEqualTo("regen; fwd=bypass");
+        assertThat(serve("/a", "Cookie", "a=1; regen_bypass=preview-token-123456")
+                        .cacheStatus())
+                .isEqualTo(CacheStatus.BYPASS);
         assertThat(serve("/account/me").cacheStatus()).isEqualTo(CacheStatus.BYPASS);
         assertThat(engine.stats().bypasses()).isEqualTo(4);
         assertThat(store.get("page:/a @example.com")).isNull();
@@ -499,9 +565,10 @@ class RegenEngineTest {
 
     @Test
     void serve_passThrough_keepsTheClientsConditionalsAndEncoding() {
-        serve(TestEdge.request("POST", "/form", "If-None-Match", "\"x\"", "Accept-Encoding", "br", "Range", "bytes=0-1"));
-        assertThat(origin.seen().get(0).headers()).contains(h("If-None-Match", "\"x\""), h("Accept-Encoding", "br"),
-                h("Range", "bytes=0-1"));
+        serve(TestEdge.request(
+                "POST", "/form", "If-None-Match", "\"x\"", "Accept-Encoding", "br", "Range", "bytes=0-1"));
+        assertThat(origin.seen().get(0).headers())
+                .contains(h("If-None-Match", "\"x\""), h("Accept-Encoding", "br"), h("Range", "bytes=0-1"));
         assertThat(origin.seen().get(0).method()).isEqualTo("POST");
     }
 
@@ -564,9 +631,11 @@ class RegenEngineTest {
     @Test
     void invalidate_soft_marksStaleOnceThenOneRender() throws Exception {
         serve("/i");
-        assertThat(engine.invalidate(List.of("/i"), List.of(), false).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(engine.invalidate(List.of("/i"), List.of(), false).get(5, TimeUnit.SECONDS))
+                .isEqualTo(1);
         // already stale: still counted, not written again
-        assertThat(engine.invalidate(List.of("/i"), List.of(), false).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(engine.invalidate(List.of("/i"), List.of(), false).get(5, TimeUnit.SECONDS))
+                .isEqualTo(1);
         assertThat(serve("/i").cacheStatus()).isEqualTo(CacheStatus.STALE);
         awaitCalls(2);
         waitUntil(() -> serve("/i").cacheStatus() == CacheStatus.HIT);
@@ -581,15 +650,20 @@ class RegenEngineTest {
         serve("/app.js");
         serve("/page");
         // the deploy command: every page stale, old assets kept
-        assertThat(engine.invalidate(List.of("/**"), List.of(), false).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(engine.invalidate(List.of("/**"), List.of(), false).get(5, TimeUnit.SECONDS))
+                .isEqualTo(1);
         assertThat(serve("/app.js").cacheStatus()).isEqualTo(CacheStatus.HIT);
         clock.advance(Duration.ofDays(300));
         assertThat(serve("/app.js").cacheStatus()).isEqualTo(CacheStatus.HIT);
         // past its max-age too: its URL names one version for ever (DESIGN.md)
         clock.advance(Duration.ofDays(400));
         assertThat(serve("/app.js").cacheStatus()).isEqualTo(CacheStatus.HIT);
-        assertThat(origin.seen()).extracting(OriginRequest::target).filteredOn("/app.js"::equals).hasSize(1);
-        assertThat(engine.invalidate(List.of("/app.js"), List.of(), true).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(origin.seen())
+                .extracting(OriginRequest::target)
+                .filteredOn("/app.js"::equals)
+                .hasSize(1);
+        assertThat(engine.invalidate(List.of("/app.js"), List.of(), true).get(5, TimeUnit.SECONDS))
+                .isEqualTo(1);
         assertThat(serve("/app.js").cacheStatus()).isEqualTo(CacheStatus.MISS);
     }
 
@@ -601,7 +675,8 @@ class RegenEngineTest {
         assertThat(serve("/race").cacheStatus()).isEqualTo(CacheStatus.STALE);
         awaitCalls(2);
         // the editor publishes while render 2 (which may have read the old content) is in flight
-        assertThat(engine.invalidate(List.of("/race"), List.of(), false).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(engine.invalidate(List.of("/race"), List.of(), false).get(5, TimeUnit.SECONDS))
+                .isEqualTo(1);
         origin.release();
         waitUntil(() -> serve("/race").text().equals("render 2"));
         // render 2 was stored stale, so a next request (once render 2's flight has ended) starts render 3
@@ -609,7 +684,8 @@ class RegenEngineTest {
             serve("/race");
             return origin.calls() == 3;
         });
-        waitUntil(() -> serve("/race").text().equals("render 3") && serve("/race").cacheStatus() == CacheStatus.HIT);
+        waitUntil(
+                () -> serve("/race").text().equals("render 3") && serve("/race").cacheStatus() == CacheStatus.HIT);
     }
 
     @Test
@@ -620,7 +696,8 @@ class RegenEngineTest {
         assertThat(serve("/hard").cacheStatus()).isEqualTo(CacheStatus.STALE);
         awaitCalls(2);
         // render 2 began before the purge and may carry the old content
-        assertThat(engine.invalidate(List.of("/hard"), List.of(), true).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        assertThat(engine.invalidate(List.of("/hard"), List.of(), true).get(5, TimeUnit.SECONDS))
+                .isEqualTo(1);
         CompletableFuture<Served> next = edge.serve(get("/hard"));
         awaitCalls(3);
         origin.release();
@@ -637,7 +714,7 @@ class RegenEngineTest {
     void invalidate_badPath_rejectedBeforeAnyChange() {
         serve("/ok");
         org.assertj.core.api.Assertions.assertThatThrownBy(
-                () -> engine.invalidate(List.of("/ok", "/a%2Fb"), List.of(), true))
+                        () -> engine.invalidate(List.of("/ok", "/a%2Fb"), List.of(), true))
                 .isInstanceOf(dev.regen.http.RequestTarget.InvalidTargetException.class);
         assertThat(serve("/ok").cacheStatus()).isEqualTo(CacheStatus.HIT);
     }

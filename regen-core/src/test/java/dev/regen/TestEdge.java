@@ -11,8 +11,13 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class TestEdge {
     /** What one client received. */
-    public record Served(int status, CacheStatus cacheStatus, String cacheStatusField, byte[] body,
-                         List<Header> headers, Reply reply) {
+    public record Served(
+            int status,
+            CacheStatus cacheStatus,
+            String cacheStatusField,
+            byte[] body,
+            List<Header> headers,
+            Reply reply) {
         public String text() {
             return new String(body, StandardCharsets.UTF_8);
         }
@@ -48,38 +53,66 @@ public final class TestEdge {
 
     private CompletableFuture<Served> answer(ClientRequest request, Reply reply) {
         if (reply instanceof Reply.Page p) {
-            return CompletableFuture.completedFuture(new Served(p.page().status(), p.status(), p.cacheStatus(),
-                    p.page().body(), p.page().headers(), reply));
+            return CompletableFuture.completedFuture(new Served(
+                    p.page().status(),
+                    p.status(),
+                    p.cacheStatus(),
+                    p.page().body(),
+                    p.page().headers(),
+                    reply));
         }
         if (reply instanceof Reply.Rendered r) {
-            return CompletableFuture.completedFuture(new Served(r.response().status(), CacheStatus.MISS,
-                    r.cacheStatus(), r.response().body(), r.response().headers(), reply));
+            return CompletableFuture.completedFuture(new Served(
+                    r.response().status(),
+                    CacheStatus.MISS,
+                    r.cacheStatus(),
+                    r.response().body(),
+                    r.response().headers(),
+                    reply));
         }
         if (reply instanceof Reply.Failure f) {
-            return CompletableFuture.completedFuture(new Served(f.status(), CacheStatus.MISS,
-                    Forwarding.unstoredCacheStatus(), f.reason().getBytes(StandardCharsets.UTF_8), List.of(), reply));
+            return CompletableFuture.completedFuture(new Served(
+                    f.status(),
+                    CacheStatus.MISS,
+                    Forwarding.unstoredCacheStatus(),
+                    f.reason().getBytes(StandardCharsets.UTF_8),
+                    List.of(),
+                    reply));
         }
         Forwarding fwd = ((Reply.Forward) reply).forwarding();
-        OriginRequest sent = new OriginRequest(fwd.method(), fwd.target(), request.host(), "http", fwd.headers(),
-                Long.MAX_VALUE);
-        return origin.fetch(sent).<Served>handle((response, error) -> {
-            if (error != null) {
-                // an edge reports a failure before the head as the origin's (as the proxy's relay does)
-                OriginException oe = OriginException.from(error);
-                fwd.failed(oe);
-                int status = oe.kind() == OriginException.Kind.TIMEOUT ? 504 : 502;
-                return new Served(status, CacheStatus.MISS, Forwarding.unstoredCacheStatus(), new byte[0], List.of(), reply);
-            }
-            Forwarding.Head head = fwd.head(response.status(), response.headers());
-            if (head.buffer()) {
-                if (response.body().length > head.maxBytes()) {
-                    fwd.tooLarge();
-                } else {
-                    fwd.complete(response.body());
-                }
-            }
-            return new Served(response.status(), head.status(), head.cacheStatus(), response.body(),
-                    response.headers(), reply);
-        }).thenCompose(served -> fwd.settled().thenApply(v -> served));
+        OriginRequest sent =
+                new OriginRequest(fwd.method(), fwd.target(), request.host(), "http", fwd.headers(), Long.MAX_VALUE);
+        return origin.fetch(sent)
+                .<Served>handle((response, error) -> {
+                    if (error != null) {
+                        // an edge reports a failure before the head as the origin's (as the proxy's relay does)
+                        OriginException oe = OriginException.from(error);
+                        fwd.failed(oe);
+                        int status = oe.kind() == OriginException.Kind.TIMEOUT ? 504 : 502;
+                        return new Served(
+                                status,
+                                CacheStatus.MISS,
+                                Forwarding.unstoredCacheStatus(),
+                                new byte[0],
+                                List.of(),
+                                reply);
+                    }
+                    Forwarding.Head head = fwd.head(response.status(), response.headers());
+                    if (head.buffer()) {
+                        if (response.body().length > head.maxBytes()) {
+                            fwd.tooLarge();
+                        } else {
+                            fwd.complete(response.body());
+                        }
+                    }
+                    return new Served(
+                            response.status(),
+                            head.status(),
+                            head.cacheStatus(),
+                            response.body(),
+                            response.headers(),
+                            reply);
+                })
+                .thenCompose(served -> fwd.settled().thenApply(v -> served));
     }
 }

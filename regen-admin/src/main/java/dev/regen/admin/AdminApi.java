@@ -62,16 +62,19 @@ public final class AdminApi {
     static final String CSRF_HEADER = "x-regen-csrf";
     /** The dashboard's own door to the webhook: inside {@link #PREFIX}, where its cookie is sent. */
     static final String DASHBOARD_REVALIDATE = PREFIX + "api/revalidate";
+
     private static final int DEFAULT_LIMIT = 100;
     private static final int MAX_LIMIT = 1000;
     /** A tag search reads at most this many entries per call, then hands back a cursor. */
     private static final int MAX_TAG_SCAN = 10_000;
+
     private static final int MAX_LOGIN_BODY = 4 * 1024;
     /**
      * Where the webhook listens unless configured: under Regen's own prefix, so it never hides an
      * application route ({@code /api/revalidate} is what the Next.js docs name the app's own route).
      */
     public static final String DEFAULT_WEBHOOK_PATH = "/_regen/revalidate";
+
     private static final String NO_SECRET = "no secret is configured: set REGEN_SECRET (or secret: in the config)";
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -80,6 +83,7 @@ public final class AdminApi {
     private final String webhookPath;
     /** SHA-256 of the secret: comparing digests takes the same time whatever the guess and its length. */
     private final byte[] secretDigest;
+
     private final Sessions sessions;
     private final RegenMetrics metrics;
     private final boolean metricsPublic;
@@ -185,8 +189,8 @@ public final class AdminApi {
         if (authorization == null) {
             JsonNode secret = body.get("secret");
             if (secret != null) {
-                ApiResponse refused = refusal(check(request, AuthThrottle.Door.WEBHOOK,
-                        secret.isTextual() ? secret.asText() : null));
+                ApiResponse refused =
+                        refusal(check(request, AuthThrottle.Door.WEBHOOK, secret.isTextual() ? secret.asText() : null));
                 if (refused != null) {
                     return done(refused);
                 }
@@ -222,21 +226,29 @@ public final class AdminApi {
             return done(error(400, e.getMessage()));
         }
         Function<RegenEngine.Revalidation, JsonNode> applied = n -> {
-            ObjectNode out = json.createObjectNode().put("success", true).put("invalidated", n.invalidated())
+            ObjectNode out = json.createObjectNode()
+                    .put("success", true)
+                    .put("invalidated", n.invalidated())
                     .put("queued", n.queued());
             paths.forEach(out.putArray("paths")::add);
             tags.forEach(out.putArray("tags")::add);
             return out.put("mode", hard ? "hard" : "soft");
         };
-        return invalidated.handle((n, e) -> {
-            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-            if (cause instanceof RevalidationException r) {
-                return done(notApplied(r, paths, tags, hard));
-            }
-            return answer(e == null ? CompletableFuture.completedFuture(n)
-                            : CompletableFuture.<RegenEngine.Revalidation>failedFuture(cause),
-                    applied);
-        }).thenCompose(Function.identity());
+        return invalidated
+                .handle((n, e) -> {
+                    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                            ? e.getCause()
+                            : e;
+                    if (cause instanceof RevalidationException r) {
+                        return done(notApplied(r, paths, tags, hard));
+                    }
+                    return answer(
+                            e == null
+                                    ? CompletableFuture.completedFuture(n)
+                                    : CompletableFuture.<RegenEngine.Revalidation>failedFuture(cause),
+                            applied);
+                })
+                .thenCompose(Function.identity());
     }
 
     /**
@@ -244,7 +256,8 @@ public final class AdminApi {
      * retry; what was done is counted, what was not is listed.
      */
     private ApiResponse notApplied(RevalidationException r, List<String> paths, List<String> tags, boolean hard) {
-        ObjectNode out = json.createObjectNode().put("success", false)
+        ObjectNode out = json.createObjectNode()
+                .put("success", false)
                 .put("error", "not fully applied: retry the call (revalidating twice is harmless)")
                 .put("invalidated", r.applied());
         r.notApplied().forEach(out.putArray("notApplied")::add);
@@ -320,8 +333,8 @@ public final class AdminApi {
 
     // ---- the admin API: Bearer or session cookie
 
-    private CompletableFuture<ApiResponse> admin(ApiRequest request,
-                                                 Function<Map<String, String>, CompletableFuture<JsonNode>> endpoint) {
+    private CompletableFuture<ApiResponse> admin(
+            ApiRequest request, Function<Map<String, String>, CompletableFuture<JsonNode>> endpoint) {
         if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
             return done(error(405, "use GET", Map.of("Allow", "GET, HEAD")));
         }
@@ -357,15 +370,16 @@ public final class AdminApi {
         }
         String tag = query.get("tag");
         if (tag == null || tag.isEmpty()) {
-            return engine.entries(prefix, query.get("cursor"), limit).thenApply(list -> entriesJson(list.entries(),
-                    list.cursor(), list.entries().size()));
+            return engine.entries(prefix, query.get("cursor"), limit)
+                    .thenApply(list -> entriesJson(
+                            list.entries(), list.cursor(), list.entries().size()));
         }
         // The engine lists by path only: read pages and keep the tagged entries, a bounded amount per call.
         return tagged(prefix, tag, query.get("cursor"), limit, new ArrayList<>(), 0);
     }
 
-    private CompletableFuture<JsonNode> tagged(String prefix, String tag, String cursor, int limit,
-                                               List<EntryInfo> found, int scanned) {
+    private CompletableFuture<JsonNode> tagged(
+            String prefix, String tag, String cursor, int limit, List<EntryInfo> found, int scanned) {
         return engine.entries(prefix, cursor, limit).thenCompose(page -> {
             for (EntryInfo e : page.entries()) {
                 if (e.tags().contains(tag)) {
@@ -435,8 +449,7 @@ public final class AdminApi {
                 .put("shed", b.shed())
                 .put("overBudget", b.overBudget())
                 .put("usualMillis", b.usualHeadNanos() / 1_000_000.0);
-        out
-                .put("host", siteName);
+        out.put("host", siteName);
         return CompletableFuture.completedFuture(out);
     }
 
@@ -456,7 +469,8 @@ public final class AdminApi {
                 .put("start", snap.buckets().get(0).startMillis());
         Map<String, ArrayNode> columns = new LinkedHashMap<>();
         for (CacheStatus st : CacheStatus.values()) {
-            columns.put(st.name().toLowerCase(Locale.ROOT), out.putArray(st.name().toLowerCase(Locale.ROOT)));
+            columns.put(
+                    st.name().toLowerCase(Locale.ROOT), out.putArray(st.name().toLowerCase(Locale.ROOT)));
         }
         ArrayNode renders = out.putArray("renders");
         ArrayNode failed = out.putArray("renderErrors");
@@ -600,7 +614,9 @@ public final class AdminApi {
             return null;
         }
         if (v.throttled()) {
-            return error(429, "too many wrong secrets from this address: try again in " + v.retryAfterSeconds() + " s",
+            return error(
+                    429,
+                    "too many wrong secrets from this address: try again in " + v.retryAfterSeconds() + " s",
                     Map.of("Retry-After", String.valueOf(v.retryAfterSeconds())));
         }
         return unauthorized("wrong secret");
@@ -701,8 +717,10 @@ public final class AdminApi {
         }
         Verdict v = check(request, AuthThrottle.Door.LOGIN, secret.strip());
         if (v.throttled()) {
-            return Dashboard.login(429, "Too many wrong secrets from your address. Try again in "
-                    + v.retryAfterSeconds() + " s.", Map.of("Retry-After", String.valueOf(v.retryAfterSeconds())));
+            return Dashboard.login(
+                    429,
+                    "Too many wrong secrets from your address. Try again in " + v.retryAfterSeconds() + " s.",
+                    Map.of("Retry-After", String.valueOf(v.retryAfterSeconds())));
         }
         if (!v.ok()) {
             return Dashboard.login(401, "Wrong secret. Use the value of REGEN_SECRET (or secret: in the config).");
@@ -741,7 +759,8 @@ public final class AdminApi {
             return null;
         }
         try {
-            return query("?" + new String(request.body(), StandardCharsets.UTF_8)).get(name);
+            return query("?" + new String(request.body(), StandardCharsets.UTF_8))
+                    .get(name);
         } catch (IllegalArgumentException e) {
             return null;
         }
@@ -749,7 +768,10 @@ public final class AdminApi {
 
     private static ApiResponse asset(ApiRequest request, String path) {
         if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
-            return new ApiResponse(405, "text/plain; charset=utf-8", Map.of("Allow", "GET, HEAD"),
+            return new ApiResponse(
+                    405,
+                    "text/plain; charset=utf-8",
+                    Map.of("Allow", "GET, HEAD"),
                     "use GET\n".getBytes(StandardCharsets.UTF_8));
         }
         return Dashboard.asset(path.substring((PREFIX + "assets/").length()));
@@ -777,7 +799,8 @@ public final class AdminApi {
 
     /** Liveness: the process answers requests. Always 200: restart it only when this does not answer. */
     private ApiResponse live(ApiRequest request) {
-        return ApiResponse.json(200, json.createObjectNode().put("status", "live").toString(), Map.of());
+        return ApiResponse.json(
+                200, json.createObjectNode().put("status", "live").toString(), Map.of());
     }
 
     /**
@@ -827,7 +850,9 @@ public final class AdminApi {
     private <T> CompletableFuture<ApiResponse> answer(CompletableFuture<T> result, Function<T, JsonNode> toJson) {
         return result.handle((value, e) -> {
             if (e != null) {
-                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                        ? e.getCause()
+                        : e;
                 if (cause instanceof dev.regen.store.StoreException) {
                     // expected while the store is down: the caller should retry, no stack trace
                     log.warn("admin request failed, store unreachable: {}", cause.getMessage());

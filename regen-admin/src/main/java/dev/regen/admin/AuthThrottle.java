@@ -54,6 +54,7 @@ final class AuthThrottle {
     private final InstantSource clock;
     /** Counts wrong secrets and refusals, when the edge has metrics; else null. */
     private final RegenMetrics metrics;
+
     private final Cache<String, Client> clients;
 
     AuthThrottle(InstantSource clock, RegenMetrics metrics) {
@@ -163,7 +164,8 @@ final class AuthThrottle {
             byte[] b = a.getAddress();
             StringBuilder s = new StringBuilder();
             for (int i = 0; i < 8; i += 2) {
-                s.append(Integer.toHexString(((b[i] & 0xff) << 8) | (b[i + 1] & 0xff))).append(':');
+                s.append(Integer.toHexString(((b[i] & 0xff) << 8) | (b[i + 1] & 0xff)))
+                        .append(':');
             }
             return s.append(":/64").toString();
         } catch (UnknownHostException e) {
@@ -180,6 +182,7 @@ final class AuthThrottle {
         long throttleLoggedAt = Long.MIN_VALUE / 2;
         /** Since the last throttle line. */
         long wrong;
+
         long refused;
 
         /** The line to log now that the client is shut out, or null if one was logged in the last minute. */

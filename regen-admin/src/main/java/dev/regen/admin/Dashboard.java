@@ -22,8 +22,7 @@ final class Dashboard {
             "app.js", new ApiResponse(200, "text/javascript; charset=utf-8", securityHeaders(), bytes("app.js")),
             "icon.svg", new ApiResponse(200, "image/svg+xml", securityHeaders(), bytes("icon.svg")));
 
-    private Dashboard() {
-    }
+    private Dashboard() {}
 
     /** The dashboard for a signed-in user, with the session's CSRF token for the page's changes. */
     static ApiResponse page(String csrf, String host, boolean metricsPublic) {
@@ -40,8 +39,11 @@ final class Dashboard {
 
     /** The login page with an error message and extra headers (a 429's {@code Retry-After}). */
     static ApiResponse login(int status, String error, Map<String, String> headers) {
-        String html = LOGIN.replace("{{error}}", error == null ? ""
-                : "<p class=\"alert\" role=\"alert\" id=\"login-error\">" + Html.escape(error) + "</p>");
+        String html = LOGIN.replace(
+                "{{error}}",
+                error == null
+                        ? ""
+                        : "<p class=\"alert\" role=\"alert\" id=\"login-error\">" + Html.escape(error) + "</p>");
         return html(status, html, headers);
     }
 
@@ -52,14 +54,16 @@ final class Dashboard {
         if (setCookie != null) {
             headers.put("Set-Cookie", setCookie);
         }
-        return new ApiResponse(303, "text/plain; charset=utf-8", headers,
-                ("see " + location + "\n").getBytes(StandardCharsets.UTF_8));
+        return new ApiResponse(
+                303, "text/plain; charset=utf-8", headers, ("see " + location + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     static ApiResponse asset(String name) {
         ApiResponse r = ASSETS.get(name);
-        return r != null ? r : new ApiResponse(404, "text/plain; charset=utf-8", Map.of(),
-                "no such asset\n".getBytes(StandardCharsets.UTF_8));
+        return r != null
+                ? r
+                : new ApiResponse(
+                        404, "text/plain; charset=utf-8", Map.of(), "no such asset\n".getBytes(StandardCharsets.UTF_8));
     }
 
     private static ApiResponse html(int status, String html, Map<String, String> extra) {
@@ -70,8 +74,9 @@ final class Dashboard {
 
     private static Map<String, String> securityHeaders() {
         return Map.of(
-                "Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                        + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                "Content-Security-Policy",
+                        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
                 "X-Content-Type-Options", "nosniff",
                 "X-Frame-Options", "DENY",
                 "Referrer-Policy", "same-origin");

@@ -43,19 +43,29 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
 
     private final Supplier<StoreHealth> storeHealth;
 
-    private HealthMonitor(Probe store, Supplier<StoreHealth> storeHealth, Probe origin, Duration interval,
-                          Duration timeout, InstantSource clock) {
+    private HealthMonitor(
+            Probe store,
+            Supplier<StoreHealth> storeHealth,
+            Probe origin,
+            Duration interval,
+            Duration timeout,
+            InstantSource clock) {
         this.clock = clock;
         this.storeHealth = storeHealth;
         this.timeout = timeout;
         AtomicInteger n = new AtomicInteger();
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "regen-health-" + n.incrementAndGet()));
+        this.scheduler =
+                Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "regen-health-" + n.incrementAndGet()));
         this.store = new Watch("store", store);
         this.origin = new Watch("origin", origin);
-        scheduler.scheduleWithFixedDelay(() -> {
-            this.store.tick();
-            this.origin.tick();
-        }, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(
+                () -> {
+                    this.store.tick();
+                    this.origin.tick();
+                },
+                0,
+                interval.toMillis(),
+                TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -65,10 +75,16 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
      */
     public static HealthMonitor start(KvStore store, Probe origin, Duration interval) {
         Objects.requireNonNull(store, "store");
-        return start(() -> {
-            store.get(PROBE_KEY);
-            return "reachable";
-        }, store::health, origin, interval, Duration.ofSeconds(5), InstantSource.system());
+        return start(
+                () -> {
+                    store.get(PROBE_KEY);
+                    return "reachable";
+                },
+                store::health,
+                origin,
+                interval,
+                Duration.ofSeconds(5),
+                InstantSource.system());
     }
 
     /**
@@ -76,7 +92,8 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
      *
      * @param timeout a probe still running after this reports its component down
      */
-    public static HealthMonitor start(Probe store, Probe origin, Duration interval, Duration timeout, InstantSource clock) {
+    public static HealthMonitor start(
+            Probe store, Probe origin, Duration interval, Duration timeout, InstantSource clock) {
         return start(store, () -> StoreHealth.UP, origin, interval, timeout, clock);
     }
 
@@ -85,8 +102,13 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
      *
      * @param storeHealth read at each report; must not block
      */
-    public static HealthMonitor start(Probe store, Supplier<StoreHealth> storeHealth, Probe origin, Duration interval,
-                                      Duration timeout, InstantSource clock) {
+    public static HealthMonitor start(
+            Probe store,
+            Supplier<StoreHealth> storeHealth,
+            Probe origin,
+            Duration interval,
+            Duration timeout,
+            InstantSource clock) {
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(storeHealth, "storeHealth");
         Objects.requireNonNull(origin, "origin");
@@ -115,8 +137,10 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
         }
         return switch (live.state()) {
             case DOWN -> HealthReport.Component.down(live.reason(), clock.instant(), null);
-            case DEGRADED -> probed.state() == HealthReport.State.DOWN ? probed
-                    : HealthReport.Component.degraded(live.reason(), clock.instant(), probed.latency());
+            case DEGRADED ->
+                probed.state() == HealthReport.State.DOWN
+                        ? probed
+                        : HealthReport.Component.degraded(live.reason(), clock.instant(), probed.latency());
             case UP -> {
                 if (probed.state() == HealthReport.State.DOWN) {
                     store.tick(); // the store says it works again: probe now rather than at the next round
@@ -171,7 +195,8 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (Exception e) {
-                last = HealthReport.Component.down(describe(e), clock.instant(), Duration.ofNanos(System.nanoTime() - start));
+                last = HealthReport.Component.down(
+                        describe(e), clock.instant(), Duration.ofNanos(System.nanoTime() - start));
             } finally {
                 running.set(false);
             }
@@ -181,8 +206,10 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
             if (running.get()) {
                 long took = System.nanoTime() - startedNanos.get();
                 if (took > timeout.toNanos()) {
-                    return HealthReport.Component.down("no answer for " + TimeUnit.NANOSECONDS.toSeconds(took) + " s",
-                            clock.instant(), Duration.ofNanos(took));
+                    return HealthReport.Component.down(
+                            "no answer for " + TimeUnit.NANOSECONDS.toSeconds(took) + " s",
+                            clock.instant(),
+                            Duration.ofNanos(took));
                 }
             }
             return last;

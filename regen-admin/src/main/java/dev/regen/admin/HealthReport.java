@@ -23,7 +23,12 @@ public record HealthReport(Component store, Component origin) {
     public static final HealthReport UNKNOWN = new HealthReport(Component.UNKNOWN, Component.UNKNOWN);
 
     /** DEGRADED: it answers, but something fails (writes refused, a disk full, corruption found). */
-    public enum State { UP, DEGRADED, DOWN, UNKNOWN }
+    public enum State {
+        UP,
+        DEGRADED,
+        DOWN,
+        UNKNOWN
+    }
 
     /**
      * @param detail    a few words: what the probe saw ("HTTP 200", "connection refused")

@@ -57,9 +57,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class RegenMetrics implements EngineListener {
     /** Render durations: from a fast origin (ms) to the render timeout (default 30 s). */
     private static final Duration[] RENDER_BUCKETS = {
-            Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
-            Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
-            Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)};
+        Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+        Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+        Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)
+    };
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<CacheStatus, Counter> requests = new EnumMap<>(CacheStatus.class);
@@ -83,22 +84,30 @@ public final class RegenMetrics implements EngineListener {
     public RegenMetrics(InstantSource clock) {
         this.series = new TimeSeries(Objects.requireNonNull(clock, "clock"));
         for (CacheStatus s : CacheStatus.values()) {
-            requests.put(s, Counter.builder("regen.requests")
-                    .description("Requests answered by the cache engine, by X-Cache-Status")
-                    .tag("status", s.name().toLowerCase(Locale.ROOT))
-                    .register(registry));
+            requests.put(
+                    s,
+                    Counter.builder("regen.requests")
+                            .description("Requests answered by the cache engine, by X-Cache-Status")
+                            .tag("status", s.name().toLowerCase(Locale.ROOT))
+                            .register(registry));
         }
         for (RenderOutcome o : RenderOutcome.values()) {
-            renders.put(o, Timer.builder("regen.render.duration")
-                    .description("Origin renders and how long they took, by outcome")
-                    .tag("outcome", o.name().toLowerCase(Locale.ROOT))
-                    .serviceLevelObjectives(RENDER_BUCKETS)
-                    .register(registry));
+            renders.put(
+                    o,
+                    Timer.builder("regen.render.duration")
+                            .description("Origin renders and how long they took, by outcome")
+                            .tag("outcome", o.name().toLowerCase(Locale.ROOT))
+                            .serviceLevelObjectives(RENDER_BUCKETS)
+                            .register(registry));
         }
-        originErrors = Counter.builder("regen.origin.errors").description("Renders that failed at the origin")
-                .tag("kind", "error").register(registry);
-        originTimeouts = Counter.builder("regen.origin.errors").description("Renders that failed at the origin")
-                .tag("kind", "timeout").register(registry);
+        originErrors = Counter.builder("regen.origin.errors")
+                .description("Renders that failed at the origin")
+                .tag("kind", "error")
+                .register(registry);
+        originTimeouts = Counter.builder("regen.origin.errors")
+                .description("Renders that failed at the origin")
+                .tag("kind", "timeout")
+                .register(registry);
         storeWriteFailures = Counter.builder("regen.store.write.failures")
                 .description("Pages the store refused to write (full disk, Redis maxmemory…): kept in memory only")
                 .register(registry);
@@ -111,11 +120,18 @@ public final class RegenMetrics implements EngineListener {
                 "tag", invalidatedCounter("tag"),
                 "path+tag", invalidatedCounter("path+tag"));
         for (AuthThrottle.Door door : AuthThrottle.Door.values()) {
-            authFailures.put(door.label, Counter.builder("regen.auth.failures")
-                    .description("Wrong secrets presented, by endpoint").tag("endpoint", door.label).register(registry));
-            authThrottled.put(door.label, Counter.builder("regen.auth.throttled")
-                    .description("Attempts refused with 429: their client had too many wrong secrets in a row")
-                    .tag("endpoint", door.label).register(registry));
+            authFailures.put(
+                    door.label,
+                    Counter.builder("regen.auth.failures")
+                            .description("Wrong secrets presented, by endpoint")
+                            .tag("endpoint", door.label)
+                            .register(registry));
+            authThrottled.put(
+                    door.label,
+                    Counter.builder("regen.auth.throttled")
+                            .description("Attempts refused with 429: their client had too many wrong secrets in a row")
+                            .tag("endpoint", door.label)
+                            .register(registry));
         }
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -124,14 +140,17 @@ public final class RegenMetrics implements EngineListener {
     }
 
     private Counter invalidationCounter(String kind) {
-        return Counter.builder("regen.invalidations").description("On-demand revalidation calls, by kind")
-                .tag("kind", kind).register(registry);
+        return Counter.builder("regen.invalidations")
+                .description("On-demand revalidation calls, by kind")
+                .tag("kind", kind)
+                .register(registry);
     }
 
     private Counter invalidatedCounter(String kind) {
         return Counter.builder("regen.invalidated.entries")
                 .description("Cached entries affected by on-demand revalidation, by kind")
-                .tag("kind", kind).register(registry);
+                .tag("kind", kind)
+                .register(registry);
     }
 
     /**
@@ -147,23 +166,36 @@ public final class RegenMetrics implements EngineListener {
         }
         Gauge.builder("regen.background.queue.depth", engine, RegenEngine::backgroundQueueDepth)
                 .description("Background renders waiting for a slot of the render budget")
-                .strongReference(true).register(registry);
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("regen.render.budget", engine, e -> e.renderBudget().limit())
                 .description("Renders the origin may get at once (the render budget)")
-                .strongReference(true).register(registry);
-        Gauge.builder("regen.render.budget.background", engine, e -> e.renderBudget().backgroundLimit())
+                .strongReference(true)
+                .register(registry);
+        Gauge.builder(
+                        "regen.render.budget.background",
+                        engine,
+                        e -> e.renderBudget().backgroundLimit())
                 .description("Background renders the origin may get at once (backs off when it slows or fails)")
-                .strongReference(true).register(registry);
-        Gauge.builder("regen.render.budget.waiting", engine, e -> e.renderBudget().visitorsWaiting())
+                .strongReference(true)
+                .register(registry);
+        Gauge.builder(
+                        "regen.render.budget.waiting",
+                        engine,
+                        e -> e.renderBudget().visitorsWaiting())
                 .description("Visitors' misses waiting for a slot of the render budget")
-                .strongReference(true).register(registry);
-        FunctionCounter.builder("regen.background.shed", engine, e -> e.renderBudget().shed())
+                .strongReference(true)
+                .register(registry);
+        FunctionCounter.builder(
+                        "regen.background.shed", engine, e -> e.renderBudget().shed())
                 .description("Background renders dropped because the render budget's queue was full")
                 .register(registry);
-        FunctionCounter.builder("regen.renders.unchanged", engine, e -> e.stats().unchanged())
+        FunctionCounter.builder(
+                        "regen.renders.unchanged", engine, e -> e.stats().unchanged())
                 .description("Renders whose bytes equalled the stored page's: only its freshness was written")
                 .register(registry);
-        FunctionCounter.builder("regen.renders.not.modified", engine, e -> e.stats().notModified())
+        FunctionCounter.builder(
+                        "regen.renders.not.modified", engine, e -> e.stats().notModified())
                 .description("Background renders the origin answered 304 Not Modified")
                 .register(registry);
         FunctionCounter.builder("regen.renders.ahead", engine, e -> e.stats().refreshAhead())
@@ -174,14 +206,17 @@ public final class RegenMetrics implements EngineListener {
                 .register(registry);
         Gauge.builder("regen.renders.in.flight", engine, RegenEngine::rendersInFlight)
                 .description("Renders under way on this node, foreground and background")
-                .strongReference(true).register(registry);
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("regen.memory.entries", engine, RegenEngine::memoryEntries)
                 .description("Pages held in the in-memory cache (L1)")
-                .strongReference(true).register(registry);
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("regen.memory", engine, RegenEngine::memoryBytes)
                 .description("Approximate heap taken by the in-memory cache (L1)")
                 .baseUnit(BaseUnits.BYTES)
-                .strongReference(true).register(registry);
+                .strongReference(true)
+                .register(registry);
     }
 
     /**

@@ -108,7 +108,9 @@ final class Sessions {
 
     boolean csrfMatches(Session s, String presented) {
         return presented != null
-                && MessageDigest.isEqual(csrf(s).getBytes(StandardCharsets.UTF_8), presented.trim().getBytes(StandardCharsets.UTF_8));
+                && MessageDigest.isEqual(
+                        csrf(s).getBytes(StandardCharsets.UTF_8),
+                        presented.trim().getBytes(StandardCharsets.UTF_8));
     }
 
     /** Seconds a new cookie lives. */

@@ -20,8 +20,10 @@ final class TimeSeries {
     static final Duration STEP = Duration.ofSeconds(10);
     static final int BUCKETS = 90;
     /** Upper bounds of the render-duration histogram, milliseconds; one more bucket above the last. */
-    static final double[] BOUNDS_MS = {1, 2, 3, 5, 7.5, 10, 15, 25, 40, 60, 100, 150, 250, 400, 600, 1000, 1500,
-            2500, 4000, 6000, 10000, 15000, 30000, 60000};
+    static final double[] BOUNDS_MS = {
+        1, 2, 3, 5, 7.5, 10, 15, 25, 40, 60, 100, 150, 250, 400, 600, 1000, 1500, 2500, 4000, 6000, 10000, 15000, 30000,
+        60000
+    };
 
     private static final CacheStatus[] STATUSES = CacheStatus.values();
     private static final RenderOutcome[] OUTCOMES = RenderOutcome.values();

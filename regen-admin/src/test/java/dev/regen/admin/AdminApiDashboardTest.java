@@ -6,14 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.regen.CacheStatus;
 import dev.regen.ClientRequest;
-import dev.regen.RequestHeaders;
-import dev.regen.TestEdge;
 import dev.regen.FakeClock;
 import dev.regen.FakeOrigin;
 import dev.regen.Header;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
-import dev.regen.Reply;
+import dev.regen.RequestHeaders;
+import dev.regen.TestEdge;
 import dev.regen.store.MemoryStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -30,15 +29,22 @@ class AdminApiDashboardTest {
     private static final String SECRET = "dashboard-secret-0123456789";
     private static final String CLIENT = "192.0.2.10";
     private final FakeClock clock = new FakeClock(Instant.parse("2026-01-01T10:00:00Z"));
-    private final FakeOrigin origin = new FakeOrigin().respondWith(r -> FakeOrigin.page("page " + r.target(),
-            new Header("Cache-Tag", r.target().startsWith("/blog") ? "blog" : "other")));
+    private final FakeOrigin origin = new FakeOrigin()
+            .respondWith(r -> FakeOrigin.page(
+                    "page " + r.target(), new Header("Cache-Tag", r.target().startsWith("/blog") ? "blog" : "other")));
     private final MemoryStore store = new MemoryStore(64L << 20, clock);
     private final RegenMetrics metrics = new RegenMetrics(clock);
     private final RegenEngine engine = RegenEngine.builder()
-            .config(RegenConfig.builder().revalidate(Duration.ofSeconds(60))
+            .config(RegenConfig.builder()
+                    .revalidate(Duration.ofSeconds(60))
                     // no eager re-render after the tag revalidation: the render counts stay exact
-                    .eagerWindow(Duration.ZERO).build())
-            .origin(origin).store(metrics.instrument(store)).clock(clock).listener(metrics).build();
+                    .eagerWindow(Duration.ZERO)
+                    .build())
+            .origin(origin)
+            .store(metrics.instrument(store))
+            .clock(clock)
+            .listener(metrics)
+            .build();
     private HealthReport healthNow = HealthReport.UNKNOWN;
     private final AdminApi api = build(false);
     private final ObjectMapper json = new ObjectMapper();
@@ -48,9 +54,15 @@ class AdminApiDashboardTest {
     }
 
     private AdminApi build(boolean metricsPublic) {
-        return AdminApi.builder(engine).secret(SECRET).webhookPath("/api/revalidate").siteName("www.example.com")
+        return AdminApi.builder(engine)
+                .secret(SECRET)
+                .webhookPath("/api/revalidate")
+                .siteName("www.example.com")
                 .metrics(metrics)
-                .metricsPublic(metricsPublic).health(() -> healthNow).clock(clock).build();
+                .metricsPublic(metricsPublic)
+                .health(() -> healthNow)
+                .clock(clock)
+                .build();
     }
 
     @AfterEach
@@ -75,7 +87,8 @@ class AdminApiDashboardTest {
 
     private ApiResponse call(AdminApi a, String method, String uri, String body, String... headers) {
         return a.handle(request(method, uri, body == null ? null : body.getBytes(StandardCharsets.UTF_8), headers))
-                .orTimeout(10, TimeUnit.SECONDS).join();
+                .orTimeout(10, TimeUnit.SECONDS)
+                .join();
     }
 
     private ApiResponse call(String method, String uri, String body, String... headers) {
@@ -84,8 +97,10 @@ class AdminApiDashboardTest {
 
     /** From another client address than the other calls'. */
     private ApiResponse callFrom(String client, String method, String uri, String body, String... headers) {
-        return api.handle(request(client, method, uri, body == null ? null : body.getBytes(StandardCharsets.UTF_8), headers))
-                .orTimeout(10, TimeUnit.SECONDS).join();
+        return api.handle(request(
+                        client, method, uri, body == null ? null : body.getBytes(StandardCharsets.UTF_8), headers))
+                .orTimeout(10, TimeUnit.SECONDS)
+                .join();
     }
 
     private static String text(ApiResponse r) {
@@ -101,7 +116,8 @@ class AdminApiDashboardTest {
         all[0] = "Content-Type";
         all[1] = "application/x-www-form-urlencoded";
         System.arraycopy(headers, 0, all, 2, headers.length);
-        return call("POST", "/_regen/login", "secret=" + java.net.URLEncoder.encode(secret, StandardCharsets.UTF_8), all);
+        return call(
+                "POST", "/_regen/login", "secret=" + java.net.URLEncoder.encode(secret, StandardCharsets.UTF_8), all);
     }
 
     /** The session cookie's {@code name=value}, from a successful login. */
@@ -120,8 +136,11 @@ class AdminApiDashboardTest {
     }
 
     private TestEdge.Served serve(String target) {
-        return new TestEdge(engine, origin).serve(new ClientRequest("GET", target, "www.example.com", "http",
-                RequestHeaders.of(java.util.List.of()), false)).orTimeout(10, TimeUnit.SECONDS).join();
+        return new TestEdge(engine, origin)
+                .serve(new ClientRequest(
+                        "GET", target, "www.example.com", "http", RequestHeaders.of(java.util.List.of()), false))
+                .orTimeout(10, TimeUnit.SECONDS)
+                .join();
     }
 
     // ---- login and the session cookie
@@ -133,9 +152,16 @@ class AdminApiDashboardTest {
         assertThat(r.status()).isEqualTo(303);
         assertThat(r.headers()).containsEntry("Location", "/_regen/");
         String cookie = r.headers().get("Set-Cookie");
-        assertThat(cookie).startsWith("regen_session=").contains("; HttpOnly").contains("; SameSite=Strict")
-                .contains("; Path=/_regen/").contains("; Max-Age=43200").doesNotContain("Secure");
-        assertThat(cookie).doesNotContain(SECRET).doesNotContain(java.net.URLEncoder.encode(SECRET, StandardCharsets.UTF_8));
+        assertThat(cookie)
+                .startsWith("regen_session=")
+                .contains("; HttpOnly")
+                .contains("; SameSite=Strict")
+                .contains("; Path=/_regen/")
+                .contains("; Max-Age=43200")
+                .doesNotContain("Secure");
+        assertThat(cookie)
+                .doesNotContain(SECRET)
+                .doesNotContain(java.net.URLEncoder.encode(SECRET, StandardCharsets.UTF_8));
         assertThat(r.headers().get("Location")).doesNotContain(SECRET);
     }
 
@@ -167,8 +193,13 @@ class AdminApiDashboardTest {
         assertThat(throttled.status()).isEqualTo(429);
         assertThat(throttled.headers()).containsEntry("Retry-After", "1").doesNotContainKey("Set-Cookie");
         assertThat(text(throttled)).contains("Too many wrong secrets from your address. Try again in 1 s.");
-        ApiResponse elsewhere = callFrom("198.51.100.1", "POST", "/_regen/login", "secret=" + SECRET,
-                "Content-Type", "application/x-www-form-urlencoded");
+        ApiResponse elsewhere = callFrom(
+                "198.51.100.1",
+                "POST",
+                "/_regen/login",
+                "secret=" + SECRET,
+                "Content-Type",
+                "application/x-www-form-urlencoded");
         assertThat(elsewhere.status()).isEqualTo(303);
 
         clock.advance(Duration.ofSeconds(1));
@@ -176,26 +207,43 @@ class AdminApiDashboardTest {
     }
 
     @Test
-    void bearer_wrongGuessesFromOneClient_429WithRetryAfter_onEveryDoor_otherClientAndSessionsUnaffected() throws Exception {
+    void bearer_wrongGuessesFromOneClient_429WithRetryAfter_onEveryDoor_otherClientAndSessionsUnaffected()
+            throws Exception {
         String cookie = session();
         for (int i = 0; i <= AuthThrottle.FREE_FAILURES; i++) {
-            assertThat(call("GET", "/_regen/api/stats", null, "Authorization", "Bearer wrong-" + i).status()).isEqualTo(401);
+            assertThat(call("GET", "/_regen/api/stats", null, "Authorization", "Bearer wrong-" + i)
+                            .status())
+                    .isEqualTo(401);
         }
 
-        for (String[] door : new String[][] {{"GET", "/_regen/api/stats"}, {"GET", "/_regen/metrics"},
-                {"POST", "/api/revalidate"}}) {
-            ApiResponse r = call(door[0], door[1], "{\"paths\":[\"/a\"]}", "Authorization", "Bearer " + SECRET,
-                    "Content-Type", "application/json");
+        for (String[] door :
+                new String[][] {{"GET", "/_regen/api/stats"}, {"GET", "/_regen/metrics"}, {"POST", "/api/revalidate"}
+                }) {
+            ApiResponse r = call(
+                    door[0],
+                    door[1],
+                    "{\"paths\":[\"/a\"]}",
+                    "Authorization",
+                    "Bearer " + SECRET,
+                    "Content-Type",
+                    "application/json");
             assertThat(r.status()).as(door[1]).isEqualTo(429);
             assertThat(r.headers()).containsEntry("Retry-After", "1");
-            assertThat(jsonOf(r).get("error").asText()).isEqualTo("too many wrong secrets from this address: try again in 1 s");
+            assertThat(jsonOf(r).get("error").asText())
+                    .isEqualTo("too many wrong secrets from this address: try again in 1 s");
         }
-        ApiResponse bodySecret = call("POST", "/api/revalidate", "{\"paths\":[\"/a\"],\"secret\":\"" + SECRET + "\"}",
-                "Content-Type", "application/json");
+        ApiResponse bodySecret = call(
+                "POST",
+                "/api/revalidate",
+                "{\"paths\":[\"/a\"],\"secret\":\"" + SECRET + "\"}",
+                "Content-Type",
+                "application/json");
         assertThat(bodySecret.status()).isEqualTo(429);
-        ApiResponse other = callFrom("198.51.100.1", "GET", "/_regen/api/stats", null, "Authorization", "Bearer " + SECRET);
+        ApiResponse other =
+                callFrom("198.51.100.1", "GET", "/_regen/api/stats", null, "Authorization", "Bearer " + SECRET);
         assertThat(other.status()).isEqualTo(200);
-        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status()).isEqualTo(200);
+        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status())
+                .isEqualTo(200);
 
         PrometheusText.Exposition m = PrometheusText.parse(metrics.scrape());
         assertThat(m.value("regen_auth_failures_total", "endpoint", "api")).isEqualTo(AuthThrottle.FREE_FAILURES + 1);
@@ -210,7 +258,9 @@ class AdminApiDashboardTest {
 
         ApiResponse page = call("GET", "/_regen/", null, "Cookie", "other=1; " + session());
         assertThat(page.status()).isEqualTo(200);
-        assertThat(page.headers().get("Content-Security-Policy")).contains("script-src 'self'").contains("frame-ancestors 'none'");
+        assertThat(page.headers().get("Content-Security-Policy"))
+                .contains("script-src 'self'")
+                .contains("frame-ancestors 'none'");
         assertThat(text(page)).contains("www.example.com").doesNotContain("{{");
     }
 
@@ -218,19 +268,27 @@ class AdminApiDashboardTest {
     void session_forgedOrExpired_rejected() {
         String cookie = session();
         String forged = cookie.substring(0, cookie.length() - 3) + (cookie.endsWith("AAA") ? "BBB" : "AAA");
-        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", forged).status()).isEqualTo(401);
-        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status()).isEqualTo(200);
+        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", forged).status())
+                .isEqualTo(401);
+        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status())
+                .isEqualTo(200);
 
         clock.advance(Duration.ofHours(12));
-        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status()).isEqualTo(401);
+        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status())
+                .isEqualTo(401);
     }
 
     @Test
     void session_fromAnotherSecret_rejected() {
         String cookie = session();
-        AdminApi other = AdminApi.builder(engine).secret("another-secret-0123456789").clock(clock).build();
+        AdminApi other = AdminApi.builder(engine)
+                .secret("another-secret-0123456789")
+                .clock(clock)
+                .build();
 
-        assertThat(call(other, "GET", "/_regen/api/stats", null, "Cookie", cookie).status()).isEqualTo(401);
+        assertThat(call(other, "GET", "/_regen/api/stats", null, "Cookie", cookie)
+                        .status())
+                .isEqualTo(401);
     }
 
     @Test
@@ -241,11 +299,20 @@ class AdminApiDashboardTest {
         ApiResponse noToken = call("POST", "/_regen/logout", "", "Cookie", cookie);
         assertThat(noToken.status()).isEqualTo(403);
 
-        ApiResponse out = call("POST", "/_regen/logout", "csrf=" + csrf, "Cookie", cookie,
-                "Content-Type", "application/x-www-form-urlencoded");
+        ApiResponse out = call(
+                "POST",
+                "/_regen/logout",
+                "csrf=" + csrf,
+                "Cookie",
+                cookie,
+                "Content-Type",
+                "application/x-www-form-urlencoded");
         assertThat(out.status()).isEqualTo(303);
-        assertThat(out.headers().get("Set-Cookie")).startsWith("regen_session=;").contains("Max-Age=0");
-        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status()).isEqualTo(401);
+        assertThat(out.headers().get("Set-Cookie"))
+                .startsWith("regen_session=;")
+                .contains("Max-Age=0");
+        assertThat(call("GET", "/_regen/api/stats", null, "Cookie", cookie).status())
+                .isEqualTo(401);
     }
 
     // ---- the webhook through the dashboard: cookie + CSRF token
@@ -256,9 +323,20 @@ class AdminApiDashboardTest {
         String cookie = session();
         String csrf = csrf(cookie);
 
-        ApiResponse r = call("POST", "/_regen/api/revalidate", "{\"paths\":[\"/blog/a\"]}", "Cookie", cookie,
-                "Content-Type", "application/json", "X-Regen-CSRF", csrf, "Origin", "http://regen.example:8080",
-                "Host", "regen.example:8080");
+        ApiResponse r = call(
+                "POST",
+                "/_regen/api/revalidate",
+                "{\"paths\":[\"/blog/a\"]}",
+                "Cookie",
+                cookie,
+                "Content-Type",
+                "application/json",
+                "X-Regen-CSRF",
+                csrf,
+                "Origin",
+                "http://regen.example:8080",
+                "Host",
+                "regen.example:8080");
 
         assertThat(r.status()).as(text(r)).isEqualTo(200);
         assertThat(jsonOf(r).get("invalidated").asInt()).isEqualTo(1);
@@ -270,10 +348,24 @@ class AdminApiDashboardTest {
         serve("/blog/a");
         String cookie = session();
 
-        ApiResponse none = call("POST", "/_regen/api/revalidate", "{\"paths\":[\"/blog/a\"]}", "Cookie", cookie,
-                "Content-Type", "application/json");
-        ApiResponse wrong = call("POST", "/_regen/api/revalidate", "{\"paths\":[\"/blog/a\"]}", "Cookie", cookie,
-                "Content-Type", "application/json", "X-Regen-CSRF", "0123456789abcdef0123456789abcdef");
+        ApiResponse none = call(
+                "POST",
+                "/_regen/api/revalidate",
+                "{\"paths\":[\"/blog/a\"]}",
+                "Cookie",
+                cookie,
+                "Content-Type",
+                "application/json");
+        ApiResponse wrong = call(
+                "POST",
+                "/_regen/api/revalidate",
+                "{\"paths\":[\"/blog/a\"]}",
+                "Cookie",
+                cookie,
+                "Content-Type",
+                "application/json",
+                "X-Regen-CSRF",
+                "0123456789abcdef0123456789abcdef");
 
         assertThat(none.status()).isEqualTo(403);
         assertThat(wrong.status()).isEqualTo(403);
@@ -286,9 +378,20 @@ class AdminApiDashboardTest {
         String cookie = session();
         String csrf = csrf(cookie);
 
-        ApiResponse r = call("POST", "/_regen/api/revalidate", "{\"paths\":[\"/blog/a\"]}", "Cookie", cookie,
-                "Content-Type", "application/json", "X-Regen-CSRF", csrf, "Origin", "https://evil.example",
-                "Host", "regen.example:8080");
+        ApiResponse r = call(
+                "POST",
+                "/_regen/api/revalidate",
+                "{\"paths\":[\"/blog/a\"]}",
+                "Cookie",
+                cookie,
+                "Content-Type",
+                "application/json",
+                "X-Regen-CSRF",
+                csrf,
+                "Origin",
+                "https://evil.example",
+                "Host",
+                "regen.example:8080");
 
         assertThat(r.status()).isEqualTo(403);
     }
@@ -313,7 +416,9 @@ class AdminApiDashboardTest {
         JsonNode tagged = jsonOf(call("GET", "/_regen/api/entries?tag=blog", null, "Cookie", cookie));
         JsonNode all = jsonOf(call("GET", "/_regen/api/entries", null, "Authorization", "Bearer " + SECRET));
 
-        assertThat(tagged.get("entries")).extracting(n -> n.get("path").asText()).containsExactly("/blog/a", "/blog/b");
+        assertThat(tagged.get("entries"))
+                .extracting(n -> n.get("path").asText())
+                .containsExactly("/blog/a", "/blog/b");
         assertThat(all.get("entries")).hasSize(3);
     }
 
@@ -333,18 +438,22 @@ class AdminApiDashboardTest {
     @Test
     void metrics_needAuthUnlessPublic() {
         assertThat(call("GET", "/_regen/metrics", null).status()).isEqualTo(401);
-        assertThat(call("GET", "/_regen/metrics", null, "Authorization", "Bearer nope").status()).isEqualTo(401);
+        assertThat(call("GET", "/_regen/metrics", null, "Authorization", "Bearer nope")
+                        .status())
+                .isEqualTo(401);
         ApiResponse bearer = call("GET", "/_regen/metrics", null, "Authorization", "Bearer " + SECRET);
         assertThat(bearer.status()).isEqualTo(200);
         assertThat(bearer.contentType()).isEqualTo("text/plain; version=0.0.4; charset=utf-8");
-        assertThat(call("GET", "/_regen/metrics", null, "Cookie", session()).status()).isEqualTo(200);
+        assertThat(call("GET", "/_regen/metrics", null, "Cookie", session()).status())
+                .isEqualTo(200);
 
         assertThat(call(build(true), "GET", "/_regen/metrics", null).status()).isEqualTo(200);
     }
 
     @Test
     void metrics_parseAndCountersMove() {
-        PrometheusText.Exposition before = PrometheusText.parse(text(call(build(true), "GET", "/_regen/metrics", null)));
+        PrometheusText.Exposition before =
+                PrometheusText.parse(text(call(build(true), "GET", "/_regen/metrics", null)));
         serve("/blog/a");
         serve("/blog/a");
         origin.failWith(new RuntimeException("boom"));
@@ -353,20 +462,25 @@ class AdminApiDashboardTest {
 
         PrometheusText.Exposition after = PrometheusText.parse(text(call(build(true), "GET", "/_regen/metrics", null)));
 
-        assertThat(before.types()).containsEntry("regen_requests_total", "counter")
+        assertThat(before.types())
+                .containsEntry("regen_requests_total", "counter")
                 .containsEntry("regen_render_duration_seconds", "histogram")
                 .containsEntry("regen_memory_bytes", "gauge");
         assertThat(before.value("regen_requests_total", "status", "hit")).isZero();
         assertThat(after.value("regen_requests_total", "status", "hit")).isEqualTo(1);
         assertThat(after.value("regen_requests_total", "status", "miss")).isEqualTo(2);
-        assertThat(after.value("regen_render_duration_seconds_count", "outcome", "ok")).isEqualTo(1);
-        assertThat(after.value("regen_render_duration_seconds_count", "outcome", "error")).isEqualTo(1);
+        assertThat(after.value("regen_render_duration_seconds_count", "outcome", "ok"))
+                .isEqualTo(1);
+        assertThat(after.value("regen_render_duration_seconds_count", "outcome", "error"))
+                .isEqualTo(1);
         assertThat(after.value("regen_origin_errors_total", "kind", "error")).isEqualTo(1);
         assertThat(after.value("regen_invalidations_total", "kind", "tag")).isEqualTo(1);
-        assertThat(after.value("regen_invalidated_entries_total", "kind", "tag")).isEqualTo(1);
+        assertThat(after.value("regen_invalidated_entries_total", "kind", "tag"))
+                .isEqualTo(1);
         assertThat(after.value("regen_memory_entries")).isEqualTo(1);
         assertThat(after.value("regen_memory_bytes")).isPositive();
-        assertThat(after.value("regen_store_operation_duration_seconds_count", "op", "put", "result", "ok")).isPositive();
+        assertThat(after.value("regen_store_operation_duration_seconds_count", "op", "put", "result", "ok"))
+                .isPositive();
         assertThat(after.value("regen_background_queue_depth")).isZero();
     }
 
@@ -387,7 +501,8 @@ class AdminApiDashboardTest {
         assertThat(ts.get("hit").get(88).asInt()).isEqualTo(1);
         assertThat(ts.get("miss").get(88).asInt()).isEqualTo(1);
         assertThat(ts.get("renders").get(88).asInt()).isEqualTo(1);
-        assertThat(ts.get("window").get("hitRatio").asDouble()).isCloseTo(2 / 3.0, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(ts.get("window").get("hitRatio").asDouble())
+                .isCloseTo(2 / 3.0, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(ts.get("window").get("renderP50Ms").isNumber()).isTrue();
 
         clock.advance(Duration.ofMinutes(15));
@@ -402,7 +517,8 @@ class AdminApiDashboardTest {
         assertThat(unknown.status()).isEqualTo(200);
         assertThat(jsonOf(unknown).get("status").asText()).isEqualTo("ok");
 
-        healthNow = new HealthReport(HealthReport.Component.up("reachable", at, Duration.ofMillis(1)),
+        healthNow = new HealthReport(
+                HealthReport.Component.up("reachable", at, Duration.ofMillis(1)),
                 HealthReport.Component.down("connection refused", at, Duration.ofMillis(2)));
         ApiResponse originDown = call("GET", "/_regen/health", null);
         assertThat(originDown.status()).isEqualTo(200);
@@ -410,26 +526,31 @@ class AdminApiDashboardTest {
         assertThat(jsonOf(originDown).get("origin").get("detail").asText()).isEqualTo("connection refused");
 
         // the shared store down takes no node out: each still renders and serves from memory
-        healthNow = new HealthReport(HealthReport.Component.down("unreachable since start: connection refused", at, null),
+        healthNow = new HealthReport(
+                HealthReport.Component.down("unreachable since start: connection refused", at, null),
                 HealthReport.Component.up("accepts connections", at, null));
         ApiResponse storeDown = call("GET", "/_regen/health", null);
         assertThat(storeDown.status()).isEqualTo(200);
         assertThat(jsonOf(storeDown).get("store").get("status").asText()).isEqualTo("down");
         assertThat(call("GET", "/_regen/health/ready", null).status()).isEqualTo(200);
 
-        healthNow = new HealthReport(HealthReport.Component.degraded("writes fail: disk full", at, null),
+        healthNow = new HealthReport(
+                HealthReport.Component.degraded("writes fail: disk full", at, null),
                 HealthReport.Component.up("accepts connections", at, null));
         JsonNode degraded = jsonOf(call("GET", "/_regen/health", null));
         assertThat(degraded.get("store").get("status").asText()).isEqualTo("degraded");
         assertThat(degraded.get("store").get("detail").asText()).isEqualTo("writes fail: disk full");
 
-        healthNow = new HealthReport(HealthReport.Component.down("connection refused", at, null),
+        healthNow = new HealthReport(
+                HealthReport.Component.down("connection refused", at, null),
                 HealthReport.Component.down("connection refused", at, null));
         assertThat(engine.memoryEntries()).isZero();
         ApiResponse nothing = call("GET", "/_regen/health", null);
         assertThat(nothing.status()).isEqualTo(503);
         assertThat(jsonOf(nothing).get("reason").asText())
-                .contains("the origin is down").contains("the store is down").contains("no page is held in memory");
+                .contains("the origin is down")
+                .contains("the store is down")
+                .contains("no page is held in memory");
         ApiResponse notReady = call("GET", "/_regen/health/ready", null);
         assertThat(notReady.status()).isEqualTo(503);
         assertThat(jsonOf(notReady).get("ready").asBoolean()).isFalse();
@@ -437,7 +558,11 @@ class AdminApiDashboardTest {
 
         serve("/blog/a"); // one page in memory: it can be served with origin and store down
         assertThat(call("GET", "/_regen/health/ready", null).status()).isEqualTo(200);
-        assertThat(jsonOf(call("GET", "/_regen/health", null)).get("memory").get("pages").asLong()).isPositive();
+        assertThat(jsonOf(call("GET", "/_regen/health", null))
+                        .get("memory")
+                        .get("pages")
+                        .asLong())
+                .isPositive();
     }
 
     @Test
@@ -451,7 +576,8 @@ class AdminApiDashboardTest {
     void noSecret_loginAndDashboardExplainAndRefuse() {
         AdminApi open = AdminApi.builder(engine).metrics(metrics).build();
 
-        ApiResponse r = call(open, "POST", "/_regen/login", "secret=x", "Content-Type", "application/x-www-form-urlencoded");
+        ApiResponse r =
+                call(open, "POST", "/_regen/login", "secret=x", "Content-Type", "application/x-www-form-urlencoded");
         assertThat(r.status()).isEqualTo(503);
         assertThat(text(r)).contains("REGEN_SECRET");
         assertThat(call(open, "GET", "/_regen/metrics", null).status()).isEqualTo(503);

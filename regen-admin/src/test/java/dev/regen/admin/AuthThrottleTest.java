@@ -40,7 +40,9 @@ class AuthThrottleTest {
 
     private void wrong(String client, int times) {
         for (int i = 0; i < times; i++) {
-            assertThat(throttle.refusal(client, AuthThrottle.Door.API)).as("attempt %d", i + 1).isZero();
+            assertThat(throttle.refusal(client, AuthThrottle.Door.API))
+                    .as("attempt %d", i + 1)
+                    .isZero();
             throttle.wrongSecret(client, AuthThrottle.Door.API);
         }
     }
@@ -104,7 +106,8 @@ class AuthThrottleTest {
 
     @Test
     void key_ipv6ByItsSlash64_ipv4AsIs() {
-        assertThat(AuthThrottle.key("2001:db8:1:2::1")).isEqualTo(AuthThrottle.key("2001:db8:1:2:ffff::9"))
+        assertThat(AuthThrottle.key("2001:db8:1:2::1"))
+                .isEqualTo(AuthThrottle.key("2001:db8:1:2:ffff::9"))
                 .isEqualTo("2001:db8:1:2::/64");
         assertThat(AuthThrottle.key("2001:db8:1:3::1")).isNotEqualTo(AuthThrottle.key("2001:db8:1:2::1"));
         assertThat(AuthThrottle.key("::ffff:192.0.2.1")).isEqualTo("192.0.2.1");
@@ -122,8 +125,9 @@ class AuthThrottleTest {
         }
         assertThat(lines()).hasSize(2);
         assertThat(lines().get(0)).isEqualTo("wrong secret from " + A + " (webhook)");
-        assertThat(lines().get(1)).isEqualTo("shutting out " + A + " (webhook) after 6 wrong secrets in a row: "
-                + "429 for 1 s, twice as long after each further wrong secret");
+        assertThat(lines().get(1))
+                .isEqualTo("shutting out " + A + " (webhook) after 6 wrong secrets in a row: "
+                        + "429 for 1 s, twice as long after each further wrong secret");
 
         clock.advance(Duration.ofSeconds(1));
         throttle.wrongSecret(A, AuthThrottle.Door.WEBHOOK);
@@ -135,8 +139,9 @@ class AuthThrottleTest {
         clock.advance(Duration.ofSeconds(60));
         throttle.wrongSecret(A, AuthThrottle.Door.WEBHOOK);
         assertThat(lines()).hasSize(3);
-        assertThat(lines().get(2)).isEqualTo("still shutting out " + A + " (webhook): 2 wrong secrets and 10494 "
-                + "attempts refused with 429 in the last 61 s; it may try again in 4 s");
+        assertThat(lines().get(2))
+                .isEqualTo("still shutting out " + A + " (webhook): 2 wrong secrets and 10494 "
+                        + "attempts refused with 429 in the last 61 s; it may try again in 4 s");
     }
 
     @Test
@@ -147,7 +152,9 @@ class AuthThrottleTest {
 
         PrometheusText.Exposition scrape = PrometheusText.parse(metrics.scrape());
         assertThat(scrape.value("regen_auth_failures_total", "endpoint", "api")).isEqualTo(6.0);
-        assertThat(scrape.value("regen_auth_throttled_total", "endpoint", "login")).isEqualTo(2.0);
-        assertThat(scrape.value("regen_auth_failures_total", "endpoint", "webhook")).isZero();
+        assertThat(scrape.value("regen_auth_throttled_total", "endpoint", "login"))
+                .isEqualTo(2.0);
+        assertThat(scrape.value("regen_auth_failures_total", "endpoint", "webhook"))
+                .isZero();
     }
 }

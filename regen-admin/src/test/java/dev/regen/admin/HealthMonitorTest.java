@@ -32,8 +32,18 @@ class HealthMonitorTest {
     @Test
     void report_beforeFirstCheck_unknownAndOk() {
         CountDownLatch never = new CountDownLatch(1);
-        try (HealthMonitor m = HealthMonitor.start(() -> { never.await(); return ""; }, () -> { never.await(); return ""; },
-                Duration.ofHours(1), Duration.ofHours(1), clock)) {
+        try (HealthMonitor m = HealthMonitor.start(
+                () -> {
+                    never.await();
+                    return "";
+                },
+                () -> {
+                    never.await();
+                    return "";
+                },
+                Duration.ofHours(1),
+                Duration.ofHours(1),
+                clock)) {
             HealthReport r = m.report();
             assertThat(r.store().state()).isEqualTo(HealthReport.State.UNKNOWN);
             assertThat(r.status()).isEqualTo("ok");
@@ -45,14 +55,22 @@ class HealthMonitorTest {
     @Test
     void report_upThenDown_asProbesChange() throws Exception {
         AtomicReference<String> originFault = new AtomicReference<>();
-        try (HealthMonitor m = HealthMonitor.start(() -> "reachable", () -> {
-            String f = originFault.get();
-            if (f != null) {
-                throw new java.io.IOException(f);
-            }
-            return "accepts connections";
-        }, Duration.ofMillis(20), Duration.ofSeconds(5), clock)) {
-            HealthReport up = await(m, r -> r.origin().state() == HealthReport.State.UP && r.store().state() == HealthReport.State.UP);
+        try (HealthMonitor m = HealthMonitor.start(
+                () -> "reachable",
+                () -> {
+                    String f = originFault.get();
+                    if (f != null) {
+                        throw new java.io.IOException(f);
+                    }
+                    return "accepts connections";
+                },
+                Duration.ofMillis(20),
+                Duration.ofSeconds(5),
+                clock)) {
+            HealthReport up = await(
+                    m,
+                    r -> r.origin().state() == HealthReport.State.UP
+                            && r.store().state() == HealthReport.State.UP);
             assertThat(up.status()).isEqualTo("ok");
             assertThat(up.origin().detail()).isEqualTo("accepts connections");
             assertThat(up.origin().checkedAt()).isEqualTo(clock.instant());
@@ -60,7 +78,9 @@ class HealthMonitorTest {
             originFault.set("connection refused");
             HealthReport down = await(m, r -> r.origin().state() == HealthReport.State.DOWN);
             assertThat(down.status()).isEqualTo("degraded");
-            assertThat(down.canServe(0)).as("the store can still serve what it holds").isTrue();
+            assertThat(down.canServe(0))
+                    .as("the store can still serve what it holds")
+                    .isTrue();
             assertThat(down.origin().detail()).isEqualTo("connection refused");
         }
     }
@@ -78,8 +98,8 @@ class HealthMonitorTest {
     @Test
     void report_storeSaysItIsDegraded_degradedWithItsReasonBetweenProbes() throws Exception {
         AtomicReference<StoreHealth> says = new AtomicReference<>(StoreHealth.UP);
-        try (HealthMonitor m = HealthMonitor.start(() -> "reachable", says::get, () -> "ok", Duration.ofHours(1),
-                Duration.ofSeconds(5), clock)) {
+        try (HealthMonitor m = HealthMonitor.start(
+                () -> "reachable", says::get, () -> "ok", Duration.ofHours(1), Duration.ofSeconds(5), clock)) {
             await(m, r -> r.store().state() == HealthReport.State.UP);
 
             says.set(StoreHealth.degraded("writes fail: disk full"));
@@ -96,14 +116,19 @@ class HealthMonitorTest {
     @Test
     void report_storeBackAfterAFailedProbe_probesAgainAtOnce() throws Exception {
         AtomicReference<String> fault = new AtomicReference<>("connection refused");
-        try (HealthMonitor m = HealthMonitor.start(() -> {
-            String f = fault.get();
-            if (f != null) {
-                throw new StoreException(f);
-            }
-            return "reachable";
-        }, () -> fault.get() == null ? StoreHealth.UP : StoreHealth.down(fault.get()), () -> "ok",
-                Duration.ofHours(1), Duration.ofSeconds(5), clock)) {
+        try (HealthMonitor m = HealthMonitor.start(
+                () -> {
+                    String f = fault.get();
+                    if (f != null) {
+                        throw new StoreException(f);
+                    }
+                    return "reachable";
+                },
+                () -> fault.get() == null ? StoreHealth.UP : StoreHealth.down(fault.get()),
+                () -> "ok",
+                Duration.ofHours(1),
+                Duration.ofSeconds(5),
+                clock)) {
             await(m, r -> r.store().state() == HealthReport.State.DOWN);
 
             fault.set(null); // the next probe is an hour away: the store's word brings it forward
@@ -116,8 +141,15 @@ class HealthMonitorTest {
     @Test
     void report_probeHangingPastTimeout_down() throws Exception {
         CountDownLatch hang = new CountDownLatch(1);
-        try (HealthMonitor m = HealthMonitor.start(() -> "ok", () -> { hang.await(); return "late"; },
-                Duration.ofMillis(20), Duration.ofMillis(100), clock)) {
+        try (HealthMonitor m = HealthMonitor.start(
+                () -> "ok",
+                () -> {
+                    hang.await();
+                    return "late";
+                },
+                Duration.ofMillis(20),
+                Duration.ofMillis(100),
+                clock)) {
             HealthReport r = await(m, x -> x.origin().state() == HealthReport.State.DOWN);
             assertThat(r.origin().detail()).startsWith("no answer for");
         } finally {
@@ -148,7 +180,6 @@ class HealthMonitorTest {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     }
 }

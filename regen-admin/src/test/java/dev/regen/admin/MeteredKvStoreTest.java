@@ -24,10 +24,13 @@ class MeteredKvStoreTest {
         KvStore store = new MeteredKvStore(inner, registry);
         store.put("/k", new byte[] {1, 2}, PutOptions.metadata(Map.of("a", "1")));
 
-        assertThat(store.replaceMetadata("/k", PutOptions.metadata(Map.of("a", "2")))).isTrue();
+        assertThat(store.replaceMetadata("/k", PutOptions.metadata(Map.of("a", "2"))))
+                .isTrue();
         assertThat(store.replaceMetadata("/missing", PutOptions.NONE)).isFalse();
 
-        assertThat(inner.replaced).as("the wrapped store's own replaceMetadata, not get + put").isEqualTo(2);
+        assertThat(inner.replaced)
+                .as("the wrapped store's own replaceMetadata, not get + put")
+                .isEqualTo(2);
         assertThat(inner.puts).isEqualTo(1);
         assertThat(store.get("/k").metadata()).isEqualTo(Map.of("a", "2"));
         assertThat(count("replace_metadata", "ok")).isEqualTo(2);
@@ -47,7 +50,11 @@ class MeteredKvStoreTest {
     }
 
     private long count(String op, String result) {
-        return registry.get("regen.store.operation.duration").tag("op", op).tag("result", result).timer().count();
+        return registry.get("regen.store.operation.duration")
+                .tag("op", op)
+                .tag("result", result)
+                .timer()
+                .count();
     }
 
     /** A memory store that counts puts and metadata replacements, and fails the latter when told to. */

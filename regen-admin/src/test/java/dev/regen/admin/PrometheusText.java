@@ -23,7 +23,7 @@ public final class PrometheusText {
     private static final List<String> TYPES = List.of("counter", "gauge", "histogram", "summary", "untyped");
 
     /** One sample: the series' name and labels, and its value. */
-    public record Sample(String name, Map<String, String> labels, double value) { }
+    public record Sample(String name, Map<String, String> labels, double value) {}
 
     /** A parsed exposition. */
     public record Exposition(Map<String, String> types, Map<String, String> help, List<Sample> samples) {
@@ -48,8 +48,7 @@ public final class PrometheusText {
         }
     }
 
-    private PrometheusText() {
-    }
+    private PrometheusText() {}
 
     /** @throws IllegalArgumentException naming the line of the first violation */
     public static Exposition parse(String text) {
@@ -78,7 +77,9 @@ public final class PrometheusText {
                     if (parts[1].equals("TYPE")) {
                         check(parts.length == 4 && TYPES.contains(parts[3]), lineNo, "bad type: " + line);
                         check(!types.containsKey(family), lineNo, "second TYPE for " + family);
-                        check(!familyOfSeries.containsValue(family) && !seen.containsKey(family), lineNo,
+                        check(
+                                !familyOfSeries.containsValue(family) && !seen.containsKey(family),
+                                lineNo,
                                 "TYPE after samples of " + family);
                         types.put(family, parts[3]);
                     } else {
@@ -111,7 +112,9 @@ public final class PrometheusText {
             familyOfSeries.put(id, fam);
             samples.add(s);
         }
-        Exposition e = new Exposition(Collections.unmodifiableMap(types), Collections.unmodifiableMap(help),
+        Exposition e = new Exposition(
+                Collections.unmodifiableMap(types),
+                Collections.unmodifiableMap(help),
                 Collections.unmodifiableList(samples));
         checkHistograms(e);
         return e;
@@ -259,10 +262,12 @@ public final class PrometheusText {
                     throw new IllegalArgumentException(family + b.getKey() + ": no +Inf bucket");
                 }
                 String[] labels = b.getKey().entrySet().stream()
-                        .flatMap(x -> java.util.stream.Stream.of(x.getKey(), x.getValue())).toArray(String[]::new);
+                        .flatMap(x -> java.util.stream.Stream.of(x.getKey(), x.getValue()))
+                        .toArray(String[]::new);
                 double count = e.value(family + "_count", labels);
                 if (count != inf) {
-                    throw new IllegalArgumentException(family + b.getKey() + ": +Inf bucket " + inf + " != _count " + count);
+                    throw new IllegalArgumentException(
+                            family + b.getKey() + ": +Inf bucket " + inf + " != _count " + count);
                 }
             }
         }

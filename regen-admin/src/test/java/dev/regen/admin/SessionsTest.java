@@ -26,11 +26,14 @@ class SessionsTest {
         Sessions.Session s = sessions.create();
         String[] parts = s.token().split("\\.");
 
-        assertThat(sessions.verify((Long.parseLong(parts[0]) + 3600) + "." + parts[1] + "." + parts[2])).isNull();
-        assertThat(sessions.verify(parts[0] + "." + parts[1] + "." + parts[2].substring(1))).isNull();
+        assertThat(sessions.verify((Long.parseLong(parts[0]) + 3600) + "." + parts[1] + "." + parts[2]))
+                .isNull();
+        assertThat(sessions.verify(parts[0] + "." + parts[1] + "." + parts[2].substring(1)))
+                .isNull();
         assertThat(sessions.verify("garbage")).isNull();
         assertThat(sessions.verify(null)).isNull();
-        assertThat(new Sessions("another-secret-0123456789", clock).verify(s.token())).isNull();
+        assertThat(new Sessions("another-secret-0123456789", clock).verify(s.token()))
+                .isNull();
 
         clock.advance(Sessions.TTL.minusSeconds(1));
         assertThat(sessions.verify(s.token())).isNotNull();
@@ -63,8 +66,10 @@ class SessionsTest {
 
     @Test
     void cookie_findsByExactName() {
-        assertThat(dev.regen.http.HttpFields.cookie("a=1; regen_session=x.y.z; b=2", "regen_session")).isEqualTo("x.y.z");
-        assertThat(dev.regen.http.HttpFields.cookie("xregen_session=1", "regen_session")).isNull();
+        assertThat(dev.regen.http.HttpFields.cookie("a=1; regen_session=x.y.z; b=2", "regen_session"))
+                .isEqualTo("x.y.z");
+        assertThat(dev.regen.http.HttpFields.cookie("xregen_session=1", "regen_session"))
+                .isNull();
         assertThat(dev.regen.http.HttpFields.cookie(null, "regen_session")).isNull();
     }
 }

@@ -25,7 +25,8 @@ class TimeSeriesTest {
 
         assertThat(s.buckets()).hasSize(90);
         TimeSeries.Bucket last = s.buckets().get(89);
-        assertThat(last.startMillis()).isEqualTo(Instant.parse("2026-01-01T00:00:20Z").toEpochMilli());
+        assertThat(last.startMillis())
+                .isEqualTo(Instant.parse("2026-01-01T00:00:20Z").toEpochMilli());
         assertThat(last.requests(CacheStatus.HIT)).isEqualTo(1);
         assertThat(last.requests(CacheStatus.MISS)).isEqualTo(1);
         assertThat(s.buckets().get(87).requests(CacheStatus.HIT)).isEqualTo(1);
@@ -39,7 +40,9 @@ class TimeSeriesTest {
 
         TimeSeries.Snapshot s = series.snapshot();
 
-        long stale = s.buckets().stream().mapToLong(b -> b.requests(CacheStatus.STALE)).sum();
+        long stale = s.buckets().stream()
+                .mapToLong(b -> b.requests(CacheStatus.STALE))
+                .sum();
         assertThat(stale).isZero();
         assertThat(s.buckets().get(89).requests(CacheStatus.BYPASS)).isEqualTo(1);
     }

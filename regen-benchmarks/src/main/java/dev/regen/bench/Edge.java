@@ -12,8 +12,7 @@ import java.util.List;
 
 /** What an edge does with a reply, in process and whole, to fill the cache before a measurement. */
 final class Edge {
-    private Edge() {
-    }
+    private Edge() {}
 
     static final String HOST = "bench.example";
 
@@ -35,8 +34,9 @@ final class Edge {
         Reply reply = engine.serve(get(host, target)).join();
         if (reply instanceof Reply.Forward f) {
             Forwarding fwd = f.forwarding();
-            OriginResponse r = origin.fetch(new OriginRequest(fwd.method(), fwd.target(), host, "http",
-                    fwd.headers(), Long.MAX_VALUE)).join();
+            OriginResponse r = origin.fetch(
+                            new OriginRequest(fwd.method(), fwd.target(), host, "http", fwd.headers(), Long.MAX_VALUE))
+                    .join();
             if (fwd.head(r.status(), r.headers()).buffer()) {
                 fwd.complete(r.body()).join();
             }

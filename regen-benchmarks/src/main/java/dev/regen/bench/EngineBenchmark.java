@@ -46,8 +46,11 @@ public class EngineBenchmark {
     public void setUp() {
         store = new MemoryStore(512L << 20, InstantSource.system());
         Pages origin = new Pages();
-        engine = RegenEngine.builder().config(RegenConfig.builder().revalidate(Duration.ofHours(1)).build())
-                .origin(origin).store(store).build();
+        engine = RegenEngine.builder()
+                .config(RegenConfig.builder().revalidate(Duration.ofHours(1)).build())
+                .origin(origin)
+                .store(store)
+                .build();
         for (int i = 0; i < 100; i++) {
             Edge.serve(engine, origin, "/p/" + i);
         }

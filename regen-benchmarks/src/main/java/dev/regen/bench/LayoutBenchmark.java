@@ -85,12 +85,16 @@ public class LayoutBenchmark {
         long offset = 0;
         db.setAutoCommit(false);
         try (FileChannel out = FileChannel.open(segmentFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             PreparedStatement putRow = db.prepareStatement("INSERT INTO row_layout VALUES (?, ?, ?, ?, ?)");
-             PreparedStatement putIndex = db.prepareStatement("INSERT INTO index_layout VALUES (?, ?, ?, ?, ?, ?)")) {
+                PreparedStatement putRow = db.prepareStatement("INSERT INTO row_layout VALUES (?, ?, ?, ?, ?)");
+                PreparedStatement putIndex =
+                        db.prepareStatement("INSERT INTO index_layout VALUES (?, ?, ?, ?, ?, ?)")) {
             for (int i = 0; i < PAGES; i++) {
                 byte[] body = Pages.page("/p/" + i).body();
                 String key = "page:/p/" + i;
-                store.put(key, body, dev.regen.store.PutOptions.metadata(java.util.Map.of("h", "Content-Type:text/html")));
+                store.put(
+                        key,
+                        body,
+                        dev.regen.store.PutOptions.metadata(java.util.Map.of("h", "Content-Type:text/html")));
                 putRow.setString(1, key);
                 putRow.setString(2, METADATA);
                 putRow.setNull(3, Types.INTEGER);
@@ -120,9 +124,11 @@ public class LayoutBenchmark {
                 + " AND (expiration IS NULL OR expiration > ?)");
         String split = "SELECT e.metadata, e.expiration, e.size, e.crc, b.value FROM entries e"
                 + " LEFT JOIN bodies b ON b.id = e.id WHERE e.key = ? AND (e.expiration IS NULL OR e.expiration > ?)";
-        splitRow = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("store").resolve("regen.db"))
+        splitRow = DriverManager.getConnection(
+                        "jdbc:sqlite:" + dir.resolve("store").resolve("regen.db"))
                 .prepareStatement(split);
-        Connection mapped = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("store").resolve("regen.db"));
+        Connection mapped = DriverManager.getConnection(
+                "jdbc:sqlite:" + dir.resolve("store").resolve("regen.db"));
         try (Statement s = mapped.createStatement()) {
             s.execute("PRAGMA mmap_size = " + (1L << 30));
         }

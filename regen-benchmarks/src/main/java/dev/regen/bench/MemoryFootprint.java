@@ -1,7 +1,6 @@
 package dev.regen.bench;
 
 import dev.regen.CachedPage;
-import dev.regen.ClientRequest;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.Reply;
@@ -29,9 +28,14 @@ public final class MemoryFootprint {
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         Pages origin = new Pages();
         try (EmbeddedStore store = EmbeddedStore.open(dir, InstantSource.system());
-             RegenEngine engine = RegenEngine.builder()
-                     .config(RegenConfig.builder().revalidate(Duration.ofHours(1)).build())
-                     .origin(origin).store(store).memoryBytes(budget).build()) {
+                RegenEngine engine = RegenEngine.builder()
+                        .config(RegenConfig.builder()
+                                .revalidate(Duration.ofHours(1))
+                                .build())
+                        .origin(origin)
+                        .store(store)
+                        .memoryBytes(budget)
+                        .build()) {
             // warm up classes and pools with pages that are then dropped from the count
             Edge.serve(engine, origin, "/warm");
             long before = usedAfterGc(memory);
@@ -56,10 +60,14 @@ public final class MemoryFootprint {
             long grown = after - before;
             System.out.printf("pages rendered:            %d%n", n);
             System.out.printf("pages held in L1:          %d (budget %d MiB)%n", inMemory, budget >> 20);
-            System.out.printf("identity bodies:           %.1f MiB (%.0f B/page)%n", bodies / 1048576.0, (double) bodies / n);
-            System.out.printf("gzip variants:             %.1f MiB (%.0f B/page)%n", gzip / 1048576.0, (double) gzip / n);
+            System.out.printf(
+                    "identity bodies:           %.1f MiB (%.0f B/page)%n", bodies / 1048576.0, (double) bodies / n);
+            System.out.printf(
+                    "gzip variants:             %.1f MiB (%.0f B/page)%n", gzip / 1048576.0, (double) gzip / n);
             System.out.printf("heap growth:               %.1f MiB%n", grown / 1048576.0);
-            System.out.printf("overhead beyond bodies:    %.0f B/page%n", (double) (grown - bodies - gzip) / Math.max(1, inMemory));
+            System.out.printf(
+                    "overhead beyond bodies:    %.0f B/page%n",
+                    (double) (grown - bodies - gzip) / Math.max(1, inMemory));
             System.out.printf("L1 weight (engine's view): %.1f MiB%n", engine.memoryBytes() / 1048576.0);
             if (sample.isEmpty()) {
                 throw new IllegalStateException("no page");

@@ -33,10 +33,14 @@ public final class MillionPages {
         Origin origin = request -> CompletableFuture.completedFuture(page(request.target(), bytes));
         long start = System.nanoTime();
         try (EmbeddedStore store = EmbeddedStore.open(dir, InstantSource.system(), 64L << 30);
-             RegenEngine engine = RegenEngine.builder()
-                     .config(RegenConfig.builder().revalidate(Duration.ofDays(30)).build())
-                     .origin(origin)
-                     .store(store).memoryBytes(16L << 20).build()) {
+                RegenEngine engine = RegenEngine.builder()
+                        .config(RegenConfig.builder()
+                                .revalidate(Duration.ofDays(30))
+                                .build())
+                        .origin(origin)
+                        .store(store)
+                        .memoryBytes(16L << 20)
+                        .build()) {
             for (int i = 0; i < n; i++) {
                 Edge.serve(engine, origin, host, path(i));
                 if (i % 100_000 == 0 && i > 0) {
@@ -47,8 +51,9 @@ public final class MillionPages {
         double seconds = (System.nanoTime() - start) / 1e9;
         long disk = size(dir);
         System.out.printf("stored %,d pages of ~%d bytes in %.0f s (%.0f pages/s)%n", n, bytes, seconds, n / seconds);
-        System.out.printf("on disk: %.1f MiB, %.0f bytes per page (%.2f x the body)%n", disk / 1048576.0,
-                (double) disk / n, (double) disk / n / bytes);
+        System.out.printf(
+                "on disk: %.1f MiB, %.0f bytes per page (%.2f x the body)%n",
+                disk / 1048576.0, (double) disk / n, (double) disk / n / bytes);
     }
 
     static String path(int i) {
@@ -58,8 +63,8 @@ public final class MillionPages {
     static OriginResponse page(String path, int bytes) {
         OriginResponse page = Pages.page(path, bytes);
         int i = Integer.parseInt(path.substring(path.lastIndexOf('p') + 1));
-        List<Header> headers = new ArrayList<>(List.of(new Header("Content-Type", "text/html; charset=utf-8"),
-                new Header("Cache-Tag", "t" + (i % 97))));
+        List<Header> headers = new ArrayList<>(List.of(
+                new Header("Content-Type", "text/html; charset=utf-8"), new Header("Cache-Tag", "t" + (i % 97))));
         return new OriginResponse(200, headers, page.body());
     }
 

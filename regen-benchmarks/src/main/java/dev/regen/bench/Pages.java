@@ -24,17 +24,24 @@ final class Pages implements Origin {
     /** A page of about {@code bytes} bytes. */
     static OriginResponse page(String path, int bytes) {
         StringBuilder sb = new StringBuilder(bytes + 256)
-                .append("<!doctype html><html><head><meta charset=\"utf-8\"><title>").append(path)
+                .append("<!doctype html><html><head><meta charset=\"utf-8\"><title>")
+                .append(path)
                 .append("</title></head><body><main>");
         int n = 0;
         while (sb.length() < bytes - 64) {
-            sb.append("<p>Paragraph ").append(n++).append(" of ").append(path)
+            sb.append("<p>Paragraph ")
+                    .append(n++)
+                    .append(" of ")
+                    .append(path)
                     .append(": server-rendered text that changes from page to page.</p>\n");
         }
         sb.append("</main></body></html>\n");
-        return new OriginResponse(200, List.of(
-                new Header("Content-Type", "text/html; charset=utf-8"),
-                new Header("Cache-Tag", "posts, post-" + path.hashCode()),
-                new Header("X-Powered-By", "bench")), sb.toString().getBytes(StandardCharsets.UTF_8));
+        return new OriginResponse(
+                200,
+                List.of(
+                        new Header("Content-Type", "text/html; charset=utf-8"),
+                        new Header("Cache-Tag", "posts, post-" + path.hashCode()),
+                        new Header("X-Powered-By", "bench")),
+                sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 }

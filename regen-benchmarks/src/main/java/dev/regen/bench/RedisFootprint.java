@@ -25,11 +25,15 @@ public final class RedisFootprint {
         RedisClient client = RedisClient.create(uri.toString());
         Origin origin = request -> CompletableFuture.completedFuture(Pages.page(request.target(), size));
         try (StatefulRedisConnection<String, String> redis = client.connect();
-             RedisStore store = RedisStore.open(uri, InstantSource.system());
-             RegenEngine engine = RegenEngine.builder()
-                     .config(RegenConfig.builder().revalidate(Duration.ofHours(1)).build())
-                     .origin(origin)
-                     .store(store).memoryBytes(1 << 20).build()) {
+                RedisStore store = RedisStore.open(uri, InstantSource.system());
+                RegenEngine engine = RegenEngine.builder()
+                        .config(RegenConfig.builder()
+                                .revalidate(Duration.ofHours(1))
+                                .build())
+                        .origin(origin)
+                        .store(store)
+                        .memoryBytes(1 << 20)
+                        .build()) {
             if (redis.sync().dbsize() > 0) {
                 throw new IllegalStateException("Redis at " + uri + " is not empty: measure on an empty one");
             }
@@ -40,11 +44,15 @@ public final class RedisFootprint {
                 bodies += ((dev.regen.Reply.Page) reply).page().body().length;
             }
             long grown = usedMemory(redis) - before;
-            System.out.printf("pages stored:          %d of ~%d bytes (%d keys in Redis)%n", n, size, redis.sync().dbsize());
-            System.out.printf("bodies:                %.1f MiB (%.0f B/page)%n", bodies / 1048576.0, (double) bodies / n);
+            System.out.printf(
+                    "pages stored:          %d of ~%d bytes (%d keys in Redis)%n",
+                    n, size, redis.sync().dbsize());
+            System.out.printf(
+                    "bodies:                %.1f MiB (%.0f B/page)%n", bodies / 1048576.0, (double) bodies / n);
             System.out.printf("used_memory growth:    %.1f MiB%n", grown / 1048576.0);
-            System.out.printf("Redis bytes per page:  %.0f (%.0f beyond the body)%n", (double) grown / n,
-                    (double) (grown - bodies) / n);
+            System.out.printf(
+                    "Redis bytes per page:  %.0f (%.0f beyond the body)%n",
+                    (double) grown / n, (double) (grown - bodies) / n);
         } finally {
             client.shutdown();
         }

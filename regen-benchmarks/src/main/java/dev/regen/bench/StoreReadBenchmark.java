@@ -72,7 +72,9 @@ public class StoreReadBenchmark {
         store = EmbeddedStore.open(dir, InstantSource.system(), 1L << 30);
         pages = PAGES;
         for (int i = 0; i < PAGES; i++) {
-            store.put("page:/p/" + i, Pages.page("/p/" + i).body(),
+            store.put(
+                    "page:/p/" + i,
+                    Pages.page("/p/" + i).body(),
                     PutOptions.metadata(Map.of("h", "Content-Type:text/html; charset=utf-8\n", "e", "\"x\"")));
         }
     }

@@ -59,7 +59,9 @@ public class StoreWriteBenchmark {
 
     @Benchmark
     public void putSameValueNewMetadata() {
-        store.put("page:/stale/" + ThreadLocalRandom.current().nextInt(STALE_PAGES), body,
+        store.put(
+                "page:/stale/" + ThreadLocalRandom.current().nextInt(STALE_PAGES),
+                body,
                 PutOptions.metadata(Map.of("i", Long.toString(next++))));
     }
 }

@@ -32,8 +32,7 @@ public interface Cluster extends AutoCloseable {
      * the content from before the change, so its result must be stored stale. Default: nothing (one node
      * tracks that itself).
      */
-    default void markInvalidated(String key) {
-    }
+    default void markInvalidated(String key) {}
 
     /** Whether {@code key} was invalidated by another node while this node held {@code lock}; clears the mark. */
     default boolean takeInvalidated(RenderLock lock) {
@@ -68,7 +67,7 @@ public interface Cluster extends AutoCloseable {
     }
 
     /** A page re-rendered unchanged: its key, its ETag and its new render time. */
-    record Refresh(String key, String etag, java.time.Instant renderedAt) { }
+    record Refresh(String key, String etag, java.time.Instant renderedAt) {}
 
     /** Receives changes published by other nodes (never this node's own). One listener per engine. */
     void subscribe(Listener listener);
@@ -77,7 +76,7 @@ public interface Cluster extends AutoCloseable {
     void close();
 
     /** A held render lock. {@code token} identifies the holder so only it can release the lock. */
-    record RenderLock(String key, String token) { }
+    record RenderLock(String key, String token) {}
 
     /** Changes made by other nodes. Called on the implementation's threads; must not block. */
     interface Listener {
@@ -92,8 +91,7 @@ public interface Cluster extends AutoCloseable {
         }
 
         /** Another node revalidated {@code paths} and {@code tags}: drop the matching copies held in memory. */
-        default void revalidated(Collection<String> paths, Collection<String> tags) {
-        }
+        default void revalidated(Collection<String> paths, Collection<String> tags) {}
     }
 
     /** One node on its own: every lock is granted, nothing is published. */
@@ -104,8 +102,7 @@ public interface Cluster extends AutoCloseable {
         }
 
         @Override
-        public void unlock(RenderLock lock) {
-        }
+        public void unlock(RenderLock lock) {}
 
         @Override
         public CompletableFuture<Void> publish(Collection<String> keys) {
@@ -113,11 +110,9 @@ public interface Cluster extends AutoCloseable {
         }
 
         @Override
-        public void subscribe(Listener listener) {
-        }
+        public void subscribe(Listener listener) {}
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     };
 }

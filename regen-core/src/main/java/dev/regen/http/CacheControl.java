@@ -35,7 +35,8 @@ public record CacheControl(
                 continue;
             }
             int eq = directive.indexOf('=');
-            String name = (eq < 0 ? directive : directive.substring(0, eq)).trim().toLowerCase(Locale.ROOT);
+            String name =
+                    (eq < 0 ? directive : directive.substring(0, eq)).trim().toLowerCase(Locale.ROOT);
             String arg = eq < 0 ? null : unquote(directive.substring(eq + 1).trim());
             switch (name) {
                 case "s-maxage" -> sMaxAge = seconds(arg);
@@ -50,7 +51,7 @@ public record CacheControl(
                 // proxy-revalidate is must-revalidate for shared caches (RFC 9111 §5.2.2.8)
                 case "must-revalidate", "proxy-revalidate" -> mustRevalidate = true;
                 case "immutable" -> immutable = true;
-                default -> { }
+                default -> {}
             }
         }
         return new CacheControl(sMaxAge, maxAge, swr, noStore, noCache, priv, pub, mustRevalidate, immutable);

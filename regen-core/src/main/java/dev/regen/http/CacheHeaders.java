@@ -11,8 +11,7 @@ import java.util.Set;
  * request rule for cached pages. Same values as the proxy's.
  */
 public final class CacheHeaders {
-    private CacheHeaders() {
-    }
+    private CacheHeaders() {}
 
     public static final String X_CACHE_STATUS = "X-Cache-Status";
     public static final String CACHE_STATUS = "Cache-Status";

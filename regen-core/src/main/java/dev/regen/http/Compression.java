@@ -15,12 +15,12 @@ public final class Compression {
     /** Below this a gzip member's own overhead eats most of the gain. */
     static final int MIN_BYTES = 512;
 
-    private Compression() {
-    }
+    private Compression() {}
 
     /** The gzip variant of a body worth compressing, or null. */
     public static byte[] gzipIfUseful(List<Header> headers, byte[] body) {
-        if (body.length < MIN_BYTES || HttpFields.has(headers, "content-encoding")
+        if (body.length < MIN_BYTES
+                || HttpFields.has(headers, "content-encoding")
                 || !compressible(HttpFields.first(headers, "content-type"))) {
             return null;
         }
@@ -34,10 +34,17 @@ public final class Compression {
             return false;
         }
         String mime = contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
-        return mime.startsWith("text/") || mime.endsWith("+json") || mime.endsWith("+xml")
+        return mime.startsWith("text/")
+                || mime.endsWith("+json")
+                || mime.endsWith("+xml")
                 || switch (mime) {
-                    case "application/json", "application/javascript", "application/xml", "application/ld+json",
-                         "application/manifest+json", "image/svg+xml", "application/wasm" -> true;
+                    case "application/json",
+                            "application/javascript",
+                            "application/xml",
+                            "application/ld+json",
+                            "application/manifest+json",
+                            "image/svg+xml",
+                            "application/wasm" -> true;
                     default -> false;
                 };
     }

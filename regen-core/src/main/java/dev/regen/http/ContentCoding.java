@@ -17,8 +17,7 @@ public final class ContentCoding {
     /** What renders ask the origin for: a coding Regen decodes, and the one it serves pre-compressed. */
     public static final String RENDER_ACCEPT_ENCODING = "gzip";
 
-    private ContentCoding() {
-    }
+    private ContentCoding() {}
 
     /** The single coding of a {@code Content-Encoding} value, lower-case; "identity" for none. */
     public static String of(String contentEncoding) {
@@ -89,7 +88,8 @@ public final class ContentCoding {
             return body;
         }
         try (InputStream in = decoder(coding, new ByteArrayInputStream(body))) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Math.max(64L, body.length * 4L), 1 << 20));
+            ByteArrayOutputStream out =
+                    new ByteArrayOutputStream((int) Math.min(Math.max(64L, body.length * 4L), 1 << 20));
             byte[] buf = new byte[16384];
             long total = 0;
             for (int n; (n = in.read(buf)) > 0; ) {

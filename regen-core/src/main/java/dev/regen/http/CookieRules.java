@@ -15,8 +15,22 @@ import java.util.TreeMap;
 public final class CookieRules {
     /** Google Analytics/Ads, Meta, Hotjar, Clarity, and the common consent managers' cookies. */
     public static final List<String> DEFAULT_IGNORED = List.of(
-            "_ga", "_ga_*", "_gid", "_gat*", "_gcl_*", "_fbp", "_fbc", "_hj*", "_clck", "_clsk", "_uetsid",
-            "_uetvid", "cookieconsent_status", "CookieConsent", "OptanonConsent", "OptanonAlertBoxClosed",
+            "_ga",
+            "_ga_*",
+            "_gid",
+            "_gat*",
+            "_gcl_*",
+            "_fbp",
+            "_fbc",
+            "_hj*",
+            "_clck",
+            "_clsk",
+            "_uetsid",
+            "_uetvid",
+            "cookieconsent_status",
+            "CookieConsent",
+            "OptanonConsent",
+            "OptanonAlertBoxClosed",
             "euconsent-v2");
 
     public static final CookieRules DEFAULT = new CookieRules(DEFAULT_IGNORED);
@@ -99,7 +113,8 @@ public final class CookieRules {
             }
         }
         StringBuilder out = new StringBuilder();
-        byName.forEach((name, pairs) -> pairs.stream().sorted().forEach(p -> out.append(p).append(';')));
+        byName.forEach((name, pairs) ->
+                pairs.stream().sorted().forEach(p -> out.append(p).append(';')));
         return out.toString();
     }
 

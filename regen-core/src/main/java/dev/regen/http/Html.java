@@ -2,8 +2,7 @@ package dev.regen.http;
 
 /** The little HTML every edge writes itself: escaping, and Regen's own error page. */
 public final class Html {
-    private Html() {
-    }
+    private Html() {}
 
     /** Escapes text for an element or a quoted attribute. */
     public static String escape(String s) {

@@ -7,8 +7,7 @@ import java.time.format.DateTimeParseException;
 
 /** HTTP-date (RFC 9110 §5.6.7) as a recipient reads it. */
 public final class HttpDates {
-    private HttpDates() {
-    }
+    private HttpDates() {}
 
     /**
      * The instant of an HTTP-date in its preferred form (IMF-fixdate, which RFC 1123's format reads), or
@@ -19,7 +18,8 @@ public final class HttpDates {
             return null;
         }
         try {
-            return ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+            return ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME)
+                    .toInstant();
         } catch (DateTimeParseException e) {
             return null;
         }

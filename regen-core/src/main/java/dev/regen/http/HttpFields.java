@@ -9,27 +9,49 @@ import java.util.Set;
 
 /** Header rules shared by every edge: which fields are hop-by-hop, which are never replayed from the cache. */
 public final class HttpFields {
-    private HttpFields() {
-    }
+    private HttpFields() {}
 
     /** Hop-by-hop fields (RFC 9110 §7.6.1), plus the legacy ones proxies still see. */
     public static final Set<String> HOP_BY_HOP = Set.of(
-            "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-            "te", "trailer", "transfer-encoding", "upgrade");
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade");
 
     /** Forwarding fields a client may send to spoof its origin; Regen rebuilds them itself. */
     public static final Set<String> CLIENT_FORWARDING = Set.of(
-            "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
-            "x-forwarded-prefix", "forwarded", "x-original-url", "x-rewrite-url", "x-real-ip", "x-host");
+            "x-forwarded-for",
+            "x-forwarded-host",
+            "x-forwarded-proto",
+            "x-forwarded-port",
+            "x-forwarded-prefix",
+            "forwarded",
+            "x-original-url",
+            "x-rewrite-url",
+            "x-real-ip",
+            "x-host");
 
     /** Conditional and range fields (RFC 9110 §13.1, §14.2): a render must get the whole representation. */
-    public static final Set<String> CONDITIONAL_AND_RANGE = Set.of(
-            "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range");
+    public static final Set<String> CONDITIONAL_AND_RANGE =
+            Set.of("if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range");
 
     /** Fields that describe one message or one cache and so are regenerated on each replay. */
     private static final Set<String> NOT_STORED = Set.of(
-            "date", "age", "content-length", "set-cookie", "set-cookie2", "cache-tag", "surrogate-key",
-            "x-cache-status", "cache-status", "etag");
+            "date",
+            "age",
+            "content-length",
+            "set-cookie",
+            "set-cookie2",
+            "cache-tag",
+            "surrogate-key",
+            "x-cache-status",
+            "cache-status",
+            "etag");
 
     /** The first value of {@code name}, or null. */
     public static String first(List<Header> headers, String name) {
@@ -82,7 +104,9 @@ public final class HttpFields {
         List<Header> kept = new ArrayList<>(origin.size());
         for (Header h : origin) {
             String name = h.name().toLowerCase(Locale.ROOT);
-            if (!HOP_BY_HOP.contains(name) && !connection.contains(name) && !name.equals("content-length")
+            if (!HOP_BY_HOP.contains(name)
+                    && !connection.contains(name)
+                    && !name.equals("content-length")
                     && !name.equals("date")) {
                 kept.add(h);
             }
@@ -107,7 +131,9 @@ public final class HttpFields {
                 kept.add(h);
                 continue;
             }
-            if (HOP_BY_HOP.contains(name) || connection.contains(name) || CLIENT_FORWARDING.contains(name)
+            if (HOP_BY_HOP.contains(name)
+                    || connection.contains(name)
+                    || CLIENT_FORWARDING.contains(name)
                     || name.equals("host")) {
                 continue;
             }

@@ -6,13 +6,12 @@ package dev.regen.http;
  * several ranges, a syntax error, an {@code If-Range} that no longer matches — the whole 200.
  */
 public final class Ranges {
-    private Ranges() {
-    }
+    private Ranges() {}
 
     /** What to send for a {@code Range} field against a representation of {@code length} bytes. */
     public sealed interface Outcome {
         /** Send the whole representation. */
-        record Whole() implements Outcome { }
+        record Whole() implements Outcome {}
 
         /** 206 with bytes {@code first..last} (inclusive). */
         record Partial(long first, long last, long length) implements Outcome {
@@ -67,7 +66,8 @@ public final class Ranges {
                 if (n == 0) {
                     return new Outcome.Unsatisfiable(length);
                 }
-                return length == 0 ? new Outcome.Unsatisfiable(length)
+                return length == 0
+                        ? new Outcome.Unsatisfiable(length)
                         : new Outcome.Partial(Math.max(0, length - n), length - 1, length);
             }
             long first = digits(a);

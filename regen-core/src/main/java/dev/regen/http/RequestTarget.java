@@ -74,7 +74,8 @@ public record RequestTarget(String path, String query, String unkeyed) {
             }
             String text = normaliseEncoding(part, false);
             int eq = text.indexOf('=');
-            StringBuilder to = unkeyedParams.contains(decodeForMatch(eq < 0 ? text : text.substring(0, eq))) ? unkeyed : keyed;
+            StringBuilder to =
+                    unkeyedParams.contains(decodeForMatch(eq < 0 ? text : text.substring(0, eq))) ? unkeyed : keyed;
             if (to.length() > 0) {
                 to.append('&');
             }
@@ -124,7 +125,7 @@ public record RequestTarget(String path, String query, String unkeyed) {
         List<String> segments = new ArrayList<>();
         for (String segment : encoded.split("/", -1)) {
             switch (segment) {
-                case "", "." -> { }
+                case "", "." -> {}
                 case ".." -> {
                     if (!segments.isEmpty()) {
                         segments.remove(segments.size() - 1);
@@ -149,7 +150,7 @@ public record RequestTarget(String path, String query, String unkeyed) {
         if (raw.isEmpty() || policy.mode() == QueryPolicy.Mode.NONE) {
             return "";
         }
-        record Param(String name, String text) { }
+        record Param(String name, String text) {}
         List<Param> params = new ArrayList<>();
         for (String part : raw.split("&")) {
             if (part.isEmpty()) {
@@ -230,8 +231,13 @@ public record RequestTarget(String path, String query, String unkeyed) {
     }
 
     private static boolean isUnreserved(int c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                || c == '-' || c == '.' || c == '_' || c == '~';
+        return (c >= 'a' && c <= 'z')
+                || (c >= 'A' && c <= 'Z')
+                || (c >= '0' && c <= '9')
+                || c == '-'
+                || c == '.'
+                || c == '_'
+                || c == '~';
     }
 
     private static boolean isAllowed(char c, boolean inPath) {
@@ -243,7 +249,8 @@ public record RequestTarget(String path, String query, String unkeyed) {
     }
 
     private static void appendEscape(StringBuilder out, int b) {
-        out.append('%').append(Character.toUpperCase(Character.forDigit(b >> 4, 16)))
+        out.append('%')
+                .append(Character.toUpperCase(Character.forDigit(b >> 4, 16)))
                 .append(Character.toUpperCase(Character.forDigit(b & 0xf, 16)));
     }
 

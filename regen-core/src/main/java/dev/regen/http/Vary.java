@@ -24,8 +24,7 @@ public final class Vary {
     /** Fields whose values compare case-insensitively (their grammar is case-insensitive). */
     private static final Set<String> CASE_INSENSITIVE = Set.of("accept", "accept-language", "accept-charset");
 
-    private Vary() {
-    }
+    private Vary() {}
 
     /**
      * The field names a {@code Vary} value lists, lower-case, sorted and without duplicates, without
@@ -68,7 +67,11 @@ public final class Vary {
                 continue;
             }
             // whitespace only matters between two tokens: "a, b" and "a,b" are one value
-            if (space && out.length() > 0 && c != ',' && c != ';' && out.charAt(out.length() - 1) != ','
+            if (space
+                    && out.length() > 0
+                    && c != ','
+                    && c != ';'
+                    && out.charAt(out.length() - 1) != ','
                     && out.charAt(out.length() - 1) != ';') {
                 out.append(' ');
             }
@@ -84,12 +87,15 @@ public final class Vary {
      * values of the keyed names (those not in {@code unkeyed}). Equal ids mean the request may be given
      * the variant.
      */
-    public static String id(List<String> names, Set<String> unkeyed, Function<String, List<String>> request,
-                            CookieRules cookies) {
+    public static String id(
+            List<String> names, Set<String> unkeyed, Function<String, List<String>> request, CookieRules cookies) {
         StringBuilder in = new StringBuilder(64);
         for (String name : names) {
             if (!unkeyed.contains(name)) {
-                in.append(name).append('=').append(normalise(name, request.apply(name), cookies)).append('\n');
+                in.append(name)
+                        .append('=')
+                        .append(normalise(name, request.apply(name), cookies))
+                        .append('\n');
             }
         }
         return shortHash(in.toString());

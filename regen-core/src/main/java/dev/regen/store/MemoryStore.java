@@ -178,9 +178,8 @@ public final class MemoryStore implements KvStore {
         String p = prefix == null ? "" : prefix;
         dropOwnedOfGoneOwners();
         Instant now = clock.instant();
-        NavigableMap<String, Stored> tail = cursor != null && compareUtf8(cursor, p) >= 0
-                ? index.tailMap(cursor, false)
-                : index.tailMap(p, true);
+        NavigableMap<String, Stored> tail =
+                cursor != null && compareUtf8(cursor, p) >= 0 ? index.tailMap(cursor, false) : index.tailMap(p, true);
         List<ListedKey> keys = new ArrayList<>(Math.min(limit, 256));
         String last = null;
         for (Map.Entry<String, Stored> e : tail.entrySet()) {

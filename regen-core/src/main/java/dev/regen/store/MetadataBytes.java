@@ -23,8 +23,7 @@ public final class MetadataBytes {
     private static final int VERSION = 1;
     private static final byte[] EMPTY = new byte[0];
 
-    private MetadataBytes() {
-    }
+    private MetadataBytes() {}
 
     /**
      * @throws IllegalArgumentException if a key or value is not well-formed Unicode ({@link WellFormed})
@@ -105,7 +104,8 @@ public final class MetadataBytes {
 
     private static void strictUtf8(byte[] bytes, int start, int length) {
         try {
-            StandardCharsets.UTF_8.newDecoder()
+            StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes, start, length));

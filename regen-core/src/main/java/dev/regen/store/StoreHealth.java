@@ -11,7 +11,11 @@ import java.util.Objects;
  */
 public record StoreHealth(State state, String reason) {
 
-    public enum State { UP, DEGRADED, DOWN }
+    public enum State {
+        UP,
+        DEGRADED,
+        DOWN
+    }
 
     /** Up, nothing to say. */
     public static final StoreHealth UP = new StoreHealth(State.UP, "");

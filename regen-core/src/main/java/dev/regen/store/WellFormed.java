@@ -4,8 +4,7 @@ import java.util.Objects;
 
 /** A check for stores that turn keys and metadata into UTF-8 (a database, Redis). */
 public final class WellFormed {
-    private WellFormed() {
-    }
+    private WellFormed() {}
 
     /**
      * Rejects a string with an unpaired surrogate: UTF-8 encoders write it as '?', so two different

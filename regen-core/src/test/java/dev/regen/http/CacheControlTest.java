@@ -25,8 +25,10 @@ class CacheControlTest {
 
     @Test
     void parse_qualifiedPrivate_doesNotForbidStorage() {
-        assertThat(CacheControl.parse("private=\"set-cookie, x-a\", s-maxage=5").forbidsSharedStorage()).isFalse();
-        assertThat(CacheControl.parse("private=\"set-cookie, x-a\", s-maxage=5").sMaxAge()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(CacheControl.parse("private=\"set-cookie, x-a\", s-maxage=5").forbidsSharedStorage())
+                .isFalse();
+        assertThat(CacheControl.parse("private=\"set-cookie, x-a\", s-maxage=5").sMaxAge())
+                .isEqualTo(Duration.ofSeconds(5));
     }
 
     @Test

@@ -12,12 +12,24 @@ import org.junit.jupiter.api.Test;
 
 class CacheHeadersTest {
     private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
-    private final CachedPage page = new CachedPage(200, List.of(), new byte[0], "\"abc\"", T0,
-            Duration.ofSeconds(60), null, Set.of(), false, dev.regen.Replay.of("/"), false, false);
+    private final CachedPage page = new CachedPage(
+            200,
+            List.of(),
+            new byte[0],
+            "\"abc\"",
+            T0,
+            Duration.ofSeconds(60),
+            null,
+            Set.of(),
+            false,
+            dev.regen.Replay.of("/"),
+            false,
+            false);
 
     @Test
     void forPage_hit_givesSecondsUntilStale() {
-        assertThat(CacheHeaders.forPage(page, CacheStatus.HIT, T0.plusSeconds(15))).isEqualTo("regen; hit; ttl=45");
+        assertThat(CacheHeaders.forPage(page, CacheStatus.HIT, T0.plusSeconds(15)))
+                .isEqualTo("regen; hit; ttl=45");
     }
 
     @Test

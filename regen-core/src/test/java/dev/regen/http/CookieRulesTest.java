@@ -11,14 +11,16 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CookieRulesTest {
 
     @ParameterizedTest(name = "RFC 9111 §3.5 applied to cookies: Cookie ''{0}'' credentialed: {1}")
-    @CsvSource(delimiter = '|', value = {
-            "sid=alice | true",
-            "_ga=GA1.1.1 | false",
-            "_ga=GA1.1.1; _ga_ABC=GS1; _gid=x; _gcl_au=1; _fbp=fb.1 | false",
-            "_ga=GA1; sid=alice | true",
-            "OptanonConsent=x; euconsent-v2=y; cookieconsent_status=dismiss | false",
-            "theme=dark | true",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "sid=alice | true",
+                "_ga=GA1.1.1 | false",
+                "_ga=GA1.1.1; _ga_ABC=GS1; _gid=x; _gcl_au=1; _fbp=fb.1 | false",
+                "_ga=GA1; sid=alice | true",
+                "OptanonConsent=x; euconsent-v2=y; cookieconsent_status=dismiss | false",
+                "theme=dark | true",
+            })
     void anyKept_table(String cookie, boolean credentialed) {
         assertThat(CookieRules.DEFAULT.anyKept(List.of(cookie))).isEqualTo(credentialed);
     }

@@ -40,7 +40,8 @@ public class BlogController {
 
     @GetMapping("/posts/{id}")
     public String post(@PathVariable("id") int id, Model model, HttpServletResponse response) {
-        Post post = posts.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "no post " + id));
+        Post post =
+                posts.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "no post " + id));
         response.setHeader("Cache-Tag", "posts, post-" + id);
         model.addAttribute("post", post);
         model.addAttribute("render", renders.render("/posts/" + id));
@@ -52,12 +53,15 @@ public class BlogController {
      * was and re-rendered in the background. (A real blog would put this behind a login.)
      */
     @PostMapping("/admin/posts/{id}")
-    public ResponseEntity<Void> edit(@PathVariable("id") int id, @RequestParam("title") String title, @RequestParam("body") String body) {
+    public ResponseEntity<Void> edit(
+            @PathVariable("id") int id, @RequestParam("title") String title, @RequestParam("body") String body) {
         if (posts.update(id, title, body).isEmpty()) {
             throw new ResponseStatusException(HttpStatus.NOT_FOUND, "no post " + id);
         }
         cache.revalidateTag("posts");
-        return ResponseEntity.status(HttpStatus.SEE_OTHER).location(URI.create("/posts/" + id)).build();
+        return ResponseEntity.status(HttpStatus.SEE_OTHER)
+                .location(URI.create("/posts/" + id))
+                .build();
     }
 
     /** A page that starts a session: its response sets a cookie, so Regen never stores it. */

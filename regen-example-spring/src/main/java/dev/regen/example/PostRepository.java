@@ -16,8 +16,13 @@ public class PostRepository {
     public PostRepository() {
         Instant start = Instant.now();
         for (int id = 1; id <= 12; id++) {
-            posts.put(id, new Post(id, "Post number " + id,
-                    "This is post " + id + ". Its page is rendered once, then served from Regen's cache.", start));
+            posts.put(
+                    id,
+                    new Post(
+                            id,
+                            "Post number " + id,
+                            "This is post " + id + ". Its page is rendered once, then served from Regen's cache.",
+                            start));
         }
     }
 

@@ -41,6 +41,5 @@ public class RenderCounter {
     }
 
     /** What a page shows about its own render. */
-    public record Render(int number, Instant at) {
-    }
+    public record Render(int number, Instant at) {}
 }

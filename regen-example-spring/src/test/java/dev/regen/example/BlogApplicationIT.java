@@ -20,24 +20,30 @@ import org.springframework.context.ConfigurableApplicationContext;
 class BlogApplicationIT {
     private static final String SECRET = "test-secret-0123456789";
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @Test
     void startedLikeSpringBootRun_metricsExportOn_servesCachedPagesAndPrometheusText() throws Exception {
-        try (ConfigurableApplicationContext app = SpringApplication.run(BlogApplication.class,
-                "--server.address=127.0.0.1", "--server.port=0", "--regen.secret=" + SECRET,
-                "--blog.render-delay=0ms", "--management.endpoints.web.exposure.include=health,prometheus")) {
+        try (ConfigurableApplicationContext app = SpringApplication.run(
+                BlogApplication.class,
+                "--server.address=127.0.0.1",
+                "--server.port=0",
+                "--regen.secret=" + SECRET,
+                "--blog.render-delay=0ms",
+                "--management.endpoints.web.exposure.include=health,prometheus")) {
             String base = "http://127.0.0.1:" + app.getEnvironment().getRequiredProperty("local.server.port");
 
             HttpResponse<String> miss = get(base + "/posts/1");
             assertThat(miss.statusCode()).isEqualTo(200);
             assertThat(miss.headers().firstValue("X-Cache-Status")).hasValue("MISS");
-            assertThat(get(base + "/posts/1").headers().firstValue("X-Cache-Status")).hasValue("HIT");
+            assertThat(get(base + "/posts/1").headers().firstValue("X-Cache-Status"))
+                    .hasValue("HIT");
 
             HttpResponse<String> scrape = get(base + "/actuator/prometheus");
             assertThat(scrape.statusCode()).isEqualTo(200);
-            assertThat(scrape.headers().firstValue("Content-Type")).hasValueSatisfying(
-                    v -> assertThat(v).startsWith("text/plain"));
+            assertThat(scrape.headers().firstValue("Content-Type"))
+                    .hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
             assertThat(scrape.body())
                     .containsPattern("(?m)^regen_cache_requests_total\\{[^}]*status=\"hit\"[^}]*\\} [1-9]")
                     .containsPattern("(?m)^regen_renders_total(\\{[^}]*\\})? [1-9]");
@@ -46,7 +52,9 @@ class BlogApplicationIT {
     }
 
     private HttpResponse<String> get(String url) throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(url))
+                .timeout(Duration.ofSeconds(30))
+                .build();
         return http.send(request, HttpResponse.BodyHandlers.ofString());
     }
 }

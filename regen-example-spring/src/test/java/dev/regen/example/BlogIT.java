@@ -33,10 +33,16 @@ import org.springframework.test.context.bean.override.mockito.MockitoSpyBean;
  * clock bean, which the starter picks up: tests move it instead of sleeping. Each test uses its own
  * pages, as the clock and the cache are shared.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "regen.revalidate=60", "regen.secret=" + BlogIT.SECRET, "blog.render-delay=300ms",
-        // few threads: 200 waiting requests fit only because a wait does not hold a thread
-        "server.tomcat.threads.max=" + BlogIT.MAX_THREADS, "server.tomcat.threads.min-spare=4"})
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+            "regen.revalidate=60",
+            "regen.secret=" + BlogIT.SECRET,
+            "blog.render-delay=300ms",
+            // few threads: 200 waiting requests fit only because a wait does not hold a thread
+            "server.tomcat.threads.max=" + BlogIT.MAX_THREADS,
+            "server.tomcat.threads.min-spare=4"
+        })
 @Import(BlogIT.Clock.class)
 class BlogIT {
     static final String SECRET = "test-secret-0123456789";
@@ -55,18 +61,24 @@ class BlogIT {
 
     @LocalServerPort
     int port;
+
     @Autowired
     FakeClock clock;
+
     @Autowired
     RenderCounter renders;
+
     @Autowired
     RegenEngine engine;
+
     @Autowired
     MeterRegistry meters;
+
     @MockitoSpyBean
     PostRepository posts;
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @Test
     void page_missHitStaleThenOneBackgroundRender_hit() throws Exception {
@@ -80,7 +92,8 @@ class BlogIT {
         // stored once the body is complete, just after the client has it
         HttpResponse<String> hit = awaitStatus("/posts/1", "HIT");
         assertThat(hit.headers().firstValue("Cache-Status")).hasValue("regen; hit; ttl=60");
-        assertThat(hit.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
+        assertThat(hit.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
         assertThat(hit.headers().firstValue("ETag")).isPresent();
         assertThat(render(hit)).isEqualTo(1);
 
@@ -151,7 +164,8 @@ class BlogIT {
         assertThat(status(first)).isEqualTo("MISS");
         assertThat(first.headers().firstValue("Cache-Status"))
                 .hasValue("regen; fwd=uri-miss; stored=false; detail=\"response sets a cookie\"");
-        assertThat(first.headers().firstValue("Set-Cookie")).hasValueSatisfying(c -> assertThat(c).startsWith("JSESSIONID="));
+        assertThat(first.headers().firstValue("Set-Cookie"))
+                .hasValueSatisfying(c -> assertThat(c).startsWith("JSESSIONID="));
         HttpResponse<String> second = get("/hello");
         assertThat(status(second)).isEqualTo("BYPASS");
         assertThat(second.headers().firstValue("Cache-Status"))
@@ -162,7 +176,8 @@ class BlogIT {
     @Test
     void visitorWithASession_getsTheirOwnPages_othersGetTheCachedOnes() throws Exception {
         HttpResponse<String> started = get("/hello");
-        String session = started.headers().firstValue("Set-Cookie").orElseThrow().split(";", 2)[0];
+        String session =
+                started.headers().firstValue("Set-Cookie").orElseThrow().split(";", 2)[0];
         for (int visit = 2; visit <= 3; visit++) {
             HttpResponse<String> own = send(request("/hello").header("Cookie", session));
             assertThat(status(own)).isEqualTo("BYPASS");
@@ -190,7 +205,8 @@ class BlogIT {
         assertThat(head.body()).isEmpty();
         HttpResponse<String> get = awaitStatus("/posts/11", "HIT");
         assertThat(title(get)).isEqualTo("Post number 11");
-        assertThat(head.headers().firstValue("Content-Length")).hasValue(String.valueOf(get.body().getBytes().length));
+        assertThat(head.headers().firstValue("Content-Length"))
+                .hasValue(String.valueOf(get.body().getBytes().length));
         assertThat(renders.count("/posts/11")).isEqualTo(1);
     }
 
@@ -212,7 +228,8 @@ class BlogIT {
         awaitStatus("/posts/5", "HIT");
         HttpResponse<String> second = send(request("/posts/5").header("X-Regen-Render", forged));
         assertThat(status(second)).isEqualTo("HIT");
-        HttpResponse<String> old = send(request("/posts/5").header("X-Regen-Render", (now - 3600) + "." + "0".repeat(64)));
+        HttpResponse<String> old =
+                send(request("/posts/5").header("X-Regen-Render", (now - 3600) + "." + "0".repeat(64)));
         assertThat(status(old)).isEqualTo("HIT");
         assertThat(renders.count("/posts/5")).isEqualTo(1);
     }
@@ -245,7 +262,8 @@ class BlogIT {
     void webhook_withTheSecret_revalidates_withoutIt_401() throws Exception {
         get("/posts/7");
         awaitStatus("/posts/7", "HIT");
-        HttpResponse<String> denied = send(request("/_regen/revalidate").header("Content-Type", "application/json")
+        HttpResponse<String> denied = send(request("/_regen/revalidate")
+                .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"paths\":[\"/posts/7\"]}")));
         assertThat(denied.statusCode()).isEqualTo(401);
         assertThat(status(get("/posts/7"))).isEqualTo("HIT");
@@ -255,7 +273,8 @@ class BlogIT {
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"paths\":[\"/posts/7\"]}")));
         assertThat(ok.statusCode()).isEqualTo(200);
-        assertThat(ok.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+        assertThat(ok.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
         assertThat(ok.body()).contains("\"success\":true").contains("\"invalidated\":1");
         assertThat(status(get("/posts/7"))).isEqualTo("STALE");
         assertThat(send(request("/_regen/revalidate")).statusCode()).isEqualTo(405);
@@ -264,7 +283,8 @@ class BlogIT {
     @Test
     void cachedPage_ifNoneMatch304_head_authorizationBypasses() throws Exception {
         HttpResponse<String> miss = get("/posts/8");
-        String etag = awaitStatus("/posts/8", "HIT").headers().firstValue("ETag").orElseThrow();
+        String etag =
+                awaitStatus("/posts/8", "HIT").headers().firstValue("ETag").orElseThrow();
         HttpResponse<String> notModified = send(request("/posts/8").header("If-None-Match", etag));
         assertThat(notModified.statusCode()).isEqualTo(304);
         assertThat(notModified.body()).isEmpty();
@@ -272,7 +292,8 @@ class BlogIT {
         HttpResponse<String> head = send(request("/posts/8").method("HEAD", HttpRequest.BodyPublishers.noBody()));
         assertThat(head.statusCode()).isEqualTo(200);
         assertThat(status(head)).isEqualTo("HIT");
-        assertThat(head.headers().firstValue("Content-Length")).hasValue(String.valueOf(miss.body().getBytes().length));
+        assertThat(head.headers().firstValue("Content-Length"))
+                .hasValue(String.valueOf(miss.body().getBytes().length));
 
         HttpResponse<String> authorized = send(request("/posts/8").header("Authorization", "Bearer someone"));
         assertThat(status(authorized)).isEqualTo("BYPASS");
@@ -286,7 +307,11 @@ class BlogIT {
         assertThat(status(get("/actuator/health"))).isEqualTo("BYPASS");
         get("/posts/9");
         get("/posts/9");
-        assertThat(meters.get("regen.cache.requests").tag("status", "hit").functionCounter().count()).isGreaterThan(0);
+        assertThat(meters.get("regen.cache.requests")
+                        .tag("status", "hit")
+                        .functionCounter()
+                        .count())
+                .isGreaterThan(0);
         assertThat(meters.get("regen.renders").functionCounter().count()).isGreaterThan(0);
     }
 
@@ -335,7 +360,8 @@ class BlogIT {
     }
 
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(30));
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(30));
     }
 
     private HttpResponse<String> get(String path) throws IOException, InterruptedException {

@@ -49,10 +49,10 @@ import org.slf4j.LoggerFactory;
 final class AccessLog implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AccessLog.class);
     static final int QUEUE = 65_536;
-    private static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss", Locale.ROOT)
-            .withZone(ZoneOffset.UTC);
-    private static final DateTimeFormatter CLF = DateTimeFormatter.ofPattern("dd/MMM/uuuu:HH:mm:ss Z", Locale.ROOT)
-            .withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter ISO =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss", Locale.ROOT).withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter CLF =
+            DateTimeFormatter.ofPattern("dd/MMM/uuuu:HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
     private static final char[] HEX = "0123456789abcdef".toCharArray();
     /** The no-op log of {@code access-log: off}. */
     static final AccessLog OFF = new AccessLog(ServerConfig.AccessLog.OFF, null, null, false, null);
@@ -80,12 +80,14 @@ final class AccessLog implements AutoCloseable {
     private final OutputStream out;
     /** False for stdout, which is not Regen's to close. */
     private final boolean ownsOut;
+
     private final BlockingQueue<String> queue;
     private final AtomicLong dropped = new AtomicLong();
     private final Thread writer;
     private volatile boolean closing;
 
-    private AccessLog(ServerConfig.AccessLog format, InstantSource clock, OutputStream out, boolean ownsOut, String where) {
+    private AccessLog(
+            ServerConfig.AccessLog format, InstantSource clock, OutputStream out, boolean ownsOut, String where) {
         this.format = format;
         this.clock = clock;
         this.out = out == null ? null : new BufferedOutputStream(out, 64 * 1024);
@@ -116,8 +118,8 @@ final class AccessLog implements AutoCloseable {
             return new AccessLog(config.accessLog(), clock, new FileOutputStream(FileDescriptor.out), false, "stdout");
         }
         try {
-            OutputStream o = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                    StandardOpenOption.WRITE);
+            OutputStream o = Files.newOutputStream(
+                    file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
             return new AccessLog(config.accessLog(), clock, o, true, file.toString());
         } catch (IOException | SecurityException e) {
             throw new IllegalArgumentException("access-log-file: cannot append to " + file + ": " + reason(e));
@@ -150,9 +152,12 @@ final class AccessLog implements AutoCloseable {
         }
     }
 
-    static String json(Instant arrived, String client, HttpRequest request, int status, String cache, long bytes,
-                       long nanos) {
-        StringBuilder b = new StringBuilder(320).append("{\"time\":\"").append(second(arrived).iso()).append('.');
+    static String json(
+            Instant arrived, String client, HttpRequest request, int status, String cache, long bytes, long nanos) {
+        StringBuilder b = new StringBuilder(320)
+                .append("{\"time\":\"")
+                .append(second(arrived).iso())
+                .append('.');
         threeDigits(b, arrived.getNano() / 1_000_000).append("Z\",\"client\":");
         jsonString(b, client);
         b.append(",\"method\":");
@@ -161,9 +166,13 @@ final class AccessLog implements AutoCloseable {
         jsonString(b, request.uri());
         b.append(",\"protocol\":");
         jsonString(b, request.protocolVersion().text());
-        b.append(",\"status\":").append(status)
-                .append(",\"bytes\":").append(bytes)
-                .append(",\"duration_ms\":").append(nanos / 1_000_000).append('.');
+        b.append(",\"status\":")
+                .append(status)
+                .append(",\"bytes\":")
+                .append(bytes)
+                .append(",\"duration_ms\":")
+                .append(nanos / 1_000_000)
+                .append('.');
         threeDigits(b, nanos / 1000 % 1000);
         b.append(",\"cache\":");
         jsonString(b, cache);
@@ -222,12 +231,17 @@ final class AccessLog implements AutoCloseable {
                 case '\r' -> b.append("\\r");
                 case '\t' -> b.append("\\t");
                 default -> {
-                    if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    if (Character.isHighSurrogate(c)
+                            && i + 1 < s.length()
+                            && Character.isLowSurrogate(s.charAt(i + 1))) {
                         b.append(c).append(s.charAt(++i));
                     } else if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029 || Character.isSurrogate(c)) {
                         // control characters, DEL, the line separators some readers take for newlines, and
                         // a lone surrogate, which UTF-8 can't encode
-                        b.append("\\u").append(HEX[c >> 12]).append(HEX[(c >> 8) & 15]).append(HEX[(c >> 4) & 15])
+                        b.append("\\u")
+                                .append(HEX[c >> 12])
+                                .append(HEX[(c >> 8) & 15])
+                                .append(HEX[(c >> 4) & 15])
                                 .append(HEX[c & 15]);
                     } else {
                         b.append(c);
@@ -277,7 +291,8 @@ final class AccessLog implements AutoCloseable {
             return raw;
         }
         try {
-            CharBuffer text = StandardCharsets.UTF_8.newDecoder()
+            CharBuffer text = StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(raw.getBytes(StandardCharsets.ISO_8859_1)));
@@ -318,7 +333,8 @@ final class AccessLog implements AutoCloseable {
             }
             if (System.nanoTime() - droppedLoggedAt > TimeUnit.MINUTES.toNanos(1) && dropped.get() > 0) {
                 droppedLoggedAt = System.nanoTime();
-                log.warn("access log: {} lines dropped in the last minute: its output does not keep up",
+                log.warn(
+                        "access log: {} lines dropped in the last minute: its output does not keep up",
                         dropped.getAndSet(0));
             }
             if (closing && queue.isEmpty()) {
@@ -354,8 +370,10 @@ final class AccessLog implements AutoCloseable {
     }
 
     private static String reason(Exception e) {
-        return e instanceof java.nio.file.NoSuchFileException ? "no such directory"
-                : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                : e.getMessage() == null ? e.toString() : e.getMessage();
+        return e instanceof java.nio.file.NoSuchFileException
+                ? "no such directory"
+                : e instanceof java.nio.file.AccessDeniedException
+                        ? "permission denied"
+                        : e.getMessage() == null ? e.toString() : e.getMessage();
     }
 }

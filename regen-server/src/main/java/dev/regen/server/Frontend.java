@@ -23,11 +23,19 @@ final class Frontend {
     final AtomicInteger active = new AtomicInteger();
     /** Client connections open, checked against {@link Front#maxConnections()}. */
     final AtomicInteger connections = new AtomicInteger();
+
     final ChannelGroup channels;
     private volatile boolean draining;
 
-    Frontend(RegenEngine engine, OriginClient origin, Routes routes, AccessLog accessLog, PreparedPage.Cache prepared,
-             InstantSource clock, Front front, ChannelGroup channels) {
+    Frontend(
+            RegenEngine engine,
+            OriginClient origin,
+            Routes routes,
+            AccessLog accessLog,
+            PreparedPage.Cache prepared,
+            InstantSource clock,
+            Front front,
+            ChannelGroup channels) {
         this.engine = engine;
         this.origin = origin;
         this.routes = routes;

@@ -6,7 +6,7 @@ import java.util.Date;
 
 /** The {@code Date} field value, formatted once per second instead of once per response. */
 final class HttpDate {
-    private record Stamp(long second, String value) { }
+    private record Stamp(long second, String value) {}
 
     private final InstantSource clock;
     private volatile Stamp last = new Stamp(Long.MIN_VALUE, "");

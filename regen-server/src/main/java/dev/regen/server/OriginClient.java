@@ -65,6 +65,7 @@ import javax.net.ssl.SSLException;
 final class OriginClient implements Origin, AutoCloseable {
     /** Idle pooled connections are closed after this, before the origin's own keep-alive would. */
     private static final int POOL_IDLE_SECONDS = 30;
+
     private static final int MAX_IDLE_PER_LOOP = 64;
 
     private final URI base;
@@ -78,8 +79,13 @@ final class OriginClient implements Origin, AutoCloseable {
     private final boolean preserveHost;
     private final Map<EventLoop, ArrayDeque<Channel>> idle = new ConcurrentHashMap<>();
 
-    OriginClient(URI base, Duration connectTimeout, Duration headTimeout, Duration idleTimeout, EventLoopGroup group,
-                 boolean preserveHost) {
+    OriginClient(
+            URI base,
+            Duration connectTimeout,
+            Duration headTimeout,
+            Duration idleTimeout,
+            EventLoopGroup group,
+            boolean preserveHost) {
         String b = base.toString();
         this.base = URI.create(b.endsWith("/") ? b.substring(0, b.length() - 1) : b);
         this.tls = "https".equalsIgnoreCase(this.base.getScheme());
@@ -95,7 +101,8 @@ final class OriginClient implements Origin, AutoCloseable {
         this.bootstrap = new Bootstrap()
                 .channel(Epoll.isAvailable() ? EpollSocketChannel.class : NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)
+                        Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
                 .remoteAddress(host, port)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -106,8 +113,14 @@ final class OriginClient implements Origin, AutoCloseable {
                         // strict: a response with conflicting Content-Length values or bad header lines fails to decode
                         ch.pipeline().addLast("codec", new HttpClientCodec(8192, 64 * 1024, 16 * 1024, true));
                         // reader idle: a response that stalls; all idle: a pooled connection nobody uses
-                        ch.pipeline().addLast("idle", new IdleStateHandler(idleTimeout.toMillis(), 0,
-                                TimeUnit.SECONDS.toMillis(POOL_IDLE_SECONDS), TimeUnit.MILLISECONDS));
+                        ch.pipeline()
+                                .addLast(
+                                        "idle",
+                                        new IdleStateHandler(
+                                                idleTimeout.toMillis(),
+                                                0,
+                                                TimeUnit.SECONDS.toMillis(POOL_IDLE_SECONDS),
+                                                TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast("exchange", new ExchangeHandler());
                     }
                 });
@@ -262,8 +275,10 @@ final class OriginClient implements Origin, AutoCloseable {
                 ch.config().setAutoRead(true);
                 ch.writeAndFlush(request).addListener(w -> {
                     if (!w.isSuccess()) {
-                        fail(new OriginException(OriginException.Kind.UNREACHABLE, "the request could not be sent: "
-                                + w.cause(), w.cause()));
+                        fail(new OriginException(
+                                OriginException.Kind.UNREACHABLE,
+                                "the request could not be sent: " + w.cause(),
+                                w.cause()));
                     }
                 });
                 if (!bodyFollows) {
@@ -287,12 +302,16 @@ final class OriginClient implements Origin, AutoCloseable {
 
         private void armHeadTimer() {
             if (headTimer == null && head == null && !closed) {
-                headTimer = loop.schedule(() -> {
-                    if (head == null && !closed) {
-                        fail(new OriginException(OriginException.Kind.TIMEOUT,
-                                "the origin did not answer within " + seconds(headTimeout)));
-                    }
-                }, headTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                headTimer = loop.schedule(
+                        () -> {
+                            if (head == null && !closed) {
+                                fail(new OriginException(
+                                        OriginException.Kind.TIMEOUT,
+                                        "the origin did not answer within " + seconds(headTimeout)));
+                            }
+                        },
+                        headTimeout.toMillis(),
+                        TimeUnit.MILLISECONDS);
             }
         }
 
@@ -311,7 +330,10 @@ final class OriginClient implements Origin, AutoCloseable {
                 io.netty.util.ReferenceCountUtil.release(msg);
                 Throwable cause = msg.decoderResult().cause();
                 String why = "the origin sent a malformed response (" + cause.getMessage() + ")";
-                fail(head == null ? new OriginException(OriginException.Kind.UNREACHABLE, why) : new java.io.IOException(why));
+                fail(
+                        head == null
+                                ? new OriginException(OriginException.Kind.UNREACHABLE, why)
+                                : new java.io.IOException(why));
                 return;
             }
             if (msg instanceof HttpResponse response) {
@@ -355,8 +377,11 @@ final class OriginClient implements Origin, AutoCloseable {
 
         private void onInactive() {
             if (!responseDone) {
-                fail(head != null ? new java.io.IOException("the origin closed the connection mid-response")
-                        : new OriginException(OriginException.Kind.UNREACHABLE, "the origin closed the connection"));
+                fail(
+                        head != null
+                                ? new java.io.IOException("the origin closed the connection mid-response")
+                                : new OriginException(
+                                        OriginException.Kind.UNREACHABLE, "the origin closed the connection"));
             }
         }
 
@@ -372,8 +397,14 @@ final class OriginClient implements Origin, AutoCloseable {
      * Starts an exchange on {@code loop}. {@code headers} are the fields to send besides {@code Host},
      * which this client sets (the public host when it is preserved, else the origin's authority).
      */
-    Exchange send(EventLoop loop, String method, String target, String publicHost, List<Header> headers,
-                  BodyFraming body, Listener listener) {
+    Exchange send(
+            EventLoop loop,
+            String method,
+            String target,
+            String publicHost,
+            List<Header> headers,
+            BodyFraming body,
+            Listener listener) {
         HttpMethod m = HttpMethod.valueOf(method);
         HttpRequest head = body == BodyFraming.NONE
                 ? new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, m, target, Unpooled.EMPTY_BUFFER, false)
@@ -424,8 +455,8 @@ final class OriginClient implements Origin, AutoCloseable {
         List<Header> headers = new ArrayList<>(request.headers());
         headers.add(new Header("X-Forwarded-Host", request.host()));
         headers.add(new Header("X-Forwarded-Proto", request.scheme()));
-        loop.execute(() -> send(loop, request.method(), request.target(), request.host(), headers, BodyFraming.NONE,
-                new Listener() {
+        loop.execute(() -> send(
+                loop, request.method(), request.target(), request.host(), headers, BodyFraming.NONE, new Listener() {
                     private HttpResponse head;
                     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
                     private boolean overflowed;
@@ -453,8 +484,11 @@ final class OriginClient implements Origin, AutoCloseable {
 
                     @Override
                     public void end() {
-                        result.complete(new OriginResponse(head.status().code(), headersOf(head.headers()),
-                                overflowed ? new byte[0] : body.toByteArray(), overflowed));
+                        result.complete(new OriginResponse(
+                                head.status().code(),
+                                headersOf(head.headers()),
+                                overflowed ? new byte[0] : body.toByteArray(),
+                                overflowed));
                     }
 
                     @Override
@@ -558,7 +592,9 @@ final class OriginClient implements Origin, AutoCloseable {
     private static String describeConnect(Throwable t) {
         if (t instanceof java.net.ConnectException || t instanceof io.netty.channel.ConnectTimeoutException) {
             String m = t.getMessage();
-            return m != null && m.toLowerCase(Locale.ROOT).contains("timed out") ? "connect timed out" : "connection refused";
+            return m != null && m.toLowerCase(Locale.ROOT).contains("timed out")
+                    ? "connect timed out"
+                    : "connection refused";
         }
         return t == null ? "connect failed" : String.valueOf(t.getMessage());
     }
@@ -625,8 +661,11 @@ final class OriginClient implements Origin, AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             Exchange ex = exchange;
             if (ex != null) {
-                ex.fail(ex.head != null ? cause : new OriginException(OriginException.Kind.UNREACHABLE,
-                        String.valueOf(cause.getMessage()), cause));
+                ex.fail(
+                        ex.head != null
+                                ? cause
+                                : new OriginException(
+                                        OriginException.Kind.UNREACHABLE, String.valueOf(cause.getMessage()), cause));
             } else {
                 ctx.close();
             }

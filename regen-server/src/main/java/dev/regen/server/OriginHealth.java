@@ -56,20 +56,24 @@ final class OriginHealth implements HealthMonitor.Probe {
     OriginHealth(URI origin, Duration connectTimeout, Mode mode) {
         this.origin = origin;
         this.host = origin.getHost();
-        this.port = origin.getPort() != -1 ? origin.getPort()
+        this.port = origin.getPort() != -1
+                ? origin.getPort()
                 : "https".equals(origin.getScheme().toLowerCase(Locale.ROOT)) ? 443 : 80;
         this.connectTimeout = connectTimeout;
         this.mode = mode;
-        this.client = mode == Mode.CONNECT ? null : HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(connectTimeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
+        this.client = mode == Mode.CONNECT
+                ? null
+                : HttpClient.newBuilder()
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(connectTimeout)
+                        .followRedirects(HttpClient.Redirect.NEVER)
+                        .build();
     }
 
     /** Probes {@code store} (one read of an absent key) and the origin (a TCP connect) every 10 s. */
     static HealthMonitor monitor(KvStore store, URI origin, Duration connectTimeout) {
-        return HealthMonitor.start(store, new OriginHealth(origin, connectTimeout, Mode.CONNECT), Duration.ofSeconds(10));
+        return HealthMonitor.start(
+                store, new OriginHealth(origin, connectTimeout, Mode.CONNECT), Duration.ofSeconds(10));
     }
 
     @Override
@@ -79,8 +83,10 @@ final class OriginHealth implements HealthMonitor.Probe {
             return mode == Mode.CONNECT ? connect() : head();
         } catch (IOException e) {
             if (atStart) {
-                log.warn("the origin {} is unreachable ({}); starting anyway: pages not cached yet get 502 until it is up",
-                        origin, e.getMessage());
+                log.warn(
+                        "the origin {} is unreachable ({}); starting anyway: pages not cached yet get 502 until it is up",
+                        origin,
+                        e.getMessage());
             }
             throw e;
         }
@@ -110,7 +116,8 @@ final class OriginHealth implements HealthMonitor.Probe {
                 .build();
         int status;
         try {
-            status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+            status =
+                    client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
         } catch (HttpConnectTimeoutException e) {
             throw new IOException("connect timed out after " + seconds(connectTimeout));
         } catch (HttpTimeoutException e) {

@@ -26,7 +26,9 @@ import java.util.List;
 record Peer(String host, HostProblem hostProblem, String scheme, String clientAddress, String forwardedFor) {
 
     enum HostProblem {
-        NONE(""), MISSING("the request names no host"), UNLISTED("this server does not serve that host");
+        NONE(""),
+        MISSING("the request names no host"),
+        UNLISTED("this server does not serve that host");
 
         private final String message;
 
@@ -41,9 +43,11 @@ record Peer(String host, HostProblem hostProblem, String scheme, String clientAd
 
     static Peer of(HttpRequest request, SocketAddress remote, SocketAddress local, boolean secure, Front front) {
         String peer = remote instanceof InetSocketAddress a && a.getAddress() != null
-                ? a.getAddress().getHostAddress() : "";
+                ? a.getAddress().getHostAddress()
+                : "";
         HttpHeaders h = request.headers();
-        boolean trusted = remote instanceof InetSocketAddress a && front.trustedProxies().trusts(a.getAddress());
+        boolean trusted =
+                remote instanceof InetSocketAddress a && front.trustedProxies().trusts(a.getAddress());
         String scheme = front.scheme() != null ? front.scheme() : secure ? "https" : "http";
         String client = peer;
         String chain = peer;
@@ -82,7 +86,8 @@ record Peer(String host, HostProblem hostProblem, String scheme, String clientAd
         if (raw == null || raw.isBlank() || !validHost(raw)) {
             if (raw == null && request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 // HTTP/1.0 may name no host: the site's first, or the address it came to
-                host = !front.hosts().isEmpty() ? front.hosts().get(0)
+                host = !front.hosts().isEmpty()
+                        ? front.hosts().get(0)
                         : local instanceof InetSocketAddress l ? hostPort(l) : null;
                 problem = host == null ? HostProblem.MISSING : HostProblem.NONE;
             } else {
@@ -108,7 +113,9 @@ record Peer(String host, HostProblem hostProblem, String scheme, String clientAd
 
     /** The fields Regen itself adds to what it sends the origin for this client. */
     List<Header> forwardingFields() {
-        return List.of(new Header("X-Forwarded-For", forwardedFor), new Header("X-Forwarded-Host", host),
+        return List.of(
+                new Header("X-Forwarded-For", forwardedFor),
+                new Header("X-Forwarded-Host", host),
                 new Header("X-Forwarded-Proto", scheme));
     }
 
@@ -145,8 +152,15 @@ record Peer(String host, HostProblem hostProblem, String scheme, String clientAd
         }
         for (int i = 0; i < host.length(); i++) {
             char c = host.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '-'
+                    || c == ':'
+                    || c == '['
+                    || c == ']'
+                    || c == '_';
             if (!ok) {
                 return false;
             }

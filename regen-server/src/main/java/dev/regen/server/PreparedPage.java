@@ -28,7 +28,14 @@ final class PreparedPage {
      * One encoding of the page. {@code tail} holds the fixed header fields, the blank line ending the
      * header block, and the body; it is released when the page leaves {@link Cache the prepared cache}.
      */
-    record Variant(int status, String statusLine, byte[] body, String etag, List<Header> headers, ByteBuf tail, int headLength) {
+    record Variant(
+            int status,
+            String statusLine,
+            byte[] body,
+            String etag,
+            List<Header> headers,
+            ByteBuf tail,
+            int headLength) {
         /**
          * The fixed fields and the body (or, for {@code headOnly}, the fields alone), retained for one
          * write; null if the cache released the buffer meanwhile (the caller then writes a copy).
@@ -57,7 +64,8 @@ final class PreparedPage {
         boolean compressed = page.gzipBody() != null;
         identity = variant(page, page.body(), page.etag(), null, compressed, alloc);
         gzip = compressed
-                ? variant(page, page.gzipBody(), Compression.gzipEtag(page.etag()), "gzip", true, alloc) : null;
+                ? variant(page, page.gzipBody(), Compression.gzipEtag(page.etag()), "gzip", true, alloc)
+                : null;
     }
 
     /** The variant to send for a request's {@code Accept-Encoding}. */
@@ -76,8 +84,8 @@ final class PreparedPage {
         }
     }
 
-    private static Variant variant(CachedPage page, byte[] body, String etag, String encoding, boolean varies,
-                                   ByteBufAllocator alloc) {
+    private static Variant variant(
+            CachedPage page, byte[] body, String etag, String encoding, boolean varies, ByteBufAllocator alloc) {
         List<Header> headers = new ArrayList<>(page.headers().size() + 4);
         boolean varyDone = !varies;
         for (Header h : page.headers()) {
@@ -106,7 +114,14 @@ final class PreparedPage {
             tail = alloc.directBuffer(fields.length + body.length);
             tail.writeBytes(fields).writeBytes(body);
         }
-        return new Variant(page.status(), "HTTP/1.1 " + HttpResponseStatus.valueOf(page.status()) + "\r\n", body, etag, headers, tail, fields.length);
+        return new Variant(
+                page.status(),
+                "HTTP/1.1 " + HttpResponseStatus.valueOf(page.status()) + "\r\n",
+                body,
+                etag,
+                headers,
+                tail,
+                fields.length);
     }
 
     /** The fixed header fields and the blank line that ends the header block. */
@@ -115,7 +130,10 @@ final class PreparedPage {
         for (Header h : headers) {
             sb.append(h.name()).append(": ").append(h.value()).append("\r\n");
         }
-        return sb.append("Content-Length: ").append(contentLength).append("\r\n\r\n").toString();
+        return sb.append("Content-Length: ")
+                .append(contentLength)
+                .append("\r\n\r\n")
+                .toString();
     }
 
     /**
@@ -135,11 +153,14 @@ final class PreparedPage {
                     .weakKeys()
                     .maximumWeight(maxBytes)
                     .weigher((CachedPage page, PreparedPage p) -> (int) Math.min(Integer.MAX_VALUE, p.bytes()))
-                    .removalListener((CachedPage page, PreparedPage p, com.github.benmanes.caffeine.cache.RemovalCause cause) -> {
-                        if (p != null) {
-                            p.release();
-                        }
-                    })
+                    .removalListener(
+                            (CachedPage page,
+                                    PreparedPage p,
+                                    com.github.benmanes.caffeine.cache.RemovalCause cause) -> {
+                                if (p != null) {
+                                    p.release();
+                                }
+                            })
                     .executor(Runnable::run)
                     .build();
         }
@@ -164,7 +185,10 @@ final class PreparedPage {
         }
 
         long bytes() {
-            return pages.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+            return pages.policy()
+                    .eviction()
+                    .map(e -> e.weightedSize().orElse(0))
+                    .orElse(0L);
         }
 
         @Override

@@ -9,10 +9,9 @@ import dev.regen.Reply;
 import dev.regen.RequestHeaders;
 import dev.regen.http.CacheHeaders;
 import dev.regen.http.ContentCoding;
-import dev.regen.http.HttpFields;
 import dev.regen.http.Html;
+import dev.regen.http.HttpFields;
 import dev.regen.http.Ranges;
-import dev.regen.server.config.Front;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -68,14 +67,17 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private final boolean limited;
     /** Whether the connection carries one HTTP/2 stream (no pre-encoded writes, no keep-alive). */
     private final boolean stream;
+
     private ChannelHandlerContext ctx;
     /** Writes through this context skip the response encoder: pre-encoded bytes go out as they are. */
     private ChannelHandlerContext rawCtx;
+
     private Exchange current;
     private boolean inRead;
     private boolean readAgain;
     /** A read was asked for and no message has answered it yet. */
     private boolean wanting;
+
     private ScheduledFuture<?> timer;
     /** Answered and half-closed: the rest of what the client sends is read and dropped, then the connection closes. */
     private boolean lingering;
@@ -151,20 +153,25 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
     private void arm(long millis, boolean head) {
         disarm();
-        timer = ctx.executor().schedule(() -> {
-            if (current != null) {
-                return;
-            }
-            if (head) {
-                // a request head that never completes (slowloris): answered, and the connection closed
-                log.debug("request head not complete within {} ms from {}; closing", millis, address());
-                FullHttpResponse r = plain(HttpResponseStatus.REQUEST_TIMEOUT, "request head not received in time\n");
-                r.headers().set(HttpHeaderNames.CONNECTION, "close");
-                ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-            } else {
-                ctx.close();
-            }
-        }, millis, TimeUnit.MILLISECONDS);
+        timer = ctx.executor()
+                .schedule(
+                        () -> {
+                            if (current != null) {
+                                return;
+                            }
+                            if (head) {
+                                // a request head that never completes (slowloris): answered, and the connection closed
+                                log.debug("request head not complete within {} ms from {}; closing", millis, address());
+                                FullHttpResponse r = plain(
+                                        HttpResponseStatus.REQUEST_TIMEOUT, "request head not received in time\n");
+                                r.headers().set(HttpHeaderNames.CONNECTION, "close");
+                                ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+                            } else {
+                                ctx.close();
+                            }
+                        },
+                        millis,
+                        TimeUnit.MILLISECONDS);
     }
 
     private void disarm() {
@@ -269,7 +276,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     private String address() {
-        return ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "";
+        return ctx.channel().remoteAddress() instanceof InetSocketAddress a
+                ? a.getAddress().getHostAddress()
+                : "";
     }
 
     // ------------------------------------------------------------------------------------ dispatch
@@ -280,14 +289,20 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         fe.active.incrementAndGet();
         if (!request.decoderResult().isSuccess()) {
             Throwable cause = request.decoderResult().cause();
-            HttpResponseStatus status = cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
-                    : cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-                    : HttpResponseStatus.BAD_REQUEST;
-            ex.fatal(status, cause instanceof TooLongFrameException ? status.reasonPhrase().toLowerCase(Locale.ROOT)
-                    : "malformed request");
+            HttpResponseStatus status = cause instanceof TooLongHttpLineException
+                    ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                    : cause instanceof TooLongHttpHeaderException
+                            ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                            : HttpResponseStatus.BAD_REQUEST;
+            ex.fatal(
+                    status,
+                    cause instanceof TooLongFrameException
+                            ? status.reasonPhrase().toLowerCase(Locale.ROOT)
+                            : "malformed request");
             return;
         }
-        Peer peer = Peer.of(request, ctx.channel().remoteAddress(), ctx.channel().localAddress(), secure, fe.front);
+        Peer peer =
+                Peer.of(request, ctx.channel().remoteAddress(), ctx.channel().localAddress(), secure, fe.front);
         ex.peer = peer;
         String path = pathOf(request.uri());
         if (limited && !path.startsWith("/_regen/health")) {
@@ -300,14 +315,18 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (peer.host() == null) {
-            ex.fatal(peer.hostProblem() == Peer.HostProblem.UNLISTED ? HttpResponseStatus.MISDIRECTED_REQUEST
-                    : HttpResponseStatus.BAD_REQUEST, peer.hostProblem().message());
+            ex.fatal(
+                    peer.hostProblem() == Peer.HostProblem.UNLISTED
+                            ? HttpResponseStatus.MISDIRECTED_REQUEST
+                            : HttpResponseStatus.BAD_REQUEST,
+                    peer.hostProblem().message());
             return;
         }
         long declared = HttpUtil.getContentLength(request, -1L);
         if (declared > fe.front.maxRequestBody()) {
-            ex.fatal(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body over the limit of "
-                    + fe.front.maxRequestBody() + " bytes");
+            ex.fatal(
+                    HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                    "request body over the limit of " + fe.front.maxRequestBody() + " bytes");
             return;
         }
         String expect = request.headers().get(HttpHeaderNames.EXPECT);
@@ -318,8 +337,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             }
             // the body is welcome (its size was checked): say so before it is sent
             request.headers().remove(HttpHeaderNames.EXPECT);
-            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
-                    Unpooled.EMPTY_BUFFER, false));
+            ctx.writeAndFlush(new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER, false));
         }
         if (fe.routes.owns(path)) {
             ex.collectForApi();
@@ -330,8 +349,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         boolean hasBody = declared > 0 || HttpUtil.isTransferEncodingChunked(request);
-        ClientRequest cr = new ClientRequest(method.name(), request.uri(), peer.host(), peer.scheme(),
-                new NettyHeaders(request.headers()), hasBody);
+        ClientRequest cr = new ClientRequest(
+                method.name(), request.uri(), peer.host(), peer.scheme(), new NettyHeaders(request.headers()), hasBody);
         fe.engine.serve(cr).whenComplete((reply, error) -> {
             if (ctx.executor().inEventLoop()) {
                 ex.reply(reply, error);
@@ -354,7 +373,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
     private FullHttpResponse plain(HttpResponseStatus status, String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes), false);
+        FullHttpResponse r =
+                new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes), false);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
         r.headers().set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
         r.headers().set(HttpHeaderNames.DATE, fe.date.now());
@@ -404,6 +424,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         private int status;
         /** The X-Cache-Status sent, or null (Regen's own endpoints). */
         private String cacheStatus;
+
         private long bytes;
 
         Exchange(HttpRequest request) {
@@ -436,8 +457,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                     if (relay != null) {
                         relay.abandon("the request body went over the limit");
                     }
-                    fatal(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body over the limit of "
-                            + fe.front.maxRequestBody() + " bytes");
+                    fatal(
+                            HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                            "request body over the limit of " + fe.front.maxRequestBody() + " bytes");
                     return;
                 }
             }
@@ -537,15 +559,23 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             }
             PreparedPage.Variant v = fe.prepared.of(page, reply.loaded()).select(acceptEncoding());
             String cacheStatus = reply.cacheStatus();
-            boolean notModified = CacheHeaders.notModified(in.get(HttpHeaderNames.IF_NONE_MATCH),
-                    in.get(HttpHeaderNames.IF_MODIFIED_SINCE), v.etag(), HttpFields.first(page.headers(), "last-modified"));
+            boolean notModified = CacheHeaders.notModified(
+                    in.get(HttpHeaderNames.IF_NONE_MATCH),
+                    in.get(HttpHeaderNames.IF_MODIFIED_SINCE),
+                    v.etag(),
+                    HttpFields.first(page.headers(), "last-modified"));
             if (!notModified && rawCtx != null) {
                 // the hot path: status line and per-request fields, then the prepared fields and body as they are
-                StringBuilder perRequest = new StringBuilder(192).append(v.statusLine())
-                        .append("Date: ").append(fe.date.now())
-                        .append("\r\nAge: ").append(reply.age())
-                        .append("\r\nX-Cache-Status: ").append(cache.name())
-                        .append("\r\nCache-Status: ").append(cacheStatus);
+                StringBuilder perRequest = new StringBuilder(192)
+                        .append(v.statusLine())
+                        .append("Date: ")
+                        .append(fe.date.now())
+                        .append("\r\nAge: ")
+                        .append(reply.age())
+                        .append("\r\nX-Cache-Status: ")
+                        .append(cache.name())
+                        .append("\r\nCache-Status: ")
+                        .append(cacheStatus);
                 String connection = connection();
                 if (connection != null) {
                     perRequest.append("\r\nConnection: ").append(connection);
@@ -554,7 +584,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 finishRaw(perRequest, v, headOnly, cache);
                 return;
             }
-            HttpResponseStatus s = notModified ? HttpResponseStatus.NOT_MODIFIED : HttpResponseStatus.valueOf(page.status());
+            HttpResponseStatus s =
+                    notModified ? HttpResponseStatus.NOT_MODIFIED : HttpResponseStatus.valueOf(page.status());
             ByteBuf body = notModified || headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(v.body());
             FullHttpResponse response = new DefaultFullHttpResponse(version(), s, body, false);
             HttpHeaders h = response.headers();
@@ -575,16 +606,23 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         /** RFC 9110 §14: one range of the identity representation (206), unsatisfiable (416), or all of it. */
         private void sendRange(Reply.Page reply, String range) {
             CachedPage page = reply.page();
-            Ranges.Outcome outcome = Ranges.evaluate(range, request.headers().get(HttpHeaderNames.IF_RANGE),
-                    page.etag(), HttpFields.first(page.headers(), "last-modified"), page.body().length);
+            Ranges.Outcome outcome = Ranges.evaluate(
+                    range,
+                    request.headers().get(HttpHeaderNames.IF_RANGE),
+                    page.etag(),
+                    HttpFields.first(page.headers(), "last-modified"),
+                    page.body().length);
             if (outcome instanceof Ranges.Outcome.Whole) {
                 sendWhole(reply);
                 return;
             }
             FullHttpResponse response;
             if (outcome instanceof Ranges.Outcome.Partial p) {
-                response = new DefaultFullHttpResponse(version(), HttpResponseStatus.PARTIAL_CONTENT,
-                        Unpooled.wrappedBuffer(page.body(), (int) p.first(), (int) p.size()), false);
+                response = new DefaultFullHttpResponse(
+                        version(),
+                        HttpResponseStatus.PARTIAL_CONTENT,
+                        Unpooled.wrappedBuffer(page.body(), (int) p.first(), (int) p.size()),
+                        false);
                 for (Header header : page.headers()) {
                     response.headers().add(header.name(), header.value());
                 }
@@ -593,8 +631,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 response.headers().set(HttpHeaderNames.ETAG, page.etag());
             } else {
                 Ranges.Outcome.Unsatisfiable u = (Ranges.Outcome.Unsatisfiable) outcome;
-                response = new DefaultFullHttpResponse(version(),
-                        HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, Unpooled.EMPTY_BUFFER, false);
+                response = new DefaultFullHttpResponse(
+                        version(), HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, Unpooled.EMPTY_BUFFER, false);
                 response.headers().set(HttpHeaderNames.CONTENT_RANGE, u.contentRange());
                 response.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
             }
@@ -609,8 +647,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         private void sendWhole(Reply.Page reply) {
             CachedPage page = reply.page();
             PreparedPage.Variant v = fe.prepared.of(page, reply.loaded()).select(acceptEncoding());
-            FullHttpResponse response = new DefaultFullHttpResponse(version(),
-                    HttpResponseStatus.valueOf(page.status()), Unpooled.wrappedBuffer(v.body()), false);
+            FullHttpResponse response = new DefaultFullHttpResponse(
+                    version(), HttpResponseStatus.valueOf(page.status()), Unpooled.wrappedBuffer(v.body()), false);
             for (Header header : v.headers()) {
                 response.headers().add(header.name(), header.value());
             }
@@ -636,8 +674,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 }
             }
             boolean withBody = !headOnly && !Relay.bodiless(r.status());
-            FullHttpResponse response = new DefaultFullHttpResponse(version(),
-                    HttpResponseStatus.valueOf(r.status()), withBody ? Unpooled.wrappedBuffer(body) : Unpooled.EMPTY_BUFFER,
+            FullHttpResponse response = new DefaultFullHttpResponse(
+                    version(),
+                    HttpResponseStatus.valueOf(r.status()),
+                    withBody ? Unpooled.wrappedBuffer(body) : Unpooled.EMPTY_BUFFER,
                     false);
             for (Header header : headers) {
                 response.headers().add(header.name(), header.value());
@@ -657,8 +697,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         void send(HttpResponseStatus status, String contentType, Map<String, String> headers, byte[] body) {
-            FullHttpResponse r = new DefaultFullHttpResponse(version(), status,
-                    headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body), false);
+            FullHttpResponse r = new DefaultFullHttpResponse(
+                    version(), status, headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body), false);
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
             r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
             headers.forEach(r.headers()::set);
@@ -682,8 +722,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 default -> "Error";
             };
             byte[] bytes = Html.errorPage(status, title, reason).getBytes(StandardCharsets.UTF_8);
-            FullHttpResponse r = new DefaultFullHttpResponse(version(), HttpResponseStatus.valueOf(status),
-                    headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes), false);
+            FullHttpResponse r = new DefaultFullHttpResponse(
+                    version(),
+                    HttpResponseStatus.valueOf(status),
+                    headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes),
+                    false);
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
             r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
             boolean ours = status != 502 && status != 504;
@@ -739,8 +782,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         /** Starts a streamed response. */
         void start(HttpResponse head) {
             status = head.status().code();
-            if (!HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head)
-                    && !headOnly && !Relay.bodiless(status)) {
+            if (!HttpUtil.isContentLengthSet(head)
+                    && !HttpUtil.isTransferEncodingChunked(head)
+                    && !headOnly
+                    && !Relay.bodiless(status)) {
                 if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                     keepAlive = false; // the end of the body is the end of the connection
                 } else {
@@ -854,7 +899,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             }
             fe.active.decrementAndGet();
             if (fe.accessLog.enabled()) {
-                fe.accessLog.log(clientAddress(), request, status, cacheStatus, bytes, System.nanoTime() - startedNanos);
+                fe.accessLog.log(
+                        clientAddress(), request, status, cacheStatus, bytes, System.nanoTime() - startedNanos);
             }
         }
 

@@ -1,22 +1,25 @@
 package dev.regen.server;
 
 import dev.regen.RegenEngine;
-import dev.regen.cluster.Cluster;
-import dev.regen.store.redis.RedisCluster;
-import dev.regen.store.redis.RedisStore;
 import dev.regen.admin.AdminApi;
 import dev.regen.admin.HealthMonitor;
 import dev.regen.admin.RegenMetrics;
+import dev.regen.cluster.Cluster;
+import dev.regen.server.config.Front;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.KvStore;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.embedded.EmbeddedStore;
+import dev.regen.store.redis.RedisCluster;
+import dev.regen.store.redis.RedisStore;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -28,15 +31,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import java.net.InetSocketAddress;
-import java.time.InstantSource;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import dev.regen.server.config.Front;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -44,6 +38,12 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import java.net.InetSocketAddress;
+import java.time.InstantSource;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,8 +58,8 @@ public final class RegenServer implements AutoCloseable {
     /** Told to every connection when shutdown begins: idle ones close, busy ones finish with {@code Connection: close}. */
     static final Object DRAIN = new Object();
     /** The HTTP/1.1 handlers of a connection, from the tail: what a tunnel removes, in that order. */
-    static final java.util.List<String> HTTP1_HANDLERS_TAIL_FIRST = java.util.List.of("proxy", "flow", "encoder",
-            "decoder", "headwatch");
+    static final java.util.List<String> HTTP1_HANDLERS_TAIL_FIRST =
+            java.util.List.of("proxy", "flow", "encoder", "decoder", "headwatch");
 
     private final ServerConfig config;
     private final KvStore store;
@@ -93,25 +93,50 @@ public final class RegenServer implements AutoCloseable {
         boolean epoll = Epoll.isAvailable();
         // one event loop per core, not Netty's default of two: nothing blocks a loop, and two loops
         // time-sliced on one core add a scheduler quantum to the tail latency of half the connections
-        this.group = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
+        this.group = new MultiThreadIoEventLoopGroup(
+                Runtime.getRuntime().availableProcessors(),
                 epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         Front front = config.front();
-        this.origin = new OriginClient(config.origin(), config.connectTimeout(), config.engine().renderTimeout(),
-                front.idleTimeout(), group, front.preserveHost());
-        this.engine = RegenEngine.builder().config(config.engine()).origin(origin).store(metrics.instrument(store))
-                .clock(clock).memoryBytes(config.memoryBytes()).listener(metrics).cluster(cluster).build();
+        this.origin = new OriginClient(
+                config.origin(),
+                config.connectTimeout(),
+                config.engine().renderTimeout(),
+                front.idleTimeout(),
+                group,
+                front.preserveHost());
+        this.engine = RegenEngine.builder()
+                .config(config.engine())
+                .origin(origin)
+                .store(metrics.instrument(store))
+                .clock(clock)
+                .memoryBytes(config.memoryBytes())
+                .listener(metrics)
+                .cluster(cluster)
+                .build();
         metrics.bind(engine);
         this.health = OriginHealth.monitor(store, config.origin(), config.connectTimeout());
-        Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        Class<? extends ServerChannel> channelType =
+                epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         // off-heap copies of the hottest pages, ready to write: a quarter of the L1 budget
         this.prepared = new PreparedPage.Cache(config.memoryBytes() / 4, UnpooledByteBufAllocator.DEFAULT);
-        Routes routes = new Routes(AdminApi.builder(engine).secret(config.secret()).webhookPath(config.webhookPath())
-                .metrics(metrics).metricsPublic(config.metricsPublic()).health(health)
+        Routes routes = new Routes(AdminApi.builder(engine)
+                .secret(config.secret())
+                .webhookPath(config.webhookPath())
+                .metrics(metrics)
+                .metricsPublic(config.metricsPublic())
+                .health(health)
                 .secureCookie(front.tls() != null)
                 .siteName(front.hosts().isEmpty() ? config.origin().toString() : String.join(", ", front.hosts()))
                 .build());
         this.tls = front.tls() == null ? null : new TlsContext(front.tls(), group.next());
-        this.frontend = new Frontend(engine, origin, routes, accessLog, prepared, clock, front,
+        this.frontend = new Frontend(
+                engine,
+                origin,
+                routes,
+                accessLog,
+                prepared,
+                clock,
+                front,
                 new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -130,16 +155,18 @@ public final class RegenServer implements AutoCloseable {
                         ChannelPipeline p = ch.pipeline();
                         if (tls != null) {
                             p.addLast("tls", tls.context().newHandler(ch.alloc()));
-                            p.addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
-                                @Override
-                                protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
-                                    if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
-                                        http2(ctx.pipeline(), true);
-                                    } else {
-                                        http1(ctx.pipeline(), true, limited);
-                                    }
-                                }
-                            });
+                            p.addLast(
+                                    "alpn",
+                                    new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+                                        @Override
+                                        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                                            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                                                http2(ctx.pipeline(), true);
+                                            } else {
+                                                http1(ctx.pipeline(), true, limited);
+                                            }
+                                        }
+                                    });
                             ch.config().setAutoRead(true); // for the handshake; the chosen protocol decides after it
                         } else if (front.h2c()) {
                             p.addLast("sniff", new PriorKnowledge(limited));
@@ -149,7 +176,10 @@ public final class RegenServer implements AutoCloseable {
                     }
                 });
         try {
-            this.channel = bootstrap.bind(config.listenHost(), config.listenPort()).sync().channel();
+            this.channel = bootstrap
+                    .bind(config.listenHost(), config.listenPort())
+                    .sync()
+                    .channel();
         } catch (Throwable e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             accessLog.close();
@@ -170,12 +200,14 @@ public final class RegenServer implements AutoCloseable {
      */
     private void http2(ChannelPipeline p, boolean secure) {
         Front front = config.front();
-        p.addLast("h2", Http2FrameCodecBuilder.forServer()
-                .initialSettings(Http2Settings.defaultSettings()
-                        .maxConcurrentStreams(128)
-                        .maxHeaderListSize(front.maxHeaderBlock()))
-                .gracefulShutdownTimeoutMillis(10_000)
-                .build());
+        p.addLast(
+                "h2",
+                Http2FrameCodecBuilder.forServer()
+                        .initialSettings(Http2Settings.defaultSettings()
+                                .maxConcurrentStreams(128)
+                                .maxHeaderListSize(front.maxHeaderBlock()))
+                        .gracefulShutdownTimeoutMillis(10_000)
+                        .build());
         p.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
@@ -250,10 +282,12 @@ public final class RegenServer implements AutoCloseable {
         p.channel().config().setAutoRead(false);
         ProxyHandler proxy = new ProxyHandler(frontend, secure, limited, false);
         p.addLast("headwatch", new HeadWatch(proxy))
-                .addLast("decoder", new HttpRequestDecoder(new io.netty.handler.codec.http.HttpDecoderConfig()
-                        .setMaxInitialLineLength(front.maxRequestLine())
-                        .setMaxHeaderSize(front.maxHeaderBlock())
-                        .setMaxChunkSize(64 * 1024)))
+                .addLast(
+                        "decoder",
+                        new HttpRequestDecoder(new io.netty.handler.codec.http.HttpDecoderConfig()
+                                .setMaxInitialLineLength(front.maxRequestLine())
+                                .setMaxHeaderSize(front.maxHeaderBlock())
+                                .setMaxChunkSize(64 * 1024)))
                 // decoder and encoder apart (not HttpServerCodec): pre-encoded hits bypass the encoder,
                 // which must then not expect one response per request it saw
                 .addLast("encoder", new HttpResponseEncoder())
@@ -279,7 +313,9 @@ public final class RegenServer implements AutoCloseable {
             long now = System.nanoTime();
             if (now - lastLogged > TimeUnit.SECONDS.toNanos(10)) {
                 lastLogged = now;
-                log.warn("cannot accept connections: {} ({} open); retrying", cause.getMessage(),
+                log.warn(
+                        "cannot accept connections: {} ({} open); retrying",
+                        cause.getMessage(),
                         frontend.connections.get());
             }
         }
@@ -290,15 +326,17 @@ public final class RegenServer implements AutoCloseable {
      * ({@code bind(..) failed with error(-98): Address already in use}).
      */
     static String cannotListen(String host, int port, String message) {
-        String reason = message == null ? "unknown error" : message.replaceFirst("^.*failed with error\\(-?\\d+\\): ", "");
+        String reason =
+                message == null ? "unknown error" : message.replaceFirst("^.*failed with error\\(-?\\d+\\): ", "");
         String lower = reason.toLowerCase(java.util.Locale.ROOT);
         String hint = lower.contains("in use")
                 ? "the address is already in use: another process listens there (another Regen?); stop it or choose another port with --port (or listen: in the config)"
                 : lower.contains("permission denied") || lower.contains("access denied")
-                ? "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port above 1024 with --port"
-                : lower.contains("assign requested address")
-                ? host + " is not an address of this machine; listen on 0.0.0.0 (every address) or one of its own"
-                : reason;
+                        ? "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port above 1024 with --port"
+                        : lower.contains("assign requested address")
+                                ? host
+                                        + " is not an address of this machine; listen on 0.0.0.0 (every address) or one of its own"
+                                : reason;
         String address = host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
         return "cannot listen on " + address + ": " + hint;
     }
@@ -331,7 +369,8 @@ public final class RegenServer implements AutoCloseable {
     }
 
     /** Starts serving over a store the caller opened; the server closes it. */
-    public static RegenServer start(ServerConfig config, KvStore store, InstantSource clock) throws InterruptedException {
+    public static RegenServer start(ServerConfig config, KvStore store, InstantSource clock)
+            throws InterruptedException {
         return start(config, store, Cluster.LOCAL, clock);
     }
 
@@ -341,8 +380,9 @@ public final class RegenServer implements AutoCloseable {
         return start(config, store, cluster, clock, () -> Parts.of(config));
     }
 
-    private static RegenServer start(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock,
-                                     Supplier<Parts> parts) throws InterruptedException {
+    private static RegenServer start(
+            ServerConfig config, KvStore store, Cluster cluster, InstantSource clock, Supplier<Parts> parts)
+            throws InterruptedException {
         try {
             return new RegenServer(config, store, cluster, clock, parts.get());
         } catch (Throwable e) {
@@ -360,7 +400,8 @@ public final class RegenServer implements AutoCloseable {
             } catch (java.io.IOException e) {
                 host = "node";
             }
-            String nodeId = host + ":" + config.listenPort() + ":" + ProcessHandle.current().pid();
+            String nodeId = host + ":" + config.listenPort() + ":"
+                    + ProcessHandle.current().pid();
             return r.strict() ? RedisCluster.open(r.uri(), nodeId) : RedisCluster.openInBackground(r.uri(), nodeId);
         }
         return Cluster.LOCAL;
@@ -371,7 +412,9 @@ public final class RegenServer implements AutoCloseable {
             return new MemoryStore(memoryBytes, clock);
         }
         if (spec instanceof StoreSpec.Embedded e) {
-            return e.maxSize() == null ? EmbeddedStore.open(e.dir(), clock) : EmbeddedStore.open(e.dir(), clock, e.maxSize());
+            return e.maxSize() == null
+                    ? EmbeddedStore.open(e.dir(), clock)
+                    : EmbeddedStore.open(e.dir(), clock, e.maxSize());
         }
         if (spec instanceof StoreSpec.Redis r) {
             return r.strict() ? RedisStore.open(r.uri(), clock) : RedisStore.openInBackground(r.uri(), clock);

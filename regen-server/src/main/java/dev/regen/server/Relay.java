@@ -47,6 +47,7 @@ final class Relay implements OriginClient.Listener {
     private EmbeddedChannel decoder;
     /** A coding that can't be decoded piecewise (br): the body is gathered and decoded at the end. */
     private CompositeByteBuf gathered;
+
     private String gatheredCoding;
     /**
      * The piece that completes a body being stored (by its declared length), held until the engine has
@@ -55,9 +56,11 @@ final class Relay implements OriginClient.Listener {
     private ByteBuf held;
     /** The body's length as sent to the client, or -1 when it is chunked or close-delimited. */
     private long clientLength = -1;
+
     private long clientSent;
     /** The head held back until a gathered body is decoded (a body that can't be decoded is a 502). */
     private HttpResponse heldHead;
+
     private boolean finished;
     private boolean abandoned;
     /** The client's request has a body that goes to the origin. */
@@ -92,8 +95,14 @@ final class Relay implements OriginClient.Listener {
                 bodyFollows = true;
             }
         }
-        origin = fe.origin.send(ex.ctx().channel().eventLoop(), forwarding.method(), forwarding.target(), ex.peer.host(),
-                headers, framing, this);
+        origin = fe.origin.send(
+                ex.ctx().channel().eventLoop(),
+                forwarding.method(),
+                forwarding.target(),
+                ex.peer.host(),
+                headers,
+                framing,
+                this);
         if (bodyFollows) {
             ex.moreBody();
         }
@@ -146,7 +155,8 @@ final class Relay implements OriginClient.Listener {
         for (Header header : HttpFields.relayable(originHeaders)) {
             h.add(header.name(), header.value());
         }
-        withBody = !ex.headOnly && !bodiless(status) && !ex.request.method().name().equals("HEAD");
+        withBody =
+                !ex.headOnly && !bodiless(status) && !ex.request.method().name().equals("HEAD");
         String coding = ContentCoding.of(response.headers().get(HttpHeaderNames.CONTENT_ENCODING));
         String declared = response.headers().get(HttpHeaderNames.CONTENT_LENGTH);
         boolean decode = withBody && !coding.equals("identity") && !ContentCoding.accepts(ex.acceptEncoding(), coding);
@@ -161,8 +171,10 @@ final class Relay implements OriginClient.Listener {
             } else {
                 // an unknown coding the client did not ask for: nothing sensible can be sent
                 abandonOrigin();
-                ex.sendError(502, "the origin answered in a content coding (" + coding
-                        + ") that the client does not accept and Regen cannot decode");
+                ex.sendError(
+                        502,
+                        "the origin answered in a content coding (" + coding
+                                + ") that the client does not accept and Regen cannot decode");
                 return;
             }
         } else if (declared != null && !bodiless(status)) {
@@ -183,7 +195,9 @@ final class Relay implements OriginClient.Listener {
                 h.set(HttpHeaderNames.AGE, 0);
             }
         }
-        h.set(CacheHeaders.X_CACHE_STATUS, decision.status() != null ? decision.status().name() : CacheStatus.MISS.name());
+        h.set(
+                CacheHeaders.X_CACHE_STATUS,
+                decision.status() != null ? decision.status().name() : CacheStatus.MISS.name());
         h.set(CacheHeaders.CACHE_STATUS, decision.cacheStatus());
         if (gathered != null) {
             heldHead = head;
@@ -209,7 +223,8 @@ final class Relay implements OriginClient.Listener {
             return;
         }
         if (gathered != null) {
-            if (gathered.readableBytes() + (long) chunk.readableBytes() > fe.engine.config().maxBodyBytes()) {
+            if (gathered.readableBytes() + (long) chunk.readableBytes()
+                    > fe.engine.config().maxBodyBytes()) {
                 chunk.release();
                 abandonOrigin();
                 ex.sendError(502, "the origin's " + gatheredCoding + " body is too large to decode for this client");
@@ -255,7 +270,8 @@ final class Relay implements OriginClient.Listener {
             }
             decoder = null;
         }
-        java.util.concurrent.CompletableFuture<Void> visible = java.util.concurrent.CompletableFuture.completedFuture(null);
+        java.util.concurrent.CompletableFuture<Void> visible =
+                java.util.concurrent.CompletableFuture.completedFuture(null);
         if (copy != null) {
             byte[] body = new byte[copy.readableBytes()];
             copy.readBytes(body);
@@ -309,7 +325,9 @@ final class Relay implements OriginClient.Listener {
         if (!headSent) {
             OriginException oe = cause instanceof OriginException o ? o : OriginException.from(cause);
             boolean timeout = oe.kind() == OriginException.Kind.TIMEOUT;
-            ex.sendError(timeout ? 504 : 502, timeout ? oe.getMessage() : "the origin could not be reached: " + oe.getMessage());
+            ex.sendError(
+                    timeout ? 504 : 502,
+                    timeout ? oe.getMessage() : "the origin could not be reached: " + oe.getMessage());
         } else {
             // the response is cut short: the client must see it broken, not complete
             ex.abort(String.valueOf(cause.getMessage()));

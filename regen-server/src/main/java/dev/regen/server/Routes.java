@@ -18,14 +18,19 @@ final class Routes {
 
     /** Answers one request for Regen's own endpoints, with its (bounded) body. */
     void handle(ProxyHandler.Exchange ex, byte[] body) {
-        ApiRequest request = new ApiRequest(ex.request.method().name(), dev.regen.http.RequestTarget.originForm(ex.request.uri()),
-                ex.request.headers()::get, body, ex.clientAddress());
-        api.handle(request).whenComplete((r, e) -> ex.ctx().executor().execute(() -> {
-            if (e != null) {
-                ex.sendText(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error\n");
-            } else {
-                ex.send(HttpResponseStatus.valueOf(r.status()), r.contentType(), r.headers(), r.body());
-            }
-        }));
+        ApiRequest request = new ApiRequest(
+                ex.request.method().name(),
+                dev.regen.http.RequestTarget.originForm(ex.request.uri()),
+                ex.request.headers()::get,
+                body,
+                ex.clientAddress());
+        api.handle(request)
+                .whenComplete((r, e) -> ex.ctx().executor().execute(() -> {
+                    if (e != null) {
+                        ex.sendText(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error\n");
+                    } else {
+                        ex.send(HttpResponseStatus.valueOf(r.status()), r.contentType(), r.headers(), r.body());
+                    }
+                }));
     }
 }

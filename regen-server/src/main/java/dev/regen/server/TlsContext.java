@@ -37,17 +37,21 @@ final class TlsContext implements AutoCloseable {
         this.files = files;
         // -Dregen.tls.engine=jdk forces the JDK's engine (to compare, or where BoringSSL misbehaves)
         boolean jdk = "jdk".equalsIgnoreCase(System.getProperty("regen.tls.engine"));
-        this.provider = !jdk && SslProvider.isAlpnSupported(SslProvider.OPENSSL) ? SslProvider.OPENSSL : SslProvider.JDK;
+        this.provider =
+                !jdk && SslProvider.isAlpnSupported(SslProvider.OPENSSL) ? SslProvider.OPENSSL : SslProvider.JDK;
         this.stamp = stamp();
         try {
             this.context = build();
         } catch (IOException e) {
-            throw new IllegalStateException("tls: cannot use " + files.certificate() + " and " + files.key() + ": "
-                    + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "tls: cannot use " + files.certificate() + " and " + files.key() + ": " + e.getMessage(), e);
         }
-        log.info("TLS with {} ({}), ALPN h2 and http/1.1", files.certificate(), provider == SslProvider.OPENSSL
-                ? "BoringSSL" : "the JDK's engine");
-        this.watch = scheduler.scheduleWithFixedDelay(this::reloadIfChanged, CHECK_SECONDS, CHECK_SECONDS, TimeUnit.SECONDS);
+        log.info(
+                "TLS with {} ({}), ALPN h2 and http/1.1",
+                files.certificate(),
+                provider == SslProvider.OPENSSL ? "BoringSSL" : "the JDK's engine");
+        this.watch =
+                scheduler.scheduleWithFixedDelay(this::reloadIfChanged, CHECK_SECONDS, CHECK_SECONDS, TimeUnit.SECONDS);
     }
 
     SslContext context() {
@@ -60,13 +64,16 @@ final class TlsContext implements AutoCloseable {
 
     private SslContext build() throws IOException {
         try {
-            return SslContextBuilder.forServer(files.certificate().toFile(), files.key().toFile())
+            return SslContextBuilder.forServer(
+                            files.certificate().toFile(), files.key().toFile())
                     .sslProvider(provider)
                     .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-                    .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                    .applicationProtocolConfig(new ApplicationProtocolConfig(
+                            ApplicationProtocolConfig.Protocol.ALPN,
                             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                            ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                            ApplicationProtocolNames.HTTP_2,
+                            ApplicationProtocolNames.HTTP_1_1))
                     .build();
         } catch (IllegalArgumentException | javax.net.ssl.SSLException e) {
             throw new IOException(e.getMessage(), e);

@@ -57,11 +57,14 @@ final class Tunnel {
 
     void open() {
         HttpRequest client = ex.request;
-        List<Header> headers = new ArrayList<>(HttpFields.forwardable(OriginClient.headersOf(client.headers()), false,
-                fe.engine.config().cookies(), true));
+        List<Header> headers = new ArrayList<>(HttpFields.forwardable(
+                OriginClient.headersOf(client.headers()),
+                false,
+                fe.engine.config().cookies(),
+                true));
         headers.addAll(ex.peer.forwardingFields());
-        HttpRequest upgrade = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
-                dev.regen.http.RequestTarget.originForm(client.uri()), false);
+        HttpRequest upgrade = new DefaultHttpRequest(
+                HttpVersion.HTTP_1_1, HttpMethod.GET, dev.regen.http.RequestTarget.originForm(client.uri()), false);
         for (Header h : headers) {
             upgrade.headers().add(h.name(), h.value());
         }
@@ -157,7 +160,10 @@ final class Tunnel {
         // that bytes already read past the HTTP head are relayed, not lost
         ChannelPipeline op = origin.pipeline();
         op.addLast("relay", new Pipe(client));
-        op.addBefore("relay", "idle", new IdleStateHandler(0, 0, fe.front.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+        op.addBefore(
+                "relay",
+                "idle",
+                new IdleStateHandler(0, 0, fe.front.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         client.writeAndFlush(head).addListener(f -> {
             if (!f.isSuccess()) {
                 origin.close();
@@ -165,8 +171,10 @@ final class Tunnel {
             }
             ChannelPipeline cp = client.pipeline();
             cp.addLast("relay", new Pipe(origin));
-            cp.addBefore("relay", "tunnel-idle", new IdleStateHandler(0, 0, fe.front.idleTimeout().toMillis(),
-                    TimeUnit.MILLISECONDS));
+            cp.addBefore(
+                    "relay",
+                    "tunnel-idle",
+                    new IdleStateHandler(0, 0, fe.front.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
             ex.tunnelled();
             // from the tail back, so that what the decoder holds flows to the relay, not into a removed handler
             for (String name : RegenServer.HTTP1_HANDLERS_TAIL_FIRST) {

@@ -40,10 +40,13 @@ class AccessLogIT {
             "(\\S+) - - \\[(\\d{2}/[A-Z][a-z]{2}/\\d{4}:\\d{2}:\\d{2}:\\d{2} \\+0000)] \"((?:[^\"\\\\]|\\\\.)*)\" (\\d{3}) (\\d+|-) "
                     + "\"((?:[^\"\\\\]|\\\\.)*)\" \"((?:[^\"\\\\]|\\\\.)*)\"");
     /** Strict JSON: one object per line, nothing after it. */
-    private final ObjectMapper json = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+    private final ObjectMapper json = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
     private final FakeClock clock = new FakeClock(Instant.parse("2026-11-26T15:09:30Z"));
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private TestOrigin origin;
     private RegenServer server;
 
@@ -66,9 +69,20 @@ class AccessLogIT {
     private Path start(ServerConfig.AccessLog format) throws Exception {
         Path file = dir.resolve("logs").resolve("access.log");
         Files.createDirectories(file.getParent());
-        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
-                RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build(), "access-log-it-secret-0123456789",
-                new StoreSpec.Memory(), 16L << 20, Duration.ofSeconds(1), "/api/revalidate", false, format, file, dev.regen.server.config.Front.DEFAULTS);
+        ServerConfig cfg = new ServerConfig(
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
+                RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build(),
+                "access-log-it-secret-0123456789",
+                new StoreSpec.Memory(),
+                16L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                format,
+                file,
+                dev.regen.server.config.Front.DEFAULTS);
         server = RegenServer.start(cfg, new MemoryStore(16L << 20, clock), clock);
         return file;
     }
@@ -106,10 +120,19 @@ class AccessLogIT {
     private List<Integer> traffic() throws Exception {
         List<Integer> statuses = new ArrayList<>();
         statuses.add(get("/blog/a?page=2").statusCode());
-        statuses.add(get("/blog/a?page=2", "User-Agent", "Mozilla/5.0 (X11) \"quoted\" \\ back",
-                "Referer", "https://example.com/from?x=\"1\"").statusCode());
-        statuses.add(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/form"))
-                .POST(HttpRequest.BodyPublishers.ofString("a=1")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+        statuses.add(get(
+                        "/blog/a?page=2",
+                        "User-Agent",
+                        "Mozilla/5.0 (X11) \"quoted\" \\ back",
+                        "Referer",
+                        "https://example.com/from?x=\"1\"")
+                .statusCode());
+        statuses.add(http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/form"))
+                                .POST(HttpRequest.BodyPublishers.ofString("a=1"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .statusCode());
         statuses.add(get("/_regen/health").statusCode());
         // quotes, a backslash, a raw UTF-8 "é" and U+2028 in the target; bytes that are not UTF-8 in a header
         statuses.add(raw(bytes("GET /p/\"q\"\\x/caf\u00c3\u00a9?s=\u00e2\u0080\u00a8 HTTP/1.1\r\nHost: h\r\n"
@@ -125,7 +148,9 @@ class AccessLogIT {
         server = null;
         byte[] all = Files.readAllBytes(file);
         String text = new String(all, StandardCharsets.UTF_8);
-        assertThat(text.getBytes(StandardCharsets.UTF_8)).as("the file is valid UTF-8").isEqualTo(all);
+        assertThat(text.getBytes(StandardCharsets.UTF_8))
+                .as("the file is valid UTF-8")
+                .isEqualTo(all);
         assertThat(text).endsWith("\n");
         return List.of(text.split("\n"));
     }
@@ -144,8 +169,21 @@ class AccessLogIT {
         }
         for (int i = 0; i < records.size(); i++) {
             JsonNode r = records.get(i);
-            assertThat(r.fieldNames()).toIterable().containsExactly("time", "client", "method", "target", "protocol",
-                    "status", "bytes", "duration_ms", "cache", "host", "referer", "user_agent");
+            assertThat(r.fieldNames())
+                    .toIterable()
+                    .containsExactly(
+                            "time",
+                            "client",
+                            "method",
+                            "target",
+                            "protocol",
+                            "status",
+                            "bytes",
+                            "duration_ms",
+                            "cache",
+                            "host",
+                            "referer",
+                            "user_agent");
             // when the request arrived: the (fake) clock's now less the request's real duration
             assertThat(r.get("time").asText()).matches("2026-11-26T15:09:[0-2]\\d\\.\\d{3}Z");
             assertThat(r.get("client").asText()).isEqualTo("127.0.0.1");
@@ -197,19 +235,33 @@ class AccessLogIT {
             assertThat(Integer.parseInt(m.group(4))).isEqualTo(statuses.get(i));
             assertThat(lines.get(i)).matches("[\\x20-\\x7e]+"); // printable ASCII only
         }
-        assertThat(lines.get(0)).endsWith("\"GET /blog/a?page=2 HTTP/1.1\" 200 23 \"-\" \"Java-http-client/"
-                + System.getProperty("java.version") + "\"");
-        assertThat(lines.get(1)).endsWith("\"https://example.com/from?x=\\\"1\\\"\" \"Mozilla/5.0 (X11) \\\"quoted\\\" \\\\ back\"");
-        assertThat(lines.get(4)).contains("\"GET /p/\\\"q\\\"\\\\x/caf\\xc3\\xa9?s=\\xe2\\x80\\xa8 HTTP/1.1\"")
+        assertThat(lines.get(0))
+                .endsWith("\"GET /blog/a?page=2 HTTP/1.1\" 200 23 \"-\" \"Java-http-client/"
+                        + System.getProperty("java.version") + "\"");
+        assertThat(lines.get(1))
+                .endsWith("\"https://example.com/from?x=\\\"1\\\"\" \"Mozilla/5.0 (X11) \\\"quoted\\\" \\\\ back\"");
+        assertThat(lines.get(4))
+                .contains("\"GET /p/\\\"q\\\"\\\\x/caf\\xc3\\xa9?s=\\xe2\\x80\\xa8 HTTP/1.1\"")
                 .endsWith("\"bot\\xff\\xfe \\xe2\\x82\\xac\"");
     }
 
     @Test
     void file_cannotBeOpened_startFailsNamingIt() {
         Path file = dir.resolve("no-such-dir").resolve("access.log");
-        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0, RegenConfig.builder().build(), null,
-                new StoreSpec.Memory(), 16L << 20, Duration.ofSeconds(1), "/api/revalidate", false,
-                ServerConfig.AccessLog.JSON, file, dev.regen.server.config.Front.DEFAULTS);
+        ServerConfig cfg = new ServerConfig(
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
+                RegenConfig.builder().build(),
+                null,
+                new StoreSpec.Memory(),
+                16L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                ServerConfig.AccessLog.JSON,
+                file,
+                dev.regen.server.config.Front.DEFAULTS);
 
         assertThatThrownBy(() -> RegenServer.start(cfg, new MemoryStore(16L << 20, clock), clock))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -42,9 +42,18 @@ class AuthIT {
     @BeforeEach
     void start() throws Exception {
         origin = new TestOrigin();
-        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
-                RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build(), SECRET, new StoreSpec.Memory(),
-                16L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false);
+        ServerConfig cfg = new ServerConfig(
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
+                RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build(),
+                SECRET,
+                new StoreSpec.Memory(),
+                16L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                false);
         server = RegenServer.start(cfg, new MemoryStore(16L << 20, clock), clock);
         throttleLog.start();
         throttleLogger.addAppender(throttleLog);
@@ -59,7 +68,9 @@ class AuthIT {
 
     private List<String> throttleLines() {
         synchronized (throttleLog) {
-            return throttleLog.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            return throttleLog.list.stream()
+                    .map(ILoggingEvent::getFormattedMessage)
+                    .toList();
         }
     }
 
@@ -70,7 +81,9 @@ class AuthIT {
             int[] byStatus = new int[600];
             try (RawHttp guesser = new RawHttp(ATTACKER, server.port())) {
                 for (int i = 0; i < 10_000; i++) {
-                    byStatus[guesser.get("/_regen/api/stats", "Authorization", "Bearer guess-" + i).status()]++;
+                    byStatus[
+                            guesser.get("/_regen/api/stats", "Authorization", "Bearer guess-" + i)
+                                    .status()]++;
                 }
             } catch (Exception e) {
                 throw new IllegalStateException(e);
@@ -83,29 +96,43 @@ class AuthIT {
         List<Integer> admin = new ArrayList<>();
         try (RawHttp real = new RawHttp(ADMIN, server.port())) {
             do {
-                admin.add(real.get("/_regen/api/stats", "Authorization", "Bearer " + SECRET).status());
-                admin.add(real.get("/_regen/metrics", "Authorization", "Bearer " + SECRET).status());
+                admin.add(real.get("/_regen/api/stats", "Authorization", "Bearer " + SECRET)
+                        .status());
+                admin.add(real.get("/_regen/metrics", "Authorization", "Bearer " + SECRET)
+                        .status());
                 Thread.sleep(5);
             } while (attacking.get());
             int[] byStatus = attack.get(120, TimeUnit.SECONDS);
 
             assertThat(byStatus[401] + byStatus[429]).isEqualTo(10_000);
             assertThat(byStatus[401]).as("wrong secrets actually compared").isBetween(6, 20);
-            assertThat(admin).as("the admin's requests during the attack").isNotEmpty().containsOnly(200);
-            assertThat(real.get("/_regen/api/stats", "Authorization", "Bearer " + SECRET).status()).isEqualTo(200);
+            assertThat(admin)
+                    .as("the admin's requests during the attack")
+                    .isNotEmpty()
+                    .containsOnly(200);
+            assertThat(real.get("/_regen/api/stats", "Authorization", "Bearer " + SECRET)
+                            .status())
+                    .isEqualTo(200);
 
-            PrometheusText.Exposition metrics = PrometheusText.parse(
-                    real.get("/_regen/metrics", "Authorization", "Bearer " + SECRET).text());
-            assertThat(metrics.value("regen_auth_failures_total", "endpoint", "api")).isEqualTo(byStatus[401]);
-            assertThat(metrics.value("regen_auth_throttled_total", "endpoint", "api")).isEqualTo(byStatus[429]);
+            PrometheusText.Exposition metrics =
+                    PrometheusText.parse(real.get("/_regen/metrics", "Authorization", "Bearer " + SECRET)
+                            .text());
+            assertThat(metrics.value("regen_auth_failures_total", "endpoint", "api"))
+                    .isEqualTo(byStatus[401]);
+            assertThat(metrics.value("regen_auth_throttled_total", "endpoint", "api"))
+                    .isEqualTo(byStatus[429]);
         }
-        assertThat(throttleLines()).as("log lines for 10,000 guesses").hasSizeBetween(2, 3)
+        assertThat(throttleLines())
+                .as("log lines for 10,000 guesses")
+                .hasSizeBetween(2, 3)
                 .allMatch(l -> l.contains(ATTACKER) && l.contains("admin API"));
     }
 
     @Test
-    void dashboardLogin_thirtyWrongFromOneAddress_adminSignsInFromAnother_guesserGets429WithRetryAfter() throws Exception {
-        try (RawHttp guesser = new RawHttp(ATTACKER, server.port()); RawHttp real = new RawHttp(ADMIN, server.port())) {
+    void dashboardLogin_thirtyWrongFromOneAddress_adminSignsInFromAnother_guesserGets429WithRetryAfter()
+            throws Exception {
+        try (RawHttp guesser = new RawHttp(ATTACKER, server.port());
+                RawHttp real = new RawHttp(ADMIN, server.port())) {
             List<Integer> statuses = new ArrayList<>();
             for (int i = 0; i < 30; i++) {
                 statuses.add(login(guesser, "wrong-secret-" + i).status());
@@ -125,8 +152,9 @@ class AuthIT {
 
     private static RawHttp.Reply login(RawHttp c, String secret) throws Exception {
         byte[] form = ("secret=" + secret).getBytes(StandardCharsets.US_ASCII);
-        String head = "POST /_regen/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                + "Content-Length: " + form.length + "\r\n\r\n";
+        String head =
+                "POST /_regen/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                        + "Content-Length: " + form.length + "\r\n\r\n";
         byte[] request = new byte[head.length() + form.length];
         System.arraycopy(head.getBytes(StandardCharsets.US_ASCII), 0, request, 0, head.length());
         System.arraycopy(form, 0, request, head.length(), form.length);

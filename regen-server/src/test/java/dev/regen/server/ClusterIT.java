@@ -88,7 +88,11 @@ class ClusterIT {
     void start() throws Exception {
         redis = RedisProcess.start();
         origin = new TestOrigin();
-        nodes = Nodes.start(redis.uri(), origin, clock, RegenConfig.builder().revalidate(REVALIDATE).build());
+        nodes = Nodes.start(
+                redis.uri(),
+                origin,
+                clock,
+                RegenConfig.builder().revalidate(REVALIDATE).build());
     }
 
     @AfterEach
@@ -173,16 +177,26 @@ class ClusterIT {
             clock.advance(REVALIDATE.plusSeconds(1));
             Thread.sleep(750);
             load.stop();
-            System.out.printf("[ClusterIT] redis kill mid-load: %d requests (%d after the kill), %d failed; "
-                            + "statuses %s; renders per node %s%n", load.requests.get(), load.requests.get() - killedAt,
-                    load.failures.size(), new TreeMap<>(load.statuses), nodes.rendersPerNode());
+            System.out.printf(
+                    "[ClusterIT] redis kill mid-load: %d requests (%d after the kill), %d failed; "
+                            + "statuses %s; renders per node %s%n",
+                    load.requests.get(),
+                    load.requests.get() - killedAt,
+                    load.failures.size(),
+                    new TreeMap<>(load.statuses),
+                    nodes.rendersPerNode());
             assertThat(load.failures).as("failed client requests").isEmpty();
-            assertThat(load.requests.get() - killedAt).as("requests while Redis was down").isGreaterThan(20);
+            assertThat(load.requests.get() - killedAt)
+                    .as("requests while Redis was down")
+                    .isGreaterThan(20);
             // not a bar: what a webhook call gets while Redis is down
             HttpResponse<String> duringOutage = nodes.revalidate(0, "/load/1", false);
-            System.out.printf("[ClusterIT] a revalidation while Redis is down answers %d %s%n",
+            System.out.printf(
+                    "[ClusterIT] a revalidation while Redis is down answers %d %s%n",
                     duringOutage.statusCode(), duringOutage.body().strip());
-            assertThat(duringOutage.statusCode()).as("never a success that did not happen").isEqualTo(503);
+            assertThat(duringOutage.statusCode())
+                    .as("never a success that did not happen")
+                    .isEqualTo(503);
         } finally {
             load.stop();
             root.detachAppender(logs);
@@ -198,8 +212,10 @@ class ClusterIT {
         long back = System.nanoTime();
         redis.restart();
         Duration recovered = revalidationRoundTripAfter(nodes, origin, "/load/3", back, Duration.ofSeconds(10));
-        System.out.printf("[ClusterIT] redis back: a revalidation through node A reached B and C %d ms after the "
-                + "restart began%n", recovered.toMillis());
+        System.out.printf(
+                "[ClusterIT] redis back: a revalidation through node A reached B and C %d ms after the "
+                        + "restart began%n",
+                recovered.toMillis());
         assertThat(recovered).isLessThan(Duration.ofSeconds(5));
     }
 
@@ -236,22 +252,28 @@ class ClusterIT {
     void nodeKilledMidRender_leaseLapses_anotherNodeServesThePageWithin8sWithout5xx() throws Exception {
         String path = "/p/orphan";
         int port = freePort();
-        Path config = Files.writeString(dir.resolve("regen.yaml"), String.join("\n",
-                "origin: " + origin.url(),
-                "listen: 127.0.0.1:" + port,
-                "store: " + redis.uri(),
-                "revalidate: " + REVALIDATE.toSeconds(),
-                "hosts: [" + PUBLIC_HOST + "]",
-                "unlisted-host: " + PUBLIC_HOST,
-                "timeouts: {render: 30s}", // the lock is a 3 s lease whatever the render timeout
-                ""));
+        Path config = Files.writeString(
+                dir.resolve("regen.yaml"),
+                String.join(
+                        "\n",
+                        "origin: " + origin.url(),
+                        "listen: 127.0.0.1:" + port,
+                        "store: " + redis.uri(),
+                        "revalidate: " + REVALIDATE.toSeconds(),
+                        "hosts: [" + PUBLIC_HOST + "]",
+                        "unlisted-host: " + PUBLIC_HOST,
+                        "timeouts: {render: 30s}", // the lock is a 3 s lease whatever the render timeout
+                        ""));
         child = startNode(config, dir);
         awaitListening(child, port);
 
         origin.hold();
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        CompletableFuture<HttpResponse<String>> orphaned = client.sendAsync(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(20)).build(),
+        HttpClient client =
+                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        CompletableFuture<HttpResponse<String>> orphaned = client.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                        .timeout(Duration.ofSeconds(20))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         awaitTrue("the child's render reaches the origin", Duration.ofSeconds(10), () -> origin.renders(path) == 1);
         String lockKey = "regen:lock:" + path + " @" + PUBLIC_HOST; // KeyLayout: <prefix>lock:<key>, default prefix
@@ -260,14 +282,18 @@ class ClusterIT {
         assertThat(redis.call("GET", lockKey)).doesNotStartWith(RedisCluster.LOCAL_TOKEN_PREFIX);
 
         Thread.sleep(1_000); // mid-render, past a renewal
-        assertThat(redis.call("GET", lockKey)).as("renewed by its holder").doesNotStartWith(RedisCluster.LOCAL_TOKEN_PREFIX);
+        assertThat(redis.call("GET", lockKey))
+                .as("renewed by its holder")
+                .doesNotStartWith(RedisCluster.LOCAL_TOKEN_PREFIX);
         // SIGKILL: no unlock, no goodbye; the lease stays until it lapses
         child.destroyForcibly();
         assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
         long killed = System.nanoTime();
         origin.release(); // the dead node's request at the origin ends; its answer goes nowhere
         assertThat(orphaned).failsWithin(Duration.ofSeconds(10));
-        assertThat(Long.parseLong(redis.call("PTTL", lockKey))).as("the lock outlives its owner").isPositive();
+        assertThat(Long.parseLong(redis.call("PTTL", lockKey)))
+                .as("the lock outlives its owner")
+                .isPositive();
 
         // B and C both want the page: one renders once the lock expires, the other gets its page
         long rendersBefore = nodes.renders();
@@ -276,8 +302,10 @@ class ClusterIT {
         HttpResponse<String> rb = b.get(30, TimeUnit.SECONDS);
         long answeredMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
         HttpResponse<String> rc = c.get(30, TimeUnit.SECONDS);
-        System.out.printf("[ClusterIT] node killed mid-render: lock TTL left at the kill %d ms; B answered %d ms "
-                + "after the kill; B %s, C %s%n", ttlAtKill, answeredMs, describe(rb), describe(rc));
+        System.out.printf(
+                "[ClusterIT] node killed mid-render: lock TTL left at the kill %d ms; B answered %d ms "
+                        + "after the kill; B %s, C %s%n",
+                ttlAtKill, answeredMs, describe(rb), describe(rc));
         String expected = "<p>" + path + " render 2</p>";
         assertThat(rb.statusCode()).isEqualTo(200);
         assertThat(rc.statusCode()).isEqualTo(200);
@@ -288,7 +316,9 @@ class ClusterIT {
         assertThat(ttlAtKill).isLessThanOrEqualTo(3_000);
         assertThat(answeredMs).isLessThan(8_000);
         assertThat(nodes.renders() - rendersBefore).as("renders by B and C").isEqualTo(1);
-        assertThat(origin.renders(path)).as("origin renders: the dead node's and one more").isEqualTo(2);
+        assertThat(origin.renders(path))
+                .as("origin renders: the dead node's and one more")
+                .isEqualTo(2);
         // nothing is lost: the page is in the shared store, every node serves it
         for (int n = 0; n < nodes.size(); n++) {
             HttpResponse<String> r = nodes.get(n, path);
@@ -310,7 +340,9 @@ class ClusterIT {
             all.add(nodes.getAsync(i % nodes.size(), path));
         }
         // all 300 are inside the nodes, waiting on the one render, before the origin answers
-        awaitTrue("all " + CONCURRENT + " requests inside the nodes", Duration.ofSeconds(20),
+        awaitTrue(
+                "all " + CONCURRENT + " requests inside the nodes",
+                Duration.ofSeconds(20),
                 () -> nodes.misses() - missesBefore == CONCURRENT);
         awaitTrue("the render reaches the origin", Duration.ofSeconds(10), () -> origin.renders(path) >= 1);
         origin.release();
@@ -322,9 +354,10 @@ class ClusterIT {
             bodies.add(r.body());
             statuses.merge(cacheStatus(r), 1, Integer::sum);
         }
-        System.out.printf("[%s] cold page: %d requests over %d nodes -> statuses %s, origin renders %d, "
-                + "renders per node %s%n", nodes.label, CONCURRENT, nodes.size(), statuses, origin.renders(path),
-                nodes.rendersPerNode());
+        System.out.printf(
+                "[%s] cold page: %d requests over %d nodes -> statuses %s, origin renders %d, "
+                        + "renders per node %s%n",
+                nodes.label, CONCURRENT, nodes.size(), statuses, origin.renders(path), nodes.rendersPerNode());
         assertThat(bodies).containsExactly("<p>" + path + " render 1</p>");
         assertThat(statuses).containsExactly(Map.entry("MISS", CONCURRENT));
         assertThat(origin.renders(path)).isEqualTo(1);
@@ -377,9 +410,16 @@ class ClusterIT {
             return true;
         });
         awaitTrue("no render under way", Duration.ofSeconds(10), () -> nodes.rendersInFlight() == 0);
-        System.out.printf("[%s] stale page: %d requests over %d nodes -> statuses %s, all answered while the render "
-                        + "was held; renders %d (per node %s), origin renders %d%n", nodes.label, CONCURRENT,
-                nodes.size(), statuses, nodes.renders() - rendersBefore, nodes.rendersPerNode(), origin.renders(path));
+        System.out.printf(
+                "[%s] stale page: %d requests over %d nodes -> statuses %s, all answered while the render "
+                        + "was held; renders %d (per node %s), origin renders %d%n",
+                nodes.label,
+                CONCURRENT,
+                nodes.size(),
+                statuses,
+                nodes.renders() - rendersBefore,
+                nodes.rendersPerNode(),
+                origin.renders(path));
         assertThat(origin.renders(path)).isEqualTo(2);
         assertThat(nodes.renders() - rendersBefore).isEqualTo(1);
         assertThat(bodies).containsOnly(second);
@@ -402,19 +442,21 @@ class ClusterIT {
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
         for (int i = 0; i < 2 * nodes.size(); i++) {
             int node = i % nodes.size();
-            Thread t = new Thread(() -> {
-                while (running.get()) {
-                    try {
-                        HttpResponse<String> r = nodes.get(node, path);
-                        if (r.statusCode() != 200) {
-                            failures.add(describe(r));
+            Thread t = new Thread(
+                    () -> {
+                        while (running.get()) {
+                            try {
+                                HttpResponse<String> r = nodes.get(node, path);
+                                if (r.statusCode() != 200) {
+                                    failures.add(describe(r));
+                                }
+                            } catch (Exception e) {
+                                failures.add(e.toString());
+                            }
+                            requests.incrementAndGet();
                         }
-                    } catch (Exception e) {
-                        failures.add(e.toString());
-                    }
-                    requests.incrementAndGet();
-                }
-            }, "cluster-it-hot-" + i);
+                    },
+                    "cluster-it-hot-" + i);
             t.setDaemon(true);
             t.start();
             clients.add(t);
@@ -442,13 +484,21 @@ class ClusterIT {
             }
         }
         awaitTrue("no render under way", Duration.ofSeconds(10), () -> nodes.rendersInFlight() == 0);
-        System.out.printf("[%s] stale page under continuous load: %d times stale, %d requests from %d clients -> "
-                        + "origin renders %d (want %d), per stale period %s, renders per node %s%n", nodes.label,
-                cycles, requests.get(), clients.size(), origin.renders(path) - 1, cycles, rendersPerCycle,
+        System.out.printf(
+                "[%s] stale page under continuous load: %d times stale, %d requests from %d clients -> "
+                        + "origin renders %d (want %d), per stale period %s, renders per node %s%n",
+                nodes.label,
+                cycles,
+                requests.get(),
+                clients.size(),
+                origin.renders(path) - 1,
+                cycles,
+                rendersPerCycle,
                 nodes.rendersPerNode());
         assertThat(failures).isEmpty();
-        assertThat(origin.renders(path) - 1).as("renders for %d stale periods (per period: %s)", cycles,
-                rendersPerCycle).isEqualTo(cycles);
+        assertThat(origin.renders(path) - 1)
+                .as("renders for %d stale periods (per period: %s)", cycles, rendersPerCycle)
+                .isEqualTo(cycles);
     }
 
     /**
@@ -462,7 +512,9 @@ class ClusterIT {
         AtomicInteger version = new AtomicInteger(1);
         // what the origin read when each render arrived (by render number); later renders read the current version
         Map<Integer, Integer> readAtArrival = new ConcurrentHashMap<>();
-        origin.on(path, s -> TestOrigin.Response.html(path + " v" + readAtArrival.getOrDefault(s.render(), version.get())));
+        origin.on(
+                path,
+                s -> TestOrigin.Response.html(path + " v" + readAtArrival.getOrDefault(s.render(), version.get())));
         String v1 = path + " v1";
         String v2 = path + " v2";
         for (int n = 0; n < nodes.size(); n++) {
@@ -476,9 +528,13 @@ class ClusterIT {
         version.set(2);
         HttpResponse<String> answer = nodes.revalidate(receiver, path, false);
         assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
-        assertThat(new ObjectMapper().readTree(answer.body()).get("invalidated").asInt()).isEqualTo(1);
+        assertThat(new ObjectMapper().readTree(answer.body()).get("invalidated").asInt())
+                .isEqualTo(1);
         origin.release();
-        awaitTrue("A's render ends", Duration.ofSeconds(10), () -> nodes.node(0).engine().rendersInFlight() == 0);
+        awaitTrue(
+                "A's render ends",
+                Duration.ofSeconds(10),
+                () -> nodes.node(0).engine().rendersInFlight() == 0);
         List<String> seen = new ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
         boolean allV2 = false;
@@ -493,10 +549,15 @@ class ClusterIT {
             }
             Thread.sleep(20);
         }
-        System.out.printf("[%s] revalidation on node %d while node A rendered: afterwards %s ... (origin renders %d)%n",
+        System.out.printf(
+                "[%s] revalidation on node %d while node A rendered: afterwards %s ... (origin renders %d)%n",
                 nodes.label, receiver, seen, origin.renders(path));
-        assertThat(allV2).as("every node serves v2 after a revalidation that came during A's render; first answers "
-                + "after the render: %s", seen).isTrue();
+        assertThat(allV2)
+                .as(
+                        "every node serves v2 after a revalidation that came during A's render; first answers "
+                                + "after the render: %s",
+                        seen)
+                .isTrue();
     }
 
     /** One visibility series: per trial the slower of B and C, in nanoseconds since A's 200 answer, sorted. */
@@ -514,9 +575,17 @@ class ClusterIT {
 
         @Override
         public String toString() {
-            return String.format("%s, %d trials: stopped serving the old HIT p50 %s, p99 %s, max %s; answered p50 %s, "
-                            + "p99 %s, max %s", label, stopped.length, ms(stopped, 50), ms(stopped, 99),
-                    ms(stopped, 100), ms(answered, 50), ms(answered, 99), ms(answered, 100));
+            return String.format(
+                    "%s, %d trials: stopped serving the old HIT p50 %s, p99 %s, max %s; answered p50 %s, "
+                            + "p99 %s, max %s",
+                    label,
+                    stopped.length,
+                    ms(stopped, 50),
+                    ms(stopped, 99),
+                    ms(stopped, 100),
+                    ms(answered, 50),
+                    ms(answered, 99),
+                    ms(answered, 100));
         }
 
         private static String ms(long[] sorted, double p) {
@@ -556,7 +625,11 @@ class ClusterIT {
                 HttpResponse<String> answer = nodes.revalidate(0, path, hardMode);
                 long t0 = System.nanoTime();
                 assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
-                assertThat(new ObjectMapper().readTree(answer.body()).get("invalidated").asInt()).isEqualTo(1);
+                assertThat(new ObjectMapper()
+                                .readTree(answer.body())
+                                .get("invalidated")
+                                .asInt())
+                        .isEqualTo(1);
                 List<Future<long[]>> seen = new ArrayList<>();
                 for (int n = 1; n < nodes.size(); n++) {
                     int node = n;
@@ -567,13 +640,17 @@ class ClusterIT {
                             HttpResponse<String> r = nodes.get(node, path);
                             if (!(cacheStatus(r).equals("HIT") && r.body().equals(old))) {
                                 long at = System.nanoTime();
-                                firstSeen.merge((hardMode ? "hard: " : "soft: ") + cacheStatus(r)
-                                        + (r.body().equals(old) ? " old" : " new"), 1, Integer::sum);
+                                firstSeen.merge(
+                                        (hardMode ? "hard: " : "soft: ")
+                                                + cacheStatus(r)
+                                                + (r.body().equals(old) ? " old" : " new"),
+                                        1,
+                                        Integer::sum);
                                 return new long[] {Math.max(0, sent - t0), at - t0};
                             }
                         }
-                        throw new AssertionError("node " + node + " still serves the old page as HIT 5 s after "
-                                + "the revalidation");
+                        throw new AssertionError(
+                                "node " + node + " still serves the old page as HIT 5 s after " + "the revalidation");
                     }));
                 }
                 long[] worst = new long[2];
@@ -590,9 +667,16 @@ class ClusterIT {
         List<long[]> all = new ArrayList<>(soft);
         all.addAll(hard);
         Figures figures = Figures.of(nodes.label + " soft+hard", all);
-        System.out.printf("[%s] revalidation visibility: %s%n[%s]   %s%n[%s]   %s%n[%s]   B and C first served %s%n",
-                nodes.label, figures, nodes.label, Figures.of("soft", soft), nodes.label, Figures.of("hard", hard),
-                nodes.label, new TreeMap<>(firstSeen));
+        System.out.printf(
+                "[%s] revalidation visibility: %s%n[%s]   %s%n[%s]   %s%n[%s]   B and C first served %s%n",
+                nodes.label,
+                figures,
+                nodes.label,
+                Figures.of("soft", soft),
+                nodes.label,
+                Figures.of("hard", hard),
+                nodes.label,
+                new TreeMap<>(firstSeen));
         return figures;
     }
 
@@ -606,7 +690,8 @@ class ClusterIT {
             StringBuilder seen = new StringBuilder();
             for (int n = 0; n < nodes.size(); n++) {
                 HttpResponse<String> r = nodes.get(n, path);
-                allHits &= r.statusCode() == 200 && cacheStatus(r).equals("HIT")
+                allHits &= r.statusCode() == 200
+                        && cacheStatus(r).equals("HIT")
                         && nodes.node(n).engine().rendersInFlight() == 0;
                 bodies.add(r.body());
                 seen.append(' ').append(describe(r));
@@ -642,7 +727,11 @@ class ClusterIT {
             HttpResponse<String> answer = nodes.revalidate(0, path, false);
             long t0 = System.nanoTime();
             int invalidated = answer.statusCode() == 200
-                    ? new ObjectMapper().readTree(answer.body()).get("invalidated").asInt() : -1;
+                    ? new ObjectMapper()
+                            .readTree(answer.body())
+                            .get("invalidated")
+                            .asInt()
+                    : -1;
             if (invalidated < 1) {
                 attempts.add("revalidate " + answer.statusCode() + " " + answer.body());
                 Thread.sleep(20);
@@ -664,7 +753,8 @@ class ClusterIT {
             }
             attempts.add("not visible on every node");
         }
-        throw new AssertionError("revalidations did not work again within " + limit + " of Redis's return: " + attempts);
+        throw new AssertionError(
+                "revalidations did not work again within " + limit + " of Redis's return: " + attempts);
     }
 
     // ------------------------------------------------------------------------------------------ helpers
@@ -695,10 +785,18 @@ class ClusterIT {
 
     /** {@code regen serve --config file} as a child JVM on the test classpath, output to files in {@code dir}. */
     private static Process startNode(Path config, Path dir) throws IOException {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--config", config.toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
+        List<String> cmd = List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "serve",
+                "--config",
+                config.toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
                 .redirectOutput(dir.resolve("child.out").toFile())
                 .redirectError(dir.resolve("child.err").toFile());
         pb.environment().put("REGEN_SECRET", SECRET);
@@ -786,8 +884,10 @@ class ClusterIT {
         private static final String[] IDS = {"node-a", "node-b", "node-c"};
         final String label;
         private final List<RegenServer> servers = new ArrayList<>();
-        private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).build();
+        private final HttpClient client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
 
         private Nodes(String label) {
             this.label = label;
@@ -814,8 +914,18 @@ class ClusterIT {
         private static RegenServer node(URI redis, String id, String originUrl, InstantSource clock, RegenConfig engine)
                 throws InterruptedException {
             // the nodes sit behind one public host, as behind a load balancer: each test talks to each node directly
-            ServerConfig cfg = new ServerConfig(URI.create(originUrl), "127.0.0.1", 0, engine, SECRET,
-                    new StoreSpec.Redis(redis), 64L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false)
+            ServerConfig cfg = new ServerConfig(
+                            URI.create(originUrl),
+                            "127.0.0.1",
+                            0,
+                            engine,
+                            SECRET,
+                            new StoreSpec.Redis(redis),
+                            64L << 20,
+                            Duration.ofSeconds(1),
+                            "/api/revalidate",
+                            false,
+                            false)
                     .withFront(dev.regen.server.config.Front.DEFAULTS.withHosts(List.of(PUBLIC_HOST), PUBLIC_HOST));
             KvStore store = RedisStore.open(redis, clock);
             Cluster cluster;
@@ -837,7 +947,8 @@ class ClusterIT {
         }
 
         private HttpRequest.Builder request(int node, String path) {
-            return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + servers.get(node).port() + path))
+            return HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + servers.get(node).port() + path))
                     .timeout(Duration.ofSeconds(20));
         }
 
@@ -863,18 +974,25 @@ class ClusterIT {
 
         HttpResponse<String> revalidate(int node, String path, boolean hard) throws IOException, InterruptedException {
             String body = "{\"paths\":[\"" + path + "\"],\"mode\":\"" + (hard ? "hard" : "soft") + "\"}";
-            return client.send(request(node, "/api/revalidate")
-                    .header("Authorization", "Bearer " + SECRET)
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            return client.send(
+                    request(node, "/api/revalidate")
+                            .header("Authorization", "Bearer " + SECRET)
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
         }
 
-        HttpResponse<String> revalidateTag(int node, String tag, boolean hard) throws IOException, InterruptedException {
+        HttpResponse<String> revalidateTag(int node, String tag, boolean hard)
+                throws IOException, InterruptedException {
             String body = "{\"tags\":[\"" + tag + "\"],\"mode\":\"" + (hard ? "hard" : "soft") + "\"}";
-            return client.send(request(node, "/api/revalidate")
-                    .header("Authorization", "Bearer " + SECRET)
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            return client.send(
+                    request(node, "/api/revalidate")
+                            .header("Authorization", "Bearer " + SECRET)
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
         }
 
         long misses() {
@@ -921,14 +1039,23 @@ class ClusterIT {
 
         /** A standalone {@code redis-server} on a free loopback port. */
         static RedisProcess start() {
-            return new RedisProcess(Reflect.call(Reflect.type("dev.regen.store.redis.RedisServerFixture"), null,
-                    "start", new Class<?>[] {String[].class}, (Object) new String[0]));
+            return new RedisProcess(Reflect.call(
+                    Reflect.type("dev.regen.store.redis.RedisServerFixture"),
+                    null,
+                    "start",
+                    new Class<?>[] {String[].class},
+                    (Object) new String[0]));
         }
 
         /** A standalone {@code redis-server} on {@code port}. */
         static RedisProcess startOn(int port) {
-            return new RedisProcess(Reflect.call(Reflect.type("dev.regen.store.redis.RedisServerFixture"), null,
-                    "start", new Class<?>[] {int.class, List.class}, port, List.of()));
+            return new RedisProcess(Reflect.call(
+                    Reflect.type("dev.regen.store.redis.RedisServerFixture"),
+                    null,
+                    "start",
+                    new Class<?>[] {int.class, List.class},
+                    port,
+                    List.of()));
         }
 
         URI uri() {
@@ -947,8 +1074,8 @@ class ClusterIT {
 
         /** One command over a new connection; the reply as text. */
         String call(String... args) {
-            return (String) Reflect.call(fixture.getClass(), fixture, "call", new Class<?>[] {String[].class},
-                    (Object) args);
+            return (String)
+                    Reflect.call(fixture.getClass(), fixture, "call", new Class<?>[] {String[].class}, (Object) args);
         }
 
         @Override
@@ -966,8 +1093,8 @@ class ClusterIT {
         }
 
         static RedisClusterProcess start() {
-            return new RedisClusterProcess(Reflect.call(Reflect.type("dev.regen.store.redis.RedisClusterFixture"), null,
-                    "start", new Class<?>[0]));
+            return new RedisClusterProcess(Reflect.call(
+                    Reflect.type("dev.regen.store.redis.RedisClusterFixture"), null, "start", new Class<?>[0]));
         }
 
         /** Every master as a seed: {@code redis://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3}. */
@@ -986,8 +1113,8 @@ class ClusterIT {
             try {
                 return Class.forName(name);
             } catch (ClassNotFoundException e) {
-                throw new IllegalStateException(name + " is missing: regen-server's tests need the test-jar of "
-                        + "regen-store-redis", e);
+                throw new IllegalStateException(
+                        name + " is missing: regen-server's tests need the test-jar of " + "regen-store-redis", e);
             }
         }
 

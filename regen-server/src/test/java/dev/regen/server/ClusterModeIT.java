@@ -36,7 +36,11 @@ class ClusterModeIT {
     @BeforeEach
     void start() throws Exception {
         origin = new TestOrigin();
-        nodes = ClusterIT.Nodes.start("ClusterModeIT", redis.uri(), origin, clock,
+        nodes = ClusterIT.Nodes.start(
+                "ClusterModeIT",
+                redis.uri(),
+                origin,
+                clock,
                 RegenConfig.builder().revalidate(ClusterIT.REVALIDATE).build());
     }
 
@@ -70,7 +74,7 @@ class ClusterModeIT {
 
     @Test
     void revalidationOnA_200SoftAndHard_visibleOnBAndCWithin100msAtP99() throws Exception {
-        ClusterIT.assertVisibilityBar(ClusterIT.invalidationVisibility(nodes, origin, "/cluster/vis",
-                ClusterIT.VISIBILITY_TRIALS));
+        ClusterIT.assertVisibilityBar(
+                ClusterIT.invalidationVisibility(nodes, origin, "/cluster/vis", ClusterIT.VISIBILITY_TRIALS));
     }
 }

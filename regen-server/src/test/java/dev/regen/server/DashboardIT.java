@@ -26,13 +26,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Cookie;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
-import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -45,7 +45,8 @@ class DashboardIT {
     private static final Path SCREENSHOTS = Path.of("target", "screenshots");
 
     private final FakeClock clock = new FakeClock(java.time.Instant.now());
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private TestOrigin origin;
     private RegenServer server;
     private WebDriver browser;
@@ -57,14 +58,28 @@ class DashboardIT {
     void start() throws Exception {
         origin = new TestOrigin();
         for (String p : List.of("/", "/blog/hello", "/blog/world", "/about")) {
-            origin.on(p, s -> TestOrigin.Response.html("<h1>" + p + "</h1>",
-                    "Cache-Tag", p.startsWith("/blog") ? "blog, posts" : "pages"));
+            origin.on(
+                    p,
+                    s -> TestOrigin.Response.html(
+                            "<h1>" + p + "</h1>", "Cache-Tag", p.startsWith("/blog") ? "blog, posts" : "pages"));
         }
         origin.on("/broken", s -> TestOrigin.Response.html("down").status(503));
-        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
+        ServerConfig cfg = new ServerConfig(
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
                 // no eager re-render: the rows a revalidation marks must stay stale for the browser to see
-                RegenConfig.builder().revalidate(Duration.ofSeconds(3600)).eagerWindow(Duration.ZERO).build(),
-                SECRET, new StoreSpec.Memory(), 64L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false);
+                RegenConfig.builder()
+                        .revalidate(Duration.ofSeconds(3600))
+                        .eagerWindow(Duration.ZERO)
+                        .build(),
+                SECRET,
+                new StoreSpec.Memory(),
+                64L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                false);
         server = RegenServer.start(cfg, new MemoryStore(64L << 20, clock), clock);
         browser = Chromium.start(profile);
     }
@@ -87,7 +102,10 @@ class DashboardIT {
     }
 
     private HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url(path))).timeout(Duration.ofSeconds(20)).build(),
+        return http.send(
+                HttpRequest.newBuilder(URI.create(url(path)))
+                        .timeout(Duration.ofSeconds(20))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -103,8 +121,10 @@ class DashboardIT {
 
     /** The state badge of a row: the table is redrawn as data arrives, so look it up afresh each time. */
     private String badge(String path) {
-        return waiting().ignoring(StaleElementReferenceException.class).until(d ->
-                d.findElement(By.cssSelector("#entries-body tr[data-path='" + path + "'] .badge")).getText());
+        return waiting()
+                .ignoring(StaleElementReferenceException.class)
+                .until(d -> d.findElement(By.cssSelector("#entries-body tr[data-path='" + path + "'] .badge"))
+                        .getText());
     }
 
     private void click(String css) {
@@ -146,7 +166,10 @@ class DashboardIT {
             get("/");
         }
         get("/broken");
-        http.send(HttpRequest.newBuilder(URI.create(url("/about"))).POST(HttpRequest.BodyPublishers.noBody()).build(),
+        http.send(
+                HttpRequest.newBuilder(URI.create(url("/about")))
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build(),
                 HttpResponse.BodyHandlers.discarding());
 
         browser.get(url("/_regen/"));
@@ -163,8 +186,10 @@ class DashboardIT {
 
         // the chart: bars for hits and misses in the newest buckets
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#chart svg rect.s-hit")));
-        assertThat(browser.findElements(By.cssSelector("#chart svg rect.s-miss"))).isNotEmpty();
-        assertThat(browser.findElement(By.cssSelector("#chart svg")).getAttribute("data-buckets")).isEqualTo("90");
+        assertThat(browser.findElements(By.cssSelector("#chart svg rect.s-miss")))
+                .isNotEmpty();
+        assertThat(browser.findElement(By.cssSelector("#chart svg")).getAttribute("data-buckets"))
+                .isEqualTo("90");
         waiting().until(d -> !d.findElement(By.id("kpi-hit")).getText().equals("—"));
         assertThat(browser.findElement(By.id("kpi-hit")).getText()).endsWith("%");
         assertThat(browser.findElement(By.id("kpi-p50")).getText()).endsWith("ms");
@@ -194,14 +219,20 @@ class DashboardIT {
         browser.findElement(By.id("tag-input")).sendKeys("pages");
         browser.findElement(By.id("tag-submit")).click();
         waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("toast"), "2 pages tagged \"pages\""));
-        waiting().until(d -> d.findElements(By.cssSelector("#entries-body .badge.stale")).size() == 2);
+        waiting()
+                .until(d -> d.findElements(By.cssSelector("#entries-body .badge.stale"))
+                                .size()
+                        == 2);
 
         // sign out: back to the login page, the session no longer opens the API
         browser.findElement(By.id("logout")).click();
         waiting().until(ExpectedConditions.urlToBe(url("/_regen/login")));
         assertThat(browser.manage().getCookieNamed("regen_session")).isNull();
-        HttpResponse<String> reuse = http.send(HttpRequest.newBuilder(URI.create(url("/_regen/api/stats")))
-                .header("Cookie", "regen_session=" + session.getValue()).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> reuse = http.send(
+                HttpRequest.newBuilder(URI.create(url("/_regen/api/stats")))
+                        .header("Cookie", "regen_session=" + session.getValue())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(reuse.statusCode()).isEqualTo(401);
     }
 
@@ -236,15 +267,17 @@ class DashboardIT {
 
     /** The viewport as a laptop's or a phone's, exactly (a headless window has a minimum width). */
     private void viewport(int width, int height, boolean mobile) {
-        ((ChromeDriver) browser).executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of(
-                "width", width, "height", height, "deviceScaleFactor", 1, "mobile", mobile));
+        ((ChromeDriver) browser)
+                .executeCdpCommand(
+                        "Emulation.setDeviceMetricsOverride",
+                        Map.of("width", width, "height", height, "deviceScaleFactor", 1, "mobile", mobile));
     }
 
     /** The whole page, not just the viewport. */
     private void fullPageScreenshot(String name) throws IOException {
         Files.createDirectories(SCREENSHOTS);
-        Map<String, Object> shot = ((ChromeDriver) browser).executeCdpCommand("Page.captureScreenshot",
-                Map.of("format", "png", "captureBeyondViewport", true));
+        Map<String, Object> shot = ((ChromeDriver) browser)
+                .executeCdpCommand("Page.captureScreenshot", Map.of("format", "png", "captureBeyondViewport", true));
         Files.write(SCREENSHOTS.resolve(name), Base64.getDecoder().decode((String) shot.get("data")));
     }
 
@@ -263,18 +296,26 @@ class DashboardIT {
         for (int[] size : new int[][] {{1280, 900}, {390, 844}}) {
             viewport(size[0], size[1], size[0] < 600);
             browser.navigate().refresh();
-            waiting().until(d -> !d.findElement(By.id("kpi-mem")).getText().equals("—")
-                    && !d.findElement(By.id("kpi-p50")).getText().equals("—"));
-            waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#entries-body tr[data-path='/posts/10']")));
+            waiting()
+                    .until(d -> !d.findElement(By.id("kpi-mem")).getText().equals("—")
+                            && !d.findElement(By.id("kpi-p50")).getText().equals("—"));
+            waiting()
+                    .until(ExpectedConditions.presenceOfElementLocated(
+                            By.cssSelector("#entries-body tr[data-path='/posts/10']")));
 
-            assertThat(overflows("")).as("at %d px, with this run's figures", size[0]).isEmpty();
+            assertThat(overflows(""))
+                    .as("at %d px, with this run's figures", size[0])
+                    .isEmpty();
             fullPageScreenshot("dashboard-" + size[0] + ".png");
-            assertThat(overflows(WORST_CASE_FIGURES)).as("at %d px, with the widest figures", size[0]).isEmpty();
+            assertThat(overflows(WORST_CASE_FIGURES))
+                    .as("at %d px, with the widest figures", size[0])
+                    .isEmpty();
             fullPageScreenshot("dashboard-" + size[0] + "-widest-figures.png");
         }
 
         List<String> paths = browser.findElements(By.cssSelector("#entries-body tr")).stream()
-                .map(tr -> tr.getAttribute("data-path")).toList();
+                .map(tr -> tr.getAttribute("data-path"))
+                .toList();
         assertThat(paths).containsSubsequence("/posts/1", "/posts/2", "/posts/10", "/posts/11");
     }
 }

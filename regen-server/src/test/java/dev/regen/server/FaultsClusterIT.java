@@ -41,7 +41,11 @@ class FaultsClusterIT {
     static void start() throws Exception {
         cluster = RedisClusterFixture.start(3, 1, 2000);
         origin = new TestOrigin();
-        nodes = Nodes.start("FaultsCluster", cluster.uri("?timeout=300ms"), origin, clock,
+        nodes = Nodes.start(
+                "FaultsCluster",
+                cluster.uri("?timeout=300ms"),
+                origin,
+                clock,
                 RegenConfig.builder().revalidate(Duration.ofSeconds(600)).build());
     }
 
@@ -99,15 +103,18 @@ class FaultsClusterIT {
                 revalidations++;
                 answers.add(String.format("%.1fs %d", (answered - killedAt) / 1e9, r.statusCode()));
                 if (r.statusCode() / 100 != 2) {
-                    notHealthy.add(String.format("%.1fs after the kill, %s: %d %s", (answered - killedAt) / 1e9, path,
-                            r.statusCode(), r.body()));
+                    notHealthy.add(String.format(
+                            "%.1fs after the kill, %s: %d %s",
+                            (answered - killedAt) / 1e9, path, r.statusCode(), r.body()));
                     continue;
                 }
                 // answered 2xx: within 1 s no node serves the old page as a HIT
                 for (int n = 0; n < nodes.size(); n++) {
                     HttpResponse<String> seen;
-                    while (cacheStatus(seen = nodes.get(n, path)).equals("HIT") && seen.body().equals(old)) {
-                        assertThat(Duration.ofNanos(System.nanoTime() - answered)).as("node " + n + " " + path)
+                    while (cacheStatus(seen = nodes.get(n, path)).equals("HIT")
+                            && seen.body().equals(old)) {
+                        assertThat(Duration.ofNanos(System.nanoTime() - answered))
+                                .as("node " + n + " " + path)
                                 .isLessThan(Duration.ofSeconds(1));
                         Thread.sleep(5);
                     }
@@ -121,17 +128,28 @@ class FaultsClusterIT {
         int renders = renders(readOnly) - rendersBefore;
         boolean promoted = RedisClusterFixture.awaitSlotsServed(cluster.nodes().get(0), Duration.ofSeconds(20));
         visibleMs.sort(null);
-        System.out.printf("[FaultsCluster] master killed under load: %d GETs, %d failed, statuses %s; %d hard "
+        System.out.printf(
+                "[FaultsCluster] master killed under load: %d GETs, %d failed, statuses %s; %d hard "
                         + "revalidations of pages on healthy masters, %d not 2xx; visible on every node p50 %d ms, "
                         + "max %d ms; origin renders of the %d pages not revalidated (%d on the killed master) during "
                         + "the run: %d; slots served again: %s%n",
-                load.requests.get(), load.failures.size(), new TreeMap<>(load.statuses), revalidations,
-                notHealthy.size(), visibleMs.get(visibleMs.size() / 2), visibleMs.get(visibleMs.size() - 1),
-                readOnly.size(), onVictim.size(), renders, promoted);
+                load.requests.get(),
+                load.failures.size(),
+                new TreeMap<>(load.statuses),
+                revalidations,
+                notHealthy.size(),
+                visibleMs.get(visibleMs.size() / 2),
+                visibleMs.get(visibleMs.size() - 1),
+                readOnly.size(),
+                onVictim.size(),
+                renders,
+                promoted);
         System.out.printf("[FaultsCluster] answers: %s%n", answers);
         assertThat(load.failures).as("failed GETs").isEmpty();
         assertThat(notHealthy).as("revalidations of pages on healthy masters").isEmpty();
-        assertThat(renders).as("origin renders of the pages nobody revalidated").isLessThanOrEqualTo(2 * readOnly.size());
+        assertThat(renders)
+                .as("origin renders of the pages nobody revalidated")
+                .isLessThanOrEqualTo(2 * readOnly.size());
     }
 
     /** Whether the shard holding {@code path}'s entries lives in one of {@code slots} (KeyLayout's formula). */

@@ -34,7 +34,11 @@ class FaultsSentinelIT {
     void start() throws Exception {
         set = RedisSentinelFixture.start(1000);
         origin = new TestOrigin();
-        nodes = Nodes.start("FaultsSentinel", set.uri("timeout=300ms"), origin, clock,
+        nodes = Nodes.start(
+                "FaultsSentinel",
+                set.uri("timeout=300ms"),
+                origin,
+                clock,
                 RegenConfig.builder().revalidate(Duration.ofSeconds(600)).build());
     }
 
@@ -70,7 +74,10 @@ class FaultsSentinelIT {
         int okAfterPromotion = 0;
         List<String> answers = new ArrayList<>();
         List<String> dishonest = new ArrayList<>();
-        for (int i = 0; okAfterPromotion < 10 && System.nanoTime() - killed < Duration.ofSeconds(40).toNanos(); i++) {
+        for (int i = 0;
+                okAfterPromotion < 10
+                        && System.nanoTime() - killed < Duration.ofSeconds(40).toNanos();
+                i++) {
             String path = "/s/" + (i % PAGES);
             nodes.get(i % nodes.size(), path); // the page is there again (rendered) before each purge
             HttpResponse<String> r = nodes.revalidate((i + 1) % nodes.size(), path, true);
@@ -82,9 +89,11 @@ class FaultsSentinelIT {
             answers.add(String.format("%.1fs %d", (now - killed) / 1e9, r.statusCode()));
             if (r.statusCode() / 100 == 2) {
                 // acknowledged: the page must be gone from the master that holds the data now
-                String exists = RedisServerFixture.call(master, "EXISTS", "regen:k:page:" + path + " @" + ClusterIT.PUBLIC_HOST);
+                String exists = RedisServerFixture.call(
+                        master, "EXISTS", "regen:k:page:" + path + " @" + ClusterIT.PUBLIC_HOST);
                 if (!"0".equals(exists)) {
-                    dishonest.add(String.format("%.1fs: %s answered %d but the master on %d still has it (%s)",
+                    dishonest.add(String.format(
+                            "%.1fs: %s answered %d but the master on %d still has it (%s)",
                             (now - killed) / 1e9, path, r.statusCode(), master, exists));
                 }
                 if (promoted != 0) {
@@ -96,7 +105,8 @@ class FaultsSentinelIT {
             }
             Thread.sleep(100);
         }
-        System.out.printf("[FaultsSentinel] master killed: replica promoted %.1f s after the kill; first revalidation "
+        System.out.printf(
+                "[FaultsSentinel] master killed: replica promoted %.1f s after the kill; first revalidation "
                         + "answered 2xx %.2f s after the promotion; %d acknowledged but not applied; answers %s%n",
                 (promoted - killed) / 1e9, (firstOkAfterPromotion - promoted) / 1e9, dishonest.size(), answers);
         assertThat(promoted).as("the Sentinels promoted the replica").isPositive();

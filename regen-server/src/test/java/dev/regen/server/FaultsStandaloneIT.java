@@ -44,9 +44,15 @@ class FaultsStandaloneIT {
         origin = new TestOrigin();
         for (int i = 0; i < 5; i++) {
             String path = "/t/" + i;
-            origin.on(path, s -> TestOrigin.Response.html("<p>" + path + " render " + s.render() + "</p>", "Cache-Tag", TAG));
+            origin.on(
+                    path,
+                    s -> TestOrigin.Response.html("<p>" + path + " render " + s.render() + "</p>", "Cache-Tag", TAG));
         }
-        nodes = Nodes.start("Faults", redis.uri("?timeout=300ms"), origin, clock,
+        nodes = Nodes.start(
+                "Faults",
+                redis.uri("?timeout=300ms"),
+                origin,
+                clock,
                 RegenConfig.builder().revalidate(REVALIDATE).build());
     }
 
@@ -118,13 +124,18 @@ class FaultsStandaloneIT {
         for (Thread t : clients) {
             t.join(10_000);
         }
-        long[] during = hits.stream().filter(h -> h[0] >= stallStart && h[0] < stallEnd).mapToLong(h -> h[1]).sorted()
+        long[] during = hits.stream()
+                .filter(h -> h[0] >= stallStart && h[0] < stallEnd)
+                .mapToLong(h -> h[1])
+                .sorted()
                 .toArray();
         assertThat(during.length).as("L1 hits during the stall").isGreaterThan(100);
         long p50 = during[during.length / 2];
         long p99 = during[(int) Math.ceil(during.length * 0.99) - 1];
-        System.out.printf("[Faults] 3 s Redis stall: %d L1 hits during it, p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
-                + "%d failed requests%n", during.length, p50 / 1e6, p99 / 1e6, during[during.length - 1] / 1e6, failures.size());
+        System.out.printf(
+                "[Faults] 3 s Redis stall: %d L1 hits during it, p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
+                        + "%d failed requests%n",
+                during.length, p50 / 1e6, p99 / 1e6, during[during.length - 1] / 1e6, failures.size());
         assertThat(failures).isEmpty();
         assertThat(Duration.ofNanos(p99)).isLessThan(Duration.ofMillis(50));
     }
@@ -150,10 +161,13 @@ class FaultsStandaloneIT {
         long back = System.nanoTime();
         HttpResponse<String> first;
         while ((first = nodes.revalidate(0, "/nothing", true)).statusCode() != 200) {
-            assertThat(Duration.ofNanos(System.nanoTime() - back)).as(first.body()).isLessThan(Duration.ofSeconds(5));
+            assertThat(Duration.ofNanos(System.nanoTime() - back))
+                    .as(first.body())
+                    .isLessThan(Duration.ofSeconds(5));
             Thread.sleep(50);
         }
-        System.out.printf("[Faults] Redis restarted empty: the first revalidation answered 200 after %d ms%n",
+        System.out.printf(
+                "[Faults] Redis restarted empty: the first revalidation answered 200 after %d ms%n",
                 (System.nanoTime() - back) / 1_000_000);
         revalidatedEverywhere("tag after a restart", () -> nodes.revalidateTag(0, TAG, true), "/t/0", "/t/4");
         revalidatedEverywhere("path after a restart", () -> nodes.revalidate(1, "/f/0", true), "/f/0");
@@ -189,12 +203,15 @@ class FaultsStandaloneIT {
         }
         HttpResponse<String> answer = revalidation.call();
         assertThat(answer.statusCode()).as(what + ": " + answer.body()).isEqualTo(200);
-        assertThat(json(answer).path("invalidated").asInt()).as(what + ": " + answer.body()).isPositive();
+        assertThat(json(answer).path("invalidated").asInt())
+                .as(what + ": " + answer.body())
+                .isPositive();
         for (String path : paths) {
             for (int n = 0; n < nodes.size(); n++) {
                 HttpResponse<String> r = nodes.get(n, path);
                 assertThat(cacheStatus(r).equals("HIT") && r.body().equals(before.get(n + path)))
-                        .as(what + ": node " + n + " still serves " + describe(r)).isFalse();
+                        .as(what + ": node " + n + " still serves " + describe(r))
+                        .isFalse();
             }
         }
     }

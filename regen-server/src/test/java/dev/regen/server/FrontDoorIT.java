@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -43,8 +42,10 @@ class FrontDoorIT {
     private static final Path JAVA = Path.of(System.getProperty("java.home"), "bin", "java");
     private static final long GIB = 1L << 30;
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
     private StreamingOrigin origin;
     private Process regen;
     private int port;
@@ -69,12 +70,21 @@ class FrontDoorIT {
     /** {@code regen serve} in a child JVM with a heap a production launcher would give it, and extra config lines. */
     private void serve(String... config) throws Exception {
         port = freePort();
-        List<String> lines = new ArrayList<>(List.of("origin: " + origin.url(), "listen: 127.0.0.1:" + port,
-                "store: memory", "memory: 32MB"));
+        List<String> lines = new ArrayList<>(
+                List.of("origin: " + origin.url(), "listen: 127.0.0.1:" + port, "store: memory", "memory: 32MB"));
         lines.addAll(List.of(config));
         Path yaml = Files.writeString(dir.resolve("regen.yaml"), String.join("\n", lines) + "\n");
-        regen = new ProcessBuilder(JAVA.toString(), "-Xmx192m", "-XX:MaxDirectMemorySize=192m", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "--config", yaml.toString())
+        regen = new ProcessBuilder(
+                        JAVA.toString(),
+                        "-Xmx192m",
+                        "-XX:MaxDirectMemorySize=192m",
+                        "-XX:+UseSerialGC",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        Main.class.getName(),
+                        "serve",
+                        "--config",
+                        yaml.toString())
                 .directory(dir.toFile())
                 .redirectOutput(dir.resolve("out.txt").toFile())
                 .redirectError(dir.resolve("err.txt").toFile())
@@ -120,7 +130,8 @@ class FrontDoorIT {
         serve();
         long before = rssKib();
         long started = System.nanoTime();
-        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(url("/big?bytes=" + GIB))).build(),
+        HttpResponse<InputStream> r = http.send(
+                HttpRequest.newBuilder(URI.create(url("/big?bytes=" + GIB))).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         long firstByteNanos;
         long total = 0;
@@ -137,17 +148,22 @@ class FrontDoorIT {
             }
         }
         peak = Math.max(peak, rssKib());
-        System.out.printf("[FrontDoorIT] 1 GiB page: first byte %d ms, RSS %d -> peak %d MiB%n",
+        System.out.printf(
+                "[FrontDoorIT] 1 GiB page: first byte %d ms, RSS %d -> peak %d MiB%n",
                 firstByteNanos / 1_000_000, before / 1024, peak / 1024);
         assertThat(total).isEqualTo(GIB);
         assertThat(firstByteNanos).isLessThan(TimeUnit.SECONDS.toNanos(1));
         assertThat(peak - before).as("RSS growth, KiB").isLessThan(128 * 1024);
         assertThat(r.headers().firstValue("cache-status").orElseThrow()).contains("stored=true");
         // past the store limit the copy was dropped: the next request goes to the origin on its own
-        HttpResponse<Void> again = http.send(HttpRequest.newBuilder(URI.create(url("/big?bytes=" + (16L << 20)))).build(),
+        HttpResponse<Void> again = http.send(
+                HttpRequest.newBuilder(URI.create(url("/big?bytes=" + (16L << 20))))
+                        .build(),
                 HttpResponse.BodyHandlers.discarding());
         assertThat(again.statusCode()).isEqualTo(200);
-        HttpResponse<Void> third = http.send(HttpRequest.newBuilder(URI.create(url("/big?bytes=" + (16L << 20)))).build(),
+        HttpResponse<Void> third = http.send(
+                HttpRequest.newBuilder(URI.create(url("/big?bytes=" + (16L << 20))))
+                        .build(),
                 HttpResponse.BodyHandlers.discarding());
         assertThat(third.headers().firstValue("x-cache-status")).hasValue("BYPASS");
         assertThat(third.headers().firstValue("cache-status").orElseThrow()).contains("hit-for-pass");
@@ -194,8 +210,12 @@ class FrontDoorIT {
                 return n;
             }
         });
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url("/upload"))).POST(body)
-                .timeout(Duration.ofMinutes(2)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create(url("/upload")))
+                        .POST(body)
+                        .timeout(Duration.ofMinutes(2))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         System.out.printf("[FrontDoorIT] 1 GiB upload: RSS %d -> peak %d MiB%n", before / 1024, peak[0] / 1024);
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).isEqualTo(GIB + " " + Long.toHexString(crc.getValue()));
@@ -205,8 +225,11 @@ class FrontDoorIT {
     @Test
     void requestBodyOverTheLimit_413() throws Exception {
         serve("limits: {request-body: 1MB}");
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url("/upload")))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[2 << 20])).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create(url("/upload")))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[2 << 20]))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(413);
         assertThat(origin.uploaded.get()).isZero();
     }
@@ -218,8 +241,9 @@ class FrontDoorIT {
         serve();
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(5000);
-            s.getOutputStream().write(("GET /events HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nAccept: text/event-stream\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET /events HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nAccept: text/event-stream\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             InputStream in = s.getInputStream();
             List<Long> delays = new ArrayList<>();
             int events = 0;
@@ -233,7 +257,8 @@ class FrontDoorIT {
                 if (c == '\n') {
                     // the origin (in this JVM) stamps each event with System.nanoTime() when it sends it
                     if (line.toString().startsWith("data: ")) {
-                        delays.add(System.nanoTime() - Long.parseLong(line.substring(6).trim()));
+                        delays.add(System.nanoTime()
+                                - Long.parseLong(line.substring(6).trim()));
                         events++;
                     }
                     line.setLength(0);
@@ -242,17 +267,21 @@ class FrontDoorIT {
                 }
             }
             delays.sort(null);
-            System.out.printf("[FrontDoorIT] SSE: %d events in 3 s, from the origin's send to the client: median %.1f ms,"
-                    + " slowest %.1f ms%n", events, delays.get(delays.size() / 2) / 1e6, delays.get(delays.size() - 1) / 1e6);
+            System.out.printf(
+                    "[FrontDoorIT] SSE: %d events in 3 s, from the origin's send to the client: median %.1f ms,"
+                            + " slowest %.1f ms%n",
+                    events, delays.get(delays.size() / 2) / 1e6, delays.get(delays.size() - 1) / 1e6);
             assertThat(events).isGreaterThan(40);
             // within 100 ms each; one scheduling hiccup of this shared machine is not Regen holding an event
-            assertThat(delays.get(delays.size() - 2)).as("events delivered within 100 ms")
+            assertThat(delays.get(delays.size() - 2))
+                    .as("events delivered within 100 ms")
                     .isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
             assertThat(origin.openStreams.get()).isEqualTo(1);
         }
         long left = System.nanoTime();
         awaitTrue("the origin's stream closes", Duration.ofSeconds(1), () -> origin.openStreams.get() == 0);
-        System.out.printf("[FrontDoorIT] SSE: origin stream closed %d ms after the client left%n",
+        System.out.printf(
+                "[FrontDoorIT] SSE: origin stream closed %d ms after the client left%n",
                 (System.nanoTime() - left) / 1_000_000);
     }
 
@@ -260,8 +289,8 @@ class FrontDoorIT {
     void streamedPage_firstPieceReachesTheClientBeforeTheOriginFinishes() throws Exception {
         serve();
         long started = System.nanoTime();
-        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(url("/stream"))).build(),
-                HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> r = http.send(
+                HttpRequest.newBuilder(URI.create(url("/stream"))).build(), HttpResponse.BodyHandlers.ofInputStream());
         byte[] first = new byte[24];
         try (InputStream in = r.body()) {
             assertThat(in.readNBytes(first, 0, first.length)).isEqualTo(24);
@@ -271,8 +300,8 @@ class FrontDoorIT {
             in.readAllBytes();
         }
         assertThat(new String(first, StandardCharsets.UTF_8)).isEqualTo("<html><body><p>shell</p>");
-        HttpResponse<String> hit = http.send(HttpRequest.newBuilder(URI.create(url("/stream"))).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> hit = http.send(
+                HttpRequest.newBuilder(URI.create(url("/stream"))).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(hit.headers().firstValue("x-cache-status")).hasValue("HIT");
         assertThat(hit.body()).isEqualTo("<html><body><p>shell</p><p>the rest</p></body></html>");
     }
@@ -281,15 +310,16 @@ class FrontDoorIT {
     void websocket_tunnelledBothWays() throws Exception {
         serve();
         LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
-        WebSocket ws = http.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"),
-                new WebSocket.Listener() {
+        WebSocket ws = http.newWebSocketBuilder()
+                .buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), new WebSocket.Listener() {
                     @Override
                     public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
                         got.add(data.toString());
                         w.request(1);
                         return null;
                     }
-                }).get(5, TimeUnit.SECONDS);
+                })
+                .get(5, TimeUnit.SECONDS);
         ws.sendText("hello", true).get(5, TimeUnit.SECONDS);
         assertThat(got.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: hello");
         ws.sendText("again", true).get(5, TimeUnit.SECONDS);
@@ -302,31 +332,37 @@ class FrontDoorIT {
     @Test
     void oddTargetsAndMethods_eachAnsweredWithin1s_andWhatFollowsToo() throws Exception {
         serve();
-        List<String> targets = List.of("/search?q=a|b", "/x^y", "/a`b", "/a{b}", "/a<b>", "/a\"b\"", "/a[b]",
-                "/bad%zz", "/half%4");
+        List<String> targets =
+                List.of("/search?q=a|b", "/x^y", "/a`b", "/a{b}", "/a<b>", "/a\"b\"", "/a[b]", "/bad%zz", "/half%4");
         for (String method : List.of("GET", "POST")) {
             for (String target : targets) {
                 String body = method.equals("POST") ? "q=1" : "";
-                String answer = raw(method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
-                        + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body
-                        + "GET /after HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n", 1000);
+                String answer = raw(
+                        method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                                + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body
+                                + "GET /after HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n",
+                        1000);
                 assertThat(answer).as(method + " " + target).startsWith("HTTP/1.1 ");
-                assertThat(answer.indexOf("HTTP/1.1 ", 9)).as("the pipelined request after " + target + " is answered")
+                assertThat(answer.indexOf("HTTP/1.1 ", 9))
+                        .as("the pipelined request after " + target + " is answered")
                         .isPositive();
                 assertThat(answer).contains("GET /after");
             }
         }
         String pipe = raw("POST /search?q=a|b HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", 1000);
         assertThat(pipe).contains("POST /search?q=a|b");
-        assertThat(raw("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 1000)).startsWith("HTTP/1.1 405");
+        assertThat(raw("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 1000))
+                .startsWith("HTTP/1.1 405");
         assertThat(raw("TRACE / HTTP/1.1\r\nHost: x\r\n\r\n", 1000)).startsWith("HTTP/1.1 405");
     }
 
     @Test
     void absoluteFormTarget_sentToTheOriginInOriginForm() throws Exception {
         serve();
-        String answer = raw("POST http://www.example.com/a?x=1 HTTP/1.1\r\nHost: other\r\nAuthorization: Basic eA==\r\n"
-                + "Content-Length: 0\r\nConnection: close\r\n\r\n", 2000);
+        String answer = raw(
+                "POST http://www.example.com/a?x=1 HTTP/1.1\r\nHost: other\r\nAuthorization: Basic eA==\r\n"
+                        + "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                2000);
         assertThat(answer).contains("POST /a?x=1 host=127.0.0.1:" + origin.port() + " xfh=www.example.com");
     }
 
@@ -336,7 +372,10 @@ class FrontDoorIT {
         StringBuilder req = new StringBuilder();
         req.append("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
         for (int i = 0; i < 999; i++) {
-            req.append("GET /n/").append(i).append(" HTTP/1.1\r\nHost: h\r\n").append(i == 998 ? "Connection: close\r\n" : "")
+            req.append("GET /n/")
+                    .append(i)
+                    .append(" HTTP/1.1\r\nHost: h\r\n")
+                    .append(i == 998 ? "Connection: close\r\n" : "")
                     .append("\r\n");
         }
         String all = raw(req.toString(), 30_000);
@@ -358,25 +397,37 @@ class FrontDoorIT {
     void malformedRequests_414_431_400_andTheConnectionCloses() throws Exception {
         serve();
         assertThat(raw("GET /" + "a".repeat(9000) + " HTTP/1.1\r\nHost: h\r\n\r\n", 2000))
-                .startsWith("HTTP/1.1 414").containsIgnoringCase("Connection: close");
+                .startsWith("HTTP/1.1 414")
+                .containsIgnoringCase("Connection: close");
         assertThat(raw("GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + "b".repeat(40_000) + "\r\n\r\n", 2000))
-                .startsWith("HTTP/1.1 431").containsIgnoringCase("Connection: close");
+                .startsWith("HTTP/1.1 431")
+                .containsIgnoringCase("Connection: close");
         long started = System.nanoTime();
-        String bad = raw("POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n"
-                + "GET /after HTTP/1.1\r\nHost: h\r\n\r\n", 5000);
-        assertThat(bad).startsWith("HTTP/1.1 400").containsIgnoringCase("Connection: close").doesNotContain("GET /after");
-        assertThat(System.nanoTime() - started).as("closed at once, not after the idle timeout")
+        String bad = raw(
+                "POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n"
+                        + "GET /after HTTP/1.1\r\nHost: h\r\n\r\n",
+                5000);
+        assertThat(bad)
+                .startsWith("HTTP/1.1 400")
+                .containsIgnoringCase("Connection: close")
+                .doesNotContain("GET /after");
+        assertThat(System.nanoTime() - started)
+                .as("closed at once, not after the idle timeout")
                 .isLessThan(TimeUnit.SECONDS.toNanos(2));
     }
 
     @Test
     void originWithTwoContentLengths_502AndNothingStored() throws Exception {
         serve();
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url("/two-lengths"))).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create(url("/two-lengths"))).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(502);
-        assertThat(http.send(HttpRequest.newBuilder(URI.create(url("/two-lengths"))).build(),
-                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(502);
+        assertThat(http.send(
+                                HttpRequest.newBuilder(URI.create(url("/two-lengths")))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .statusCode())
+                .isEqualTo(502);
         assertThat(origin.hits("/two-lengths")).isEqualTo(2);
     }
 
@@ -438,7 +489,8 @@ class FrontDoorIT {
         }
         awaitTrue("connections are counted down", Duration.ofSeconds(2), () -> {
             try {
-                return raw("GET /page HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 2000).startsWith("HTTP/1.1 200");
+                return raw("GET /page HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 2000)
+                        .startsWith("HTTP/1.1 200");
             } catch (IOException e) {
                 return false;
             }
@@ -462,14 +514,18 @@ class FrontDoorIT {
             }
             // a download dropped after its first bytes
             try (Socket s = new Socket("127.0.0.1", port)) {
-                s.getOutputStream().write(("GET /big?bytes=" + (100 << 20) + " HTTP/1.1\r\nHost: h" + i + "\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream()
+                        .write(("GET /big?bytes=" + (100 << 20) + " HTTP/1.1\r\nHost: h" + i + "\r\n\r\n")
+                                .getBytes(StandardCharsets.US_ASCII));
                 s.getInputStream().readNBytes(1000);
             }
         }
         // a whole upload still works after all that
-        HttpResponse<String> ok = http.send(HttpRequest.newBuilder(URI.create(url("/upload")))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[10 << 20])).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> ok = http.send(
+                HttpRequest.newBuilder(URI.create(url("/upload")))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[10 << 20]))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(ok.statusCode()).isEqualTo(200);
         Thread.sleep(300);
         long signalled = System.nanoTime();
@@ -480,14 +536,16 @@ class FrontDoorIT {
         assertThat(regen.exitValue()).isZero();
         assertThat(took).isLessThan(TimeUnit.SECONDS.toNanos(1) + TimeUnit.MILLISECONDS.toNanos(500));
         assertThat(Files.readString(dir.resolve("err.txt")) + Files.readString(dir.resolve("out.txt")))
-                .doesNotContain("still in flight").doesNotContain("\tat ");
+                .doesNotContain("still in flight")
+                .doesNotContain("\tat ");
     }
 
     @Test
     void drain_inFlightFinish_laterResponsesSayConnectionClose_idleConnectionsClosedCleanly() throws Exception {
         serve();
-        try (Socket idle = new Socket("127.0.0.1", port); Socket busy = new Socket("127.0.0.1", port);
-             Socket arriving = new Socket("127.0.0.1", port)) {
+        try (Socket idle = new Socket("127.0.0.1", port);
+                Socket busy = new Socket("127.0.0.1", port);
+                Socket arriving = new Socket("127.0.0.1", port)) {
             idle.setSoTimeout(5000);
             busy.setSoTimeout(5000);
             arriving.setSoTimeout(5000);
@@ -495,8 +553,9 @@ class FrontDoorIT {
             idle.getOutputStream().write("GET /a HTTP/1.1\r\nHost: h\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             readResponse(idle.getInputStream());
             // a page the origin takes a second to finish, with another request pipelined behind it
-            busy.getOutputStream().write("GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"
-                    .getBytes(StandardCharsets.US_ASCII));
+            busy.getOutputStream()
+                    .write("GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
             // a request whose head is half sent when the signal comes
             arriving.getOutputStream().write("GET /c HTTP/1.1\r\nHo".getBytes(StandardCharsets.US_ASCII));
             Thread.sleep(300);
@@ -504,14 +563,21 @@ class FrontDoorIT {
             Thread.sleep(100);
             arriving.getOutputStream().write("st: h\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             String late = new String(arriving.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-            assertThat(late).as("a request that was arriving is answered, not reset").startsWith("HTTP/1.1 200")
-                    .containsIgnoringCase("Connection: close").contains("GET /c");
+            assertThat(late)
+                    .as("a request that was arriving is answered, not reset")
+                    .startsWith("HTTP/1.1 200")
+                    .containsIgnoringCase("Connection: close")
+                    .contains("GET /c");
             String answers = new String(busy.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
             assertThat(answers).startsWith("HTTP/1.1 200").contains("the rest");
             String second = answers.substring(answers.indexOf("HTTP/1.1 200", 10));
-            assertThat(second).as("a response begun while draining closes its connection")
-                    .containsIgnoringCase("Connection: close").contains("GET /b");
-            assertThat(idle.getInputStream().read()).as("the idle connection is closed, not reset").isEqualTo(-1);
+            assertThat(second)
+                    .as("a response begun while draining closes its connection")
+                    .containsIgnoringCase("Connection: close")
+                    .contains("GET /b");
+            assertThat(idle.getInputStream().read())
+                    .as("the idle connection is closed, not reset")
+                    .isEqualTo(-1);
         }
         assertThat(regen.waitFor(5, TimeUnit.SECONDS)).isTrue();
         assertThat(regen.exitValue()).isZero();
@@ -523,33 +589,53 @@ class FrontDoorIT {
     void range_onACachedPage_206_416_ifRange() throws Exception {
         serve();
         http.send(HttpRequest.newBuilder(URI.create(url("/r"))).build(), HttpResponse.BodyHandlers.ofString());
-        HttpResponse<String> whole = http.send(HttpRequest.newBuilder(URI.create(url("/r"))).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> whole =
+                http.send(HttpRequest.newBuilder(URI.create(url("/r"))).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(whole.headers().firstValue("x-cache-status")).hasValue("HIT");
         String etag = whole.headers().firstValue("etag").orElseThrow();
         int length = whole.body().length();
-        HttpResponse<String> part = http.send(HttpRequest.newBuilder(URI.create(url("/r"))).header("Range", "bytes=4-9").build(),
+        HttpResponse<String> part = http.send(
+                HttpRequest.newBuilder(URI.create(url("/r")))
+                        .header("Range", "bytes=4-9")
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(part.statusCode()).isEqualTo(206);
         assertThat(part.body()).isEqualTo(whole.body().substring(4, 10));
         assertThat(part.headers().firstValue("content-range")).hasValue("bytes 4-9/" + length);
-        HttpResponse<String> tail = http.send(HttpRequest.newBuilder(URI.create(url("/r"))).header("Range", "bytes=-3").build(),
+        HttpResponse<String> tail = http.send(
+                HttpRequest.newBuilder(URI.create(url("/r")))
+                        .header("Range", "bytes=-3")
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(tail.body()).isEqualTo(whole.body().substring(length - 3));
-        HttpResponse<String> past = http.send(HttpRequest.newBuilder(URI.create(url("/r")))
-                .header("Range", "bytes=" + (length + 10) + "-").build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> past = http.send(
+                HttpRequest.newBuilder(URI.create(url("/r")))
+                        .header("Range", "bytes=" + (length + 10) + "-")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(past.statusCode()).isEqualTo(416);
         assertThat(past.headers().firstValue("content-range")).hasValue("bytes */" + length);
-        HttpResponse<String> stale = http.send(HttpRequest.newBuilder(URI.create(url("/r"))).header("Range", "bytes=0-1")
-                .header("If-Range", "\"not-it\"").build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> stale = http.send(
+                HttpRequest.newBuilder(URI.create(url("/r")))
+                        .header("Range", "bytes=0-1")
+                        .header("If-Range", "\"not-it\"")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(stale.statusCode()).isEqualTo(200);
         assertThat(stale.body()).isEqualTo(whole.body());
-        HttpResponse<String> matching = http.send(HttpRequest.newBuilder(URI.create(url("/r"))).header("Range", "bytes=0-1")
-                .header("If-Range", etag).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> matching = http.send(
+                HttpRequest.newBuilder(URI.create(url("/r")))
+                        .header("Range", "bytes=0-1")
+                        .header("If-Range", etag)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(matching.statusCode()).isEqualTo(206);
         // not cached yet: Range goes to the origin as it is
-        HttpResponse<String> uncached = http.send(HttpRequest.newBuilder(URI.create(url("/other"))).header("Range", "bytes=0-1")
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> uncached = http.send(
+                HttpRequest.newBuilder(URI.create(url("/other")))
+                        .header("Range", "bytes=0-1")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(uncached.headers().firstValue("cache-status").orElseThrow()).contains("detail=\"range\"");
     }
 
@@ -584,7 +670,8 @@ class FrontDoorIT {
             head.append((char) c);
         }
         int at = head.toString().toLowerCase(java.util.Locale.ROOT).indexOf("content-length: ");
-        int length = Integer.parseInt(head.substring(at + 16, head.indexOf("\r", at)).trim());
+        int length =
+                Integer.parseInt(head.substring(at + 16, head.indexOf("\r", at)).trim());
         return head + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
     }
 

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 class MetricsIT {
     private static final String SECRET = "metrics-it-secret-0123456789";
     private final FakeClock clock = new FakeClock();
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final ObjectMapper json = new ObjectMapper();
     private TestOrigin origin;
     private RegenServer server;
@@ -36,10 +37,22 @@ class MetricsIT {
     }
 
     private RegenServer start(boolean metricsPublic) throws InterruptedException {
-        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
+        ServerConfig cfg = new ServerConfig(
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
                 // no eager re-render after the revalidation: the render counts stay exact
-                RegenConfig.builder().revalidate(Duration.ofSeconds(60)).eagerWindow(Duration.ZERO).build(), SECRET, new StoreSpec.Memory(),
-                64L << 20, Duration.ofSeconds(1), "/api/revalidate", metricsPublic, false);
+                RegenConfig.builder()
+                        .revalidate(Duration.ofSeconds(60))
+                        .eagerWindow(Duration.ZERO)
+                        .build(),
+                SECRET,
+                new StoreSpec.Memory(),
+                64L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                metricsPublic,
+                false);
         return RegenServer.start(cfg, new MemoryStore(64L << 20, clock), clock);
     }
 
@@ -69,54 +82,75 @@ class MetricsIT {
     void metrics_parseAsPrometheusText_countersMoveWithRequests() throws Exception {
         PrometheusText.Exposition before = scrape();
 
-        get("/a");                  // MISS, render ok
-        get("/a");                  // HIT
-        get("/a");                  // HIT
-        get("/down");               // MISS, render error (500)
-        http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/a"))
-                .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.discarding()); // BYPASS
-        HttpResponse<String> purge = http.send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + server.port() + "/api/revalidate"))
-                .header("Authorization", "Bearer " + SECRET).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"paths\":[\"/a\"]}")).build(), HttpResponse.BodyHandlers.ofString());
+        get("/a"); // MISS, render ok
+        get("/a"); // HIT
+        get("/a"); // HIT
+        get("/down"); // MISS, render error (500)
+        http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/a"))
+                        .POST(HttpRequest.BodyPublishers.ofString("x"))
+                        .build(),
+                HttpResponse.BodyHandlers.discarding()); // BYPASS
+        HttpResponse<String> purge = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/api/revalidate"))
+                        .header("Authorization", "Bearer " + SECRET)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"paths\":[\"/a\"]}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(purge.statusCode()).isEqualTo(200);
 
         PrometheusText.Exposition after = scrape();
 
-        assertThat(after.types()).containsEntry("regen_requests_total", "counter")
+        assertThat(after.types())
+                .containsEntry("regen_requests_total", "counter")
                 .containsEntry("regen_render_duration_seconds", "histogram")
                 .containsEntry("regen_store_operation_duration_seconds", "histogram")
                 .containsEntry("regen_renders_in_flight", "gauge");
-        assertThat(delta(before, after, "regen_requests_total", "status", "miss")).isEqualTo(2);
-        assertThat(delta(before, after, "regen_requests_total", "status", "hit")).isEqualTo(2);
-        assertThat(delta(before, after, "regen_requests_total", "status", "bypass")).isEqualTo(1);
-        assertThat(delta(before, after, "regen_render_duration_seconds_count", "outcome", "ok")).isEqualTo(1);
-        assertThat(delta(before, after, "regen_render_duration_seconds_count", "outcome", "error")).isEqualTo(1);
-        assertThat(after.value("regen_render_duration_seconds_sum", "outcome", "ok")).isPositive();
-        assertThat(delta(before, after, "regen_origin_errors_total", "kind", "error")).isEqualTo(1);
-        assertThat(delta(before, after, "regen_invalidations_total", "kind", "path")).isEqualTo(1);
-        assertThat(delta(before, after, "regen_invalidated_entries_total", "kind", "path")).isEqualTo(1);
+        assertThat(delta(before, after, "regen_requests_total", "status", "miss"))
+                .isEqualTo(2);
+        assertThat(delta(before, after, "regen_requests_total", "status", "hit"))
+                .isEqualTo(2);
+        assertThat(delta(before, after, "regen_requests_total", "status", "bypass"))
+                .isEqualTo(1);
+        assertThat(delta(before, after, "regen_render_duration_seconds_count", "outcome", "ok"))
+                .isEqualTo(1);
+        assertThat(delta(before, after, "regen_render_duration_seconds_count", "outcome", "error"))
+                .isEqualTo(1);
+        assertThat(after.value("regen_render_duration_seconds_sum", "outcome", "ok"))
+                .isPositive();
+        assertThat(delta(before, after, "regen_origin_errors_total", "kind", "error"))
+                .isEqualTo(1);
+        assertThat(delta(before, after, "regen_invalidations_total", "kind", "path"))
+                .isEqualTo(1);
+        assertThat(delta(before, after, "regen_invalidated_entries_total", "kind", "path"))
+                .isEqualTo(1);
         assertThat(after.value("regen_memory_entries")).isEqualTo(1);
         assertThat(after.value("regen_memory_bytes")).isPositive();
-        assertThat(after.value("regen_store_operation_duration_seconds_count", "op", "put", "result", "ok")).isPositive();
+        assertThat(after.value("regen_store_operation_duration_seconds_count", "op", "put", "result", "ok"))
+                .isPositive();
         assertThat(after.value("regen_background_queue_depth")).isZero();
         assertThat(after.value("regen_renders_in_flight")).isZero();
     }
 
-    private static double delta(PrometheusText.Exposition a, PrometheusText.Exposition b, String name, String... labels) {
+    private static double delta(
+            PrometheusText.Exposition a, PrometheusText.Exposition b, String name, String... labels) {
         return b.value(name, labels) - a.value(name, labels);
     }
 
     @Test
     void metrics_needTheSecretUnlessPublic() throws Exception {
         assertThat(get("/_regen/metrics").statusCode()).isEqualTo(401);
-        assertThat(get("/_regen/metrics", "Authorization", "Bearer wrong-secret-0123456789").statusCode()).isEqualTo(401);
+        assertThat(get("/_regen/metrics", "Authorization", "Bearer wrong-secret-0123456789")
+                        .statusCode())
+                .isEqualTo(401);
 
         server.close();
         server = start(true);
         HttpResponse<String> open = get("/_regen/metrics");
         assertThat(open.statusCode()).isEqualTo(200);
-        assertThat(PrometheusText.parse(open.body()).has("regen_requests_total")).isTrue();
+        assertThat(PrometheusText.parse(open.body()).has("regen_requests_total"))
+                .isTrue();
     }
 
     @Test
@@ -126,7 +160,8 @@ class MetricsIT {
             HttpResponse<String> r = get("/_regen/health");
             assertThat(r.statusCode()).isEqualTo(200);
             h = json.readTree(r.body());
-            if (h.get("origin").get("status").asText().equals("up") && h.get("store").get("status").asText().equals("up")) {
+            if (h.get("origin").get("status").asText().equals("up")
+                    && h.get("store").get("status").asText().equals("up")) {
                 break;
             }
             Thread.sleep(50);

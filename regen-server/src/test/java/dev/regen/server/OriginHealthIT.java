@@ -32,7 +32,8 @@ class OriginHealthIT {
 
     @Test
     void connect_originListening_upWithoutAnyHttpRequest() throws Exception {
-        OriginHealth probe = new OriginHealth(URI.create(origin.url()), Duration.ofSeconds(1), OriginHealth.Mode.CONNECT);
+        OriginHealth probe =
+                new OriginHealth(URI.create(origin.url()), Duration.ofSeconds(1), OriginHealth.Mode.CONNECT);
 
         assertThat(probe.check()).startsWith("accepts connections on 127.0.0.1:");
         assertThat(origin.renders("/")).isZero();
@@ -40,8 +41,8 @@ class OriginHealthIT {
 
     @Test
     void connect_nothingListening_downWithReason() throws Exception {
-        OriginHealth probe = new OriginHealth(URI.create("http://127.0.0.1:" + freePort()), Duration.ofSeconds(1),
-                OriginHealth.Mode.CONNECT);
+        OriginHealth probe = new OriginHealth(
+                URI.create("http://127.0.0.1:" + freePort()), Duration.ofSeconds(1), OriginHealth.Mode.CONNECT);
 
         assertThatThrownBy(probe::check).hasMessageContaining("refused");
     }

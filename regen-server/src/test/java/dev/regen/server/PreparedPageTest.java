@@ -17,8 +17,19 @@ import org.junit.jupiter.api.Test;
 class PreparedPageTest {
     private static CachedPage page(int n, int size) {
         byte[] body = ("<p>page " + n + "</p>" + "x".repeat(size)).getBytes(StandardCharsets.UTF_8);
-        return new CachedPage(200, List.of(new Header("Content-Type", "text/html")), body, "\"e" + n + "\"",
-                Instant.EPOCH, Duration.ofSeconds(60), null, Set.of(), false, dev.regen.Replay.of("/"), false, false);
+        return new CachedPage(
+                200,
+                List.of(new Header("Content-Type", "text/html")),
+                body,
+                "\"e" + n + "\"",
+                Instant.EPOCH,
+                Duration.ofSeconds(60),
+                null,
+                Set.of(),
+                false,
+                dev.regen.Replay.of("/"),
+                false,
+                false);
     }
 
     private static String text(ByteBuf b) {
@@ -52,7 +63,9 @@ class PreparedPageTest {
             PreparedPage.Variant gz = p.select("br, gzip;q=0.8");
             assertThat(gz).isSameAs(p.gzip);
             ByteBuf head = gz.retainTail(true);
-            assertThat(text(head)).contains("Content-Encoding: gzip\r\n").contains("ETag: \"e1-gzip\"\r\n")
+            assertThat(text(head))
+                    .contains("Content-Encoding: gzip\r\n")
+                    .contains("ETag: \"e1-gzip\"\r\n")
                     .contains("Content-Length: " + gz.body().length + "\r\n");
             head.release();
             assertThat(p.select("identity")).isSameAs(p.identity);
@@ -71,11 +84,13 @@ class PreparedPageTest {
                 made.add(cache.of(page, false));
             }
             assertThat(cache.bytes()).isPositive().isLessThanOrEqualTo(max);
-            long released = made.stream().filter(p -> p.identity.tail().refCnt() == 0).count();
+            long released =
+                    made.stream().filter(p -> p.identity.tail().refCnt() == 0).count();
             assertThat(released).isGreaterThan(50);
             for (PreparedPage p : made) {
                 boolean live = p.identity.tail().refCnt() > 0;
-                assertThat(p.gzip == null || (p.gzip.tail().refCnt() > 0) == live).isTrue();
+                assertThat(p.gzip == null || (p.gzip.tail().refCnt() > 0) == live)
+                        .isTrue();
             }
         }
     }
@@ -120,12 +135,16 @@ class PreparedPageTest {
         try (PreparedPage.Cache cache = new PreparedPage.Cache(1 << 20, UnpooledByteBufAllocator.DEFAULT)) {
             CachedPage page = page(1, 2000);
             PreparedPage once = cache.of(page, true);
-            assertThat(once.identity.tail().isDirect()).as("no off-heap copy for a page not known to be hot").isFalse();
+            assertThat(once.identity.tail().isDirect())
+                    .as("no off-heap copy for a page not known to be hot")
+                    .isFalse();
             assertThat(cache.bytes()).isZero();
 
             PreparedPage hot = cache.of(page, false);
             assertThat(hot.identity.tail().isDirect()).isTrue();
-            assertThat(cache.of(page, true)).as("prepared already: used as it is").isSameAs(hot);
+            assertThat(cache.of(page, true))
+                    .as("prepared already: used as it is")
+                    .isSameAs(hot);
         }
     }
 }

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The proxy over real sockets, in front of a real origin; time moves only through the fake clock. */
 class ProxyIT {
     private final FakeClock clock = new FakeClock();
-    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient client =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private TestOrigin origin;
     private RegenServer server;
 
@@ -43,7 +44,9 @@ class ProxyIT {
     @BeforeEach
     void start() throws Exception {
         origin = new TestOrigin();
-        server = start(new MemoryStore(64L << 20, clock), RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build());
+        server = start(
+                new MemoryStore(64L << 20, clock),
+                RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build());
     }
 
     private RegenServer start(KvStore store, RegenConfig engine) throws InterruptedException {
@@ -52,8 +55,18 @@ class ProxyIT {
 
     private RegenServer start(KvStore store, RegenConfig engine, dev.regen.server.config.Front front)
             throws InterruptedException {
-        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0, engine, null,
-                new StoreSpec.Memory(), 64L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false)
+        ServerConfig cfg = new ServerConfig(
+                        URI.create(origin.url()),
+                        "127.0.0.1",
+                        0,
+                        engine,
+                        null,
+                        new StoreSpec.Memory(),
+                        64L << 20,
+                        Duration.ofSeconds(1),
+                        "/api/revalidate",
+                        false,
+                        false)
                 .withFront(front);
         return RegenServer.start(cfg, store, clock);
     }
@@ -209,8 +222,8 @@ class ProxyIT {
         assertThat(first.statusCode()).isEqualTo(500);
         assertThat(first.body()).isEqualTo("boom 1");
         assertThat(cacheStatus(first)).isEqualTo("MISS");
-        assertThat(first.headers().firstValue("cache-status")).hasValue(
-                "regen; fwd=uri-miss; stored=false; detail=\"origin status 500\"");
+        assertThat(first.headers().firstValue("cache-status"))
+                .hasValue("regen; fwd=uri-miss; stored=false; detail=\"origin status 500\"");
         assertThat(get("/p/err").body()).isEqualTo("boom 2");
     }
 
@@ -235,11 +248,12 @@ class ProxyIT {
             HttpResponse<String> one = get(path);
             HttpResponse<String> two = get(path);
             assertThat(cacheStatus(one)).isEqualTo("MISS");
-            assertThat(one.headers().firstValue("cache-status").orElseThrow()).startsWith("regen; fwd=uri-miss; stored=false");
+            assertThat(one.headers().firstValue("cache-status").orElseThrow())
+                    .startsWith("regen; fwd=uri-miss; stored=false");
             // hit-for-pass: the next requests go to the origin on their own, never queued behind another's
             assertThat(cacheStatus(two)).isEqualTo("BYPASS");
-            assertThat(two.headers().firstValue("cache-status")).hasValue(
-                    "regen; fwd=bypass; stored=false; detail=\"hit-for-pass\"");
+            assertThat(two.headers().firstValue("cache-status"))
+                    .hasValue("regen; fwd=bypass; stored=false; detail=\"hit-for-pass\"");
             assertThat(origin.renders(path)).as(path).isEqualTo(2);
         }
         assertThat(get("/p/cookie").headers().firstValue("set-cookie")).hasValue("sid=3");
@@ -249,7 +263,10 @@ class ProxyIT {
     void get_binaryBody_byteExact() throws Exception {
         byte[] bytes = new byte[300_000];
         new Random(7).nextBytes(bytes);
-        origin.on("/blob", s -> new TestOrigin.Response(200, List.<String[]>of(new String[] {"Content-Type", "application/octet-stream"}), bytes));
+        origin.on(
+                "/blob",
+                s -> new TestOrigin.Response(
+                        200, List.<String[]>of(new String[] {"Content-Type", "application/octet-stream"}), bytes));
         HttpResponse<byte[]> miss = client.send(request("/blob").build(), HttpResponse.BodyHandlers.ofByteArray());
         settled(miss);
         HttpResponse<byte[]> hit = client.send(request("/blob").build(), HttpResponse.BodyHandlers.ofByteArray());
@@ -270,17 +287,23 @@ class ProxyIT {
         assertThat(notModified.headers().firstValue("etag")).hasValue(etag);
         assertThat(cacheStatus(notModified)).isEqualTo("HIT");
 
-        HttpResponse<String> head = client.send(request("/p/etag").method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse<String> head = client.send(
+                request("/p/etag")
+                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(head.statusCode()).isEqualTo(200);
         assertThat(head.body()).isEmpty();
-        assertThat(head.headers().firstValue("content-length")).hasValue(String.valueOf(first.body().length()));
+        assertThat(head.headers().firstValue("content-length"))
+                .hasValue(String.valueOf(first.body().length()));
         assertThat(origin.renders("/p/etag")).isEqualTo(1);
     }
 
     @Test
     void get_replayedHeaders_originFieldsKeptInternalOnesDropped() throws Exception {
-        origin.on("/p/h", s -> TestOrigin.Response.html("h", "X-Custom", "1", "Cache-Tag", "posts", "Vary", "Accept-Language"));
+        origin.on(
+                "/p/h",
+                s -> TestOrigin.Response.html("h", "X-Custom", "1", "Cache-Tag", "posts", "Vary", "Accept-Language"));
         get("/p/h");
         HttpResponse<String> hit = get("/p/h");
         assertThat(hit.headers().firstValue("x-custom")).hasValue("1");
@@ -291,9 +314,14 @@ class ProxyIT {
 
     @Test
     void post_passesThroughWithBody() throws Exception {
-        origin.on("/form", s -> TestOrigin.Response.html(s.method() + ":" + new String(s.body(), StandardCharsets.UTF_8),
-                "Set-Cookie", "flash=1"));
-        HttpResponse<String> r = client.send(request("/form").POST(HttpRequest.BodyPublishers.ofString("a=1&b=2")).build(),
+        origin.on(
+                "/form",
+                s -> TestOrigin.Response.html(
+                        s.method() + ":" + new String(s.body(), StandardCharsets.UTF_8), "Set-Cookie", "flash=1"));
+        HttpResponse<String> r = client.send(
+                request("/form")
+                        .POST(HttpRequest.BodyPublishers.ofString("a=1&b=2"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).isEqualTo("POST:a=1&b=2");
@@ -307,8 +335,8 @@ class ProxyIT {
         byte[] big = new byte[2_000_000];
         new Random(3).nextBytes(big);
         origin.on("/big", s -> new TestOrigin.Response(200, List.of(), big));
-        HttpResponse<byte[]> r = client.send(request("/big", "Authorization", "Bearer abc").build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> r = client.send(
+                request("/big", "Authorization", "Bearer abc").build(), HttpResponse.BodyHandlers.ofByteArray());
         assertThat(cacheStatus(r)).isEqualTo("BYPASS");
         assertThat(r.body()).isEqualTo(big);
         client.send(request("/big", "Authorization", "Bearer abc").build(), HttpResponse.BodyHandlers.ofByteArray());
@@ -317,14 +345,19 @@ class ProxyIT {
 
     @Test
     void get_spoofedHostAndForwardingHeaders_fillOnlyTheirOwnEntries() throws Exception {
-        origin.on("/p/host", s -> TestOrigin.Response.html("host=" + s.header("Host") + " xfh=" + s.header("X-Forwarded-Host")
-                + " xfp=" + s.header("X-Forwarded-Proto") + " xff=" + s.header("X-Forwarded-For")
-                + " orig=" + s.header("X-Original-URL")));
-        String raw = rawGet("/p/host", "Host: evil.example\r\nX-Forwarded-Host: other.example\r\nX-Forwarded-Proto: https\r\n"
-                + "X-Forwarded-For: 6.6.6.6\r\nX-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\nForwarded: host=evil.example\r\n");
+        origin.on(
+                "/p/host",
+                s -> TestOrigin.Response.html("host=" + s.header("Host") + " xfh=" + s.header("X-Forwarded-Host")
+                        + " xfp=" + s.header("X-Forwarded-Proto") + " xff=" + s.header("X-Forwarded-For")
+                        + " orig=" + s.header("X-Original-URL")));
+        String raw = rawGet(
+                "/p/host",
+                "Host: evil.example\r\nX-Forwarded-Host: other.example\r\nX-Forwarded-Proto: https\r\n"
+                        + "X-Forwarded-For: 6.6.6.6\r\nX-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\nForwarded: host=evil.example\r\n");
         assertThat(raw).startsWith("HTTP/1.1 200");
         // untrusted forwarding fields are ignored; the origin keeps its own Host and learns the real request
-        assertThat(raw).contains("host=127.0.0.1:" + originPort() + " xfh=evil.example xfp=http xff=127.0.0.1 orig=null");
+        assertThat(raw)
+                .contains("host=127.0.0.1:" + originPort() + " xfh=evil.example xfp=http xff=127.0.0.1 orig=null");
         HttpResponse<String> plain = get("/p/host");
         assertThat(cacheStatus(plain)).isEqualTo("MISS");
         assertThat(plain.body()).contains("xfh=" + host());
@@ -334,11 +367,15 @@ class ProxyIT {
     @Test
     void get_listedHosts_shareNothing_unlistedGets421() throws Exception {
         server.close();
-        server = start(new MemoryStore(1 << 20, clock), RegenConfig.builder().build(),
+        server = start(
+                new MemoryStore(1 << 20, clock),
+                RegenConfig.builder().build(),
                 dev.regen.server.config.Front.DEFAULTS.withHosts(List.of("www.example.com", "example.com"), null));
         origin.on("/p/h", s -> TestOrigin.Response.html("for " + s.header("X-Forwarded-Host")));
         assertThat(rawGet("/p/h", "Host: www.example.com\r\n")).contains("for www.example.com");
-        assertThat(rawGet("/p/h", "Host: EXAMPLE.com.\r\n")).contains("for example.com").contains("X-Cache-Status: MISS");
+        assertThat(rawGet("/p/h", "Host: EXAMPLE.com.\r\n"))
+                .contains("for example.com")
+                .contains("X-Cache-Status: MISS");
         assertThat(rawGet("/p/h", "Host: www.example.com:80\r\n")).contains("X-Cache-Status: HIT");
         String misdirected = rawGet("/p/h", "Host: evil.example\r\n");
         assertThat(misdirected).startsWith("HTTP/1.1 421");
@@ -360,7 +397,9 @@ class ProxyIT {
     @Test
     void get_renderTimeout_504() throws Exception {
         server.close();
-        server = start(new MemoryStore(1 << 20, clock), RegenConfig.builder().renderTimeout(Duration.ofMillis(300)).build());
+        server = start(
+                new MemoryStore(1 << 20, clock),
+                RegenConfig.builder().renderTimeout(Duration.ofMillis(300)).build());
         origin.hold();
         HttpResponse<String> r = get("/p/slow");
         assertThat(r.statusCode()).isEqualTo(504);
@@ -394,7 +433,7 @@ class ProxyIT {
             OutputStream out = s.getOutputStream();
             // a miss that waits on the origin, then a hit: the hit must not overtake it
             out.write(("GET /p/2 HTTP/1.1\r\nHost: " + host() + "\r\n\r\nGET /p/1 HTTP/1.1\r\nHost: " + host()
-                    + "\r\nConnection: close\r\n\r\n")
+                            + "\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             awaitTrue(() -> origin.renders("/p/2") == 1);
@@ -412,13 +451,16 @@ class ProxyIT {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
             out.write(("HEAD /p/10 HTTP/1.0\r\nHost: " + host() + "\r\nConnection: keep-alive\r\n\r\n"
-                    + "GET /p/10 HTTP/1.0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                            + "GET /p/10 HTTP/1.0\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             int second = all.indexOf("HTTP/1.1 200", 1);
             String head = all.substring(0, second);
             String get = all.substring(second);
-            assertThat(head).contains("Connection: keep-alive\r\n").contains("X-Cache-Status: HIT\r\n")
+            assertThat(head)
+                    .contains("Connection: keep-alive\r\n")
+                    .contains("X-Cache-Status: HIT\r\n")
                     .contains("Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n")
                     .endsWith("\r\n\r\n");
             assertThat(get).contains("Connection: close\r\n").endsWith("\r\n\r\n" + body);
@@ -432,26 +474,38 @@ class ProxyIT {
         HttpResponse<String> miss = get("/p/gz");
         assertThat(miss.headers().firstValue("vary")).hasValue("Accept-Language, Accept-Encoding");
         HttpResponse<String> plain = get("/p/gz");
-        HttpResponse<byte[]> gz = client.send(request("/p/gz", "Accept-Encoding", "br, gzip;q=0.8").build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        assertThat(gz.headers().firstValue("content-encoding")).as(gz.headers().map().toString()).hasValue("gzip");
+        HttpResponse<byte[]> gz = client.send(
+                request("/p/gz", "Accept-Encoding", "br, gzip;q=0.8").build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(gz.headers().firstValue("content-encoding"))
+                .as(gz.headers().map().toString())
+                .hasValue("gzip");
         assertThat(gz.headers().firstValue("vary")).hasValue("Accept-Language, Accept-Encoding");
         assertThat(plain.headers().firstValue("vary")).hasValue("Accept-Language, Accept-Encoding");
         assertThat(plain.headers().firstValue("content-encoding")).isEmpty();
         String gzEtag = gz.headers().firstValue("etag").orElseThrow();
         assertThat(gzEtag).isNotEqualTo(plain.headers().firstValue("etag").orElseThrow());
-        assertThat(Integer.parseInt(gz.headers().firstValue("content-length").orElseThrow())).isEqualTo(gz.body().length)
+        assertThat(Integer.parseInt(gz.headers().firstValue("content-length").orElseThrow()))
+                .isEqualTo(gz.body().length)
                 .isLessThan(html.length() / 5);
         try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz.body()))) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(html);
         }
-        assertThat(get("/p/gz", "Accept-Encoding", "gzip;q=0, identity").headers().firstValue("content-encoding")).isEmpty();
+        assertThat(get("/p/gz", "Accept-Encoding", "gzip;q=0, identity")
+                        .headers()
+                        .firstValue("content-encoding"))
+                .isEmpty();
         HttpResponse<String> notModified = get("/p/gz", "Accept-Encoding", "gzip", "If-None-Match", gzEtag);
         assertThat(notModified.statusCode()).isEqualTo(304);
         assertThat(notModified.headers().firstValue("etag")).hasValue(gzEtag);
         // the identity ETag does not validate the gzip variant
-        assertThat(get("/p/gz", "Accept-Encoding", "gzip", "If-None-Match", plain.headers().firstValue("etag").orElseThrow())
-                .statusCode()).isEqualTo(200);
+        assertThat(get(
+                                "/p/gz",
+                                "Accept-Encoding",
+                                "gzip",
+                                "If-None-Match",
+                                plain.headers().firstValue("etag").orElseThrow())
+                        .statusCode())
+                .isEqualTo(200);
         assertThat(origin.renders("/p/gz")).isEqualTo(1);
     }
 
@@ -459,28 +513,40 @@ class ProxyIT {
     void get_acceptGzip_binaryAndOriginEncodedBodiesSentAsStored() throws Exception {
         byte[] png = new byte[4096];
         new Random(1).nextBytes(png);
-        origin.on("/img", s -> new TestOrigin.Response(200, List.<String[]>of(new String[] {"Content-Type", "image/png"}), png));
+        origin.on(
+                "/img",
+                s -> new TestOrigin.Response(200, List.<String[]>of(new String[] {"Content-Type", "image/png"}), png));
         client.send(request("/img").build(), HttpResponse.BodyHandlers.ofByteArray());
-        HttpResponse<byte[]> img = client.send(request("/img", "Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> img = client.send(
+                request("/img", "Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
         assertThat(cacheStatus(img)).isEqualTo("HIT");
         assertThat(img.body()).isEqualTo(png);
         assertThat(img.headers().firstValue("content-encoding")).isEmpty();
         // an origin that answers br although asked for gzip: clients get what they accept, never br unasked
         byte[] br = java.util.Base64.getDecoder().decode("G54DyJwJNi6od8d4ySMGVyB05SPXIGlsb1oQQg5qTL5AuLA+SQLvpFgf");
         String text = "<p>" + "brotli from the origin ".repeat(40) + "</p>";
-        origin.on("/pre", s -> new TestOrigin.Response(200, List.of(new String[] {"Content-Type", "text/html"},
-                new String[] {"Content-Encoding", "br"}), br));
+        origin.on(
+                "/pre",
+                s -> new TestOrigin.Response(
+                        200,
+                        List.of(new String[] {"Content-Type", "text/html"}, new String[] {"Content-Encoding", "br"}),
+                        br));
         HttpResponse<String> decoded = get("/pre");
         assertThat(decoded.headers().firstValue("content-encoding")).isEmpty();
         assertThat(decoded.body()).isEqualTo(text);
-        HttpResponse<byte[]> gzipped = client.send(request("/pre", "Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> gzipped = client.send(
+                request("/pre", "Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
         assertThat(cacheStatus(gzipped)).isEqualTo("HIT");
         assertThat(gzipped.headers().firstValue("content-encoding")).hasValue("gzip");
         try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gzipped.body()))) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(text);
         }
-        origin.on("/bad-br", s -> new TestOrigin.Response(200, List.of(new String[] {"Content-Type", "text/html"},
-                new String[] {"Content-Encoding", "br"}), png));
+        origin.on(
+                "/bad-br",
+                s -> new TestOrigin.Response(
+                        200,
+                        List.of(new String[] {"Content-Type", "text/html"}, new String[] {"Content-Encoding", "br"}),
+                        png));
         assertThat(get("/bad-br").statusCode()).isEqualTo(502);
     }
 
@@ -492,7 +558,8 @@ class ProxyIT {
         try (Socket s = new Socket("127.0.0.1", server.port())) {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
-            out.write(("GET " + path + " HTTP/1.1\r\n" + extraHeaders + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(("GET " + path + " HTTP/1.1\r\n" + extraHeaders + "Connection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = s.getInputStream();
             return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);

@@ -41,7 +41,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RevalidationIT {
     static final String SECRET = "test-secret-0123456789";
     private final FakeClock clock = new FakeClock();
-    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient client =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final ObjectMapper json = new ObjectMapper();
     private final AtomicInteger version = new AtomicInteger(1);
     private TestOrigin origin;
@@ -51,7 +52,11 @@ class RevalidationIT {
     Path dir;
 
     /** The stores the webhook is run against. */
-    enum Store { MEMORY, EMBEDDED, REDIS }
+    enum Store {
+        MEMORY,
+        EMBEDDED,
+        REDIS
+    }
 
     private static ClusterIT.RedisProcess redis;
 
@@ -89,9 +94,21 @@ class RevalidationIT {
     }
 
     private RegenServer start(KvStore store, String secret) throws InterruptedException {
-        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
-                RegenConfig.builder().revalidate(Duration.ofSeconds(3600)).bypassToken("preview-0123456789").build(),
-                secret, new StoreSpec.Memory(), 256L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false);
+        ServerConfig cfg = new ServerConfig(
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
+                RegenConfig.builder()
+                        .revalidate(Duration.ofSeconds(3600))
+                        .bypassToken("preview-0123456789")
+                        .build(),
+                secret,
+                new StoreSpec.Memory(),
+                256L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                false);
         return RegenServer.start(cfg, store, clock);
     }
 
@@ -114,7 +131,8 @@ class RevalidationIT {
     }
 
     private HttpResponse<String> post(String body, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri("/api/revalidate")).timeout(Duration.ofSeconds(20))
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri("/api/revalidate"))
+                .timeout(Duration.ofSeconds(20))
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         for (int i = 0; i < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
@@ -167,7 +185,10 @@ class RevalidationIT {
         use(store);
         get("/p/a");
         version.set(2);
-        assertThat(revalidate("{\"paths\":[\"/p/a\"],\"mode\":\"hard\"}").get("invalidated").asInt()).isEqualTo(1);
+        assertThat(revalidate("{\"paths\":[\"/p/a\"],\"mode\":\"hard\"}")
+                        .get("invalidated")
+                        .asInt())
+                .isEqualTo(1);
         HttpResponse<String> r = get("/p/a");
         assertThat(status(r)).isEqualTo("MISS");
         assertThat(r.body()).isEqualTo("a v2");
@@ -180,11 +201,17 @@ class RevalidationIT {
         for (String p : List.of("/p/q", "/p/q?x=1", "/p/q?x=2", "/p/qq", "/p/q/sub")) {
             get(p);
         }
-        assertThat(revalidate("{\"paths\":[\"/p//q\"],\"mode\":\"hard\"}").get("invalidated").asInt()).isEqualTo(3);
+        assertThat(revalidate("{\"paths\":[\"/p//q\"],\"mode\":\"hard\"}")
+                        .get("invalidated")
+                        .asInt())
+                .isEqualTo(3);
         assertThat(status(get("/p/qq"))).isEqualTo("HIT");
         assertThat(status(get("/p/q/sub"))).isEqualTo("HIT");
         assertThat(status(get("/p/q?x=1"))).isEqualTo("MISS");
-        assertThat(revalidate("{\"paths\":[\"/p/q?x=1\"],\"mode\":\"hard\"}").get("invalidated").asInt()).isEqualTo(1);
+        assertThat(revalidate("{\"paths\":[\"/p/q?x=1\"],\"mode\":\"hard\"}")
+                        .get("invalidated")
+                        .asInt())
+                .isEqualTo(1);
     }
 
     @ParameterizedTest
@@ -194,9 +221,13 @@ class RevalidationIT {
         for (String p : List.of("/blog", "/blog/a", "/blog/a/b?x=1", "/blogger")) {
             get(p);
         }
-        assertThat(revalidate("{\"paths\":[\"/blog/**\"]}").get("invalidated").asInt()).isEqualTo(3);
+        assertThat(revalidate("{\"paths\":[\"/blog/**\"]}").get("invalidated").asInt())
+                .isEqualTo(3);
         assertThat(status(get("/blogger"))).isEqualTo("HIT");
-        assertThat(revalidate("{\"prefix\":\"/blog\",\"mode\":\"hard\"}").get("invalidated").asInt()).isEqualTo(3);
+        assertThat(revalidate("{\"prefix\":\"/blog\",\"mode\":\"hard\"}")
+                        .get("invalidated")
+                        .asInt())
+                .isEqualTo(3);
     }
 
     @Test
@@ -210,7 +241,8 @@ class RevalidationIT {
         }
         List<CompletableFuture<HttpResponse<String>>> warm = new ArrayList<>();
         for (int i = 0; i < 510; i++) {
-            warm.add(client.sendAsync(HttpRequest.newBuilder(uri("/t/" + i)).build(), HttpResponse.BodyHandlers.ofString()));
+            warm.add(client.sendAsync(
+                    HttpRequest.newBuilder(uri("/t/" + i)).build(), HttpResponse.BodyHandlers.ofString()));
             if (warm.size() % 50 == 0) {
                 CompletableFuture.allOf(warm.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
             }
@@ -225,7 +257,10 @@ class RevalidationIT {
         assertThat(millis).isLessThan(1000);
         assertThat(status(get("/t/3"))).isEqualTo("STALE");
         assertThat(status(get("/t/505"))).isEqualTo("HIT");
-        assertThat(revalidate("{\"tags\":[\"page\"],\"paths\":[\"/t/0\"]}").get("invalidated").asInt()).isEqualTo(510);
+        assertThat(revalidate("{\"tags\":[\"page\"],\"paths\":[\"/t/0\"]}")
+                        .get("invalidated")
+                        .asInt())
+                .isEqualTo(510);
     }
 
     @Test
@@ -236,7 +271,10 @@ class RevalidationIT {
         server.close();
         server = start(EmbeddedStore.open(dir, clock), SECRET);
         version.set(2);
-        assertThat(revalidate("{\"tags\":[\"posts\"],\"mode\":\"hard\"}").get("invalidated").asInt()).isEqualTo(1);
+        assertThat(revalidate("{\"tags\":[\"posts\"],\"mode\":\"hard\"}")
+                        .get("invalidated")
+                        .asInt())
+                .isEqualTo(1);
         assertThat(get("/p/a").body()).isEqualTo("a v2");
     }
 
@@ -245,19 +283,25 @@ class RevalidationIT {
     void tagIndex_followsTagsOfTheNewRender(Store store) throws Exception {
         use(store);
         AtomicInteger renders = new AtomicInteger();
-        origin.on("/p/moving", s -> TestOrigin.Response.html("m", "Cache-Tag", renders.incrementAndGet() == 1 ? "old" : "new"));
+        origin.on(
+                "/p/moving",
+                s -> TestOrigin.Response.html("m", "Cache-Tag", renders.incrementAndGet() == 1 ? "old" : "new"));
         get("/p/moving");
         revalidate("{\"paths\":[\"/p/moving\"]}");
         get("/p/moving");
-        awaitTrue(() -> origin.renders("/p/moving") == 2 && status0(safeGet("/p/moving")).equals("HIT"));
-        assertThat(revalidate("{\"tags\":[\"old\"]}").get("invalidated").asInt()).isZero();
-        assertThat(revalidate("{\"tags\":[\"new\"]}").get("invalidated").asInt()).isEqualTo(1);
+        awaitTrue(() -> origin.renders("/p/moving") == 2
+                && status0(safeGet("/p/moving")).equals("HIT"));
+        assertThat(revalidate("{\"tags\":[\"old\"]}").get("invalidated").asInt())
+                .isZero();
+        assertThat(revalidate("{\"tags\":[\"new\"]}").get("invalidated").asInt())
+                .isEqualTo(1);
     }
 
     @Test
     void bodySecret_acceptedForRecipeCompatibility() throws Exception {
         get("/p/a");
-        HttpResponse<String> r = post("{\"secret\":\"" + SECRET + "\",\"paths\":[\"/p/a\"]}", "Content-Type", "application/json");
+        HttpResponse<String> r =
+                post("{\"secret\":\"" + SECRET + "\",\"paths\":[\"/p/a\"]}", "Content-Type", "application/json");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(json.readTree(r.body()).get("invalidated").asInt()).isEqualTo(1);
     }
@@ -287,35 +331,64 @@ class RevalidationIT {
                 Arguments.of("POST", ok, "Basic abc", "application/json", 401, "wrong secret"),
                 Arguments.of("POST", ok, auth, "text/plain", 415, "application/json"),
                 Arguments.of("POST", ok, auth, null, 415, "application/json"),
-                Arguments.of("POST", "{\"paths\":[\"" + "/x".repeat(40_000) + "\"]}", auth, "application/json", 413, "KiB"),
+                Arguments.of(
+                        "POST", "{\"paths\":[\"" + "/x".repeat(40_000) + "\"]}", auth, "application/json", 413, "KiB"),
                 Arguments.of("POST", "{\"paths\":[\"/p/a\"", auth, "application/json", 400, "malformed JSON"),
                 Arguments.of("POST", "[\"/p/a\"]", auth, "application/json", 400, "malformed JSON"),
                 Arguments.of("POST", ok, null, "application/json", 401, "missing secret"),
-                Arguments.of("POST", "{\"secret\":\"nope\",\"paths\":[\"/p/a\"]}", null, "application/json", 401, "wrong secret"),
+                Arguments.of(
+                        "POST",
+                        "{\"secret\":\"nope\",\"paths\":[\"/p/a\"]}",
+                        null,
+                        "application/json",
+                        401,
+                        "wrong secret"),
                 Arguments.of("POST", "{\"paths\":\"/p/a\"}", auth, "application/json", 400, "list of strings"),
                 Arguments.of("POST", "{\"paths\":[1]}", auth, "application/json", 400, "list of strings"),
                 Arguments.of("POST", "{\"tags\":{}}", auth, "application/json", 400, "list of strings"),
                 Arguments.of("POST", "{\"paths\":[\"p/a\"]}", auth, "application/json", 400, "start with /"),
-                Arguments.of("POST", "{\"paths\":[" + String.join(",", many) + "]}", auth, "application/json", 400, "at most 1000"),
+                Arguments.of(
+                        "POST",
+                        "{\"paths\":[" + String.join(",", many) + "]}",
+                        auth,
+                        "application/json",
+                        400,
+                        "at most 1000"),
                 Arguments.of("POST", "{}", auth, "application/json", 400, "give paths, tags or both"),
                 Arguments.of("POST", "{\"paths\":[\"/p/a\"],\"mode\":\"nuke\"}", auth, "application/json", 400, "mode"),
                 Arguments.of("POST", "{\"paths\":[\"/p%2Fa\"]}", auth, "application/json", 400, "encoded slash"),
                 Arguments.of("POST", "{\"tags\":[\"a b\"]}", auth, "application/json", 400, "tag"),
                 // a lone surrogate: JSON can write it, no store can keep it
-                Arguments.of("POST", "{\"tags\":[\"posts\\ud800\"]}", auth, "application/json", 400,
+                Arguments.of(
+                        "POST",
+                        "{\"tags\":[\"posts\\ud800\"]}",
+                        auth,
+                        "application/json",
+                        400,
                         "a tag has an unpaired surrogate at index 5"),
-                Arguments.of("POST", "{\"paths\":[\"/p/a\\udc00\"]}", auth, "application/json", 400,
+                Arguments.of(
+                        "POST",
+                        "{\"paths\":[\"/p/a\\udc00\"]}",
+                        auth,
+                        "application/json",
+                        400,
                         "a path has an unpaired surrogate at index 4"));
     }
 
     @ParameterizedTest(name = "{0}: {1} {5} {6}")
     @MethodSource("badCallsOnEveryStore")
-    void badCall_clearJsonErrorAndNothingChanged(Store store, String method, String body, String authorization,
-                                                 String type, int expected, String reason) throws Exception {
+    void badCall_clearJsonErrorAndNothingChanged(
+            Store store, String method, String body, String authorization, String type, int expected, String reason)
+            throws Exception {
         use(store);
         get("/p/a");
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri("/api/revalidate")).timeout(Duration.ofSeconds(20))
-                .method(method, method.equals("GET") ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri("/api/revalidate"))
+                .timeout(Duration.ofSeconds(20))
+                .method(
+                        method,
+                        method.equals("GET")
+                                ? HttpRequest.BodyPublishers.noBody()
+                                : HttpRequest.BodyPublishers.ofString(body));
         if (authorization != null) {
             b.header("Authorization", authorization);
         }
@@ -338,7 +411,8 @@ class RevalidationIT {
     void noSecretConfigured_webhookAndAdmin503_proxyStillWorks() throws Exception {
         server.close();
         server = start(new MemoryStore(1 << 20, clock), null);
-        HttpResponse<String> r = post("{\"paths\":[\"/p/a\"]}", "Authorization", "Bearer x", "Content-Type", "application/json");
+        HttpResponse<String> r =
+                post("{\"paths\":[\"/p/a\"]}", "Authorization", "Bearer x", "Content-Type", "application/json");
         assertThat(r.statusCode()).isEqualTo(503);
         assertThat(json.readTree(r.body()).get("error").asText()).contains("REGEN_SECRET");
         assertThat(get("/_regen/api/stats").statusCode()).isEqualTo(503);
@@ -357,7 +431,8 @@ class RevalidationIT {
         revalidate("{\"paths\":[\"/e/0\"]}");
 
         String auth = "Bearer " + SECRET;
-        JsonNode page1 = json.readTree(get("/_regen/api/entries?prefix=/e/&limit=3", "Authorization", auth).body());
+        JsonNode page1 = json.readTree(get("/_regen/api/entries?prefix=/e/&limit=3", "Authorization", auth)
+                .body());
         assertThat(page1.get("entries")).hasSize(3);
         JsonNode first = page1.get("entries").get(0);
         assertThat(first.get("path").asText()).isEqualTo("/e/0");
@@ -368,14 +443,20 @@ class RevalidationIT {
         assertThat(first.get("size").asLong()).isEqualTo("<p>/e/0 render 1</p>".length());
         assertThat(page1.get("entries").get(1).get("state").asText()).isEqualTo("fresh");
         String cursor = page1.get("cursor").asText();
-        JsonNode page2 = json.readTree(get("/_regen/api/entries?prefix=/e/&limit=3&cursor="
-                + java.net.URLEncoder.encode(cursor, java.nio.charset.StandardCharsets.UTF_8), "Authorization", auth).body());
+        JsonNode page2 = json.readTree(get(
+                        "/_regen/api/entries?prefix=/e/&limit=3&cursor="
+                                + java.net.URLEncoder.encode(cursor, java.nio.charset.StandardCharsets.UTF_8),
+                        "Authorization",
+                        auth)
+                .body());
         assertThat(page2.get("entries")).hasSize(2);
         assertThat(page2.get("cursor").isNull()).isTrue();
-        JsonNode tagged = json.readTree(get("/_regen/api/entries?prefix=/p/", "Authorization", auth).body());
+        JsonNode tagged = json.readTree(
+                get("/_regen/api/entries?prefix=/p/", "Authorization", auth).body());
         assertThat(tagged.get("entries").get(0).get("tags").get(0).asText()).isEqualTo("posts");
 
-        JsonNode stats = json.readTree(get("/_regen/api/stats", "Authorization", auth).body());
+        JsonNode stats =
+                json.readTree(get("/_regen/api/stats", "Authorization", auth).body());
         assertThat(stats.get("misses").asLong()).isEqualTo(6);
         assertThat(stats.get("hits").asLong()).isEqualTo(1);
         assertThat(stats.get("renders").asLong()).isEqualTo(6);
@@ -384,8 +465,10 @@ class RevalidationIT {
         assertThat(stats.get("memoryBytes").asLong()).isPositive();
 
         assertThat(get("/_regen/api/stats").statusCode()).isEqualTo(401);
-        assertThat(get("/_regen/api/stats", "Authorization", "Bearer nope").statusCode()).isEqualTo(401);
-        assertThat(get("/_regen/api/entries?limit=0", "Authorization", auth).statusCode()).isEqualTo(400);
+        assertThat(get("/_regen/api/stats", "Authorization", "Bearer nope").statusCode())
+                .isEqualTo(401);
+        assertThat(get("/_regen/api/entries?limit=0", "Authorization", auth).statusCode())
+                .isEqualTo(400);
         assertThat(get("/_regen/health").statusCode()).isEqualTo(200);
     }
 

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 class StartWithoutRedisIT {
-    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient client =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final ObjectMapper json = new ObjectMapper();
     private TestOrigin origin;
     private RegenServer server;
@@ -60,9 +61,18 @@ class StartWithoutRedisIT {
     }
 
     private ServerConfig config(StoreSpec store) {
-        return new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
-                RegenConfig.builder().revalidate(Duration.ofHours(1)).build(), null, store, 64L << 20,
-                Duration.ofSeconds(1), "/api/revalidate", false, false);
+        return new ServerConfig(
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
+                RegenConfig.builder().revalidate(Duration.ofHours(1)).build(),
+                null,
+                store,
+                64L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                false);
     }
 
     private StoreSpec.Redis redisSpec() {
@@ -70,8 +80,11 @@ class StartWithoutRedisIT {
     }
 
     private HttpResponse<String> get(String path) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                        .timeout(Duration.ofSeconds(20))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
@@ -90,11 +103,16 @@ class StartWithoutRedisIT {
             assertThat(store.get("detail").asText()).contains("connection refused");
 
             redis = ClusterIT.RedisProcess.startOn(redisPort);
-            awaitTrue(() -> json.readTree(get("/_regen/health").body()).get("store").get("status").asText().equals("up"));
+            awaitTrue(() -> json.readTree(get("/_regen/health").body())
+                    .get("store")
+                    .get("status")
+                    .asText()
+                    .equals("up"));
             assertThat(get("/p/b").headers().firstValue("x-cache-status")).hasValue("MISS");
             awaitTrue(() -> "1".equals(redis.call("EXISTS", "regen:k:page:/p/b @127.0.0.1:" + server.port())));
 
-            assertThat(logs.lines("is unreachable at start (connection refused)")).hasSize(1);
+            assertThat(logs.lines("is unreachable at start (connection refused)"))
+                    .hasSize(1);
             assertThat(logs.lines("answers: pages are stored there")).hasSize(1);
         }
     }

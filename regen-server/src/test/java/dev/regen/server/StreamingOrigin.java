@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -30,7 +31,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -66,13 +66,18 @@ final class StreamingOrigin implements AutoCloseable {
     final AtomicLong uploaded = new AtomicLong();
 
     StreamingOrigin() throws InterruptedException {
-        server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        server = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast("codec", new HttpServerCodec()).addLast("handler", new Handler());
                     }
-                }).bind("127.0.0.1", 0).sync().channel();
+                })
+                .bind("127.0.0.1", 0)
+                .sync()
+                .channel();
     }
 
     int port() {
@@ -113,9 +118,11 @@ final class StreamingOrigin implements AutoCloseable {
                         crc.reset();
                     }
                     case "/ws" -> websocket(ctx, req);
-                    case "/two-lengths" -> ctx.writeAndFlush(Unpooled.copiedBuffer(
-                            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
-                            StandardCharsets.US_ASCII)).addListener(ChannelFutureListener.CLOSE);
+                    case "/two-lengths" ->
+                        ctx.writeAndFlush(Unpooled.copiedBuffer(
+                                        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+                                        StandardCharsets.US_ASCII))
+                                .addListener(ChannelFutureListener.CLOSE);
                     default -> echo(ctx, req);
                 }
                 return;
@@ -144,15 +151,20 @@ final class StreamingOrigin implements AutoCloseable {
 
     private static void send(ChannelHandlerContext ctx, int status, String type, String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
-                Unpooled.wrappedBuffer(bytes));
+        FullHttpResponse r = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, type).set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
         ctx.writeAndFlush(r);
     }
 
     private static void echo(ChannelHandlerContext ctx, HttpRequest req) {
-        send(ctx, 200, "text/plain", req.method() + " " + req.uri() + " host=" + req.headers().get("host")
-                + " xfh=" + req.headers().get("x-forwarded-host") + " xff=" + req.headers().get("x-forwarded-for"));
+        send(
+                ctx,
+                200,
+                "text/plain",
+                req.method() + " " + req.uri() + " host=" + req.headers().get("host") + " xfh="
+                        + req.headers().get("x-forwarded-host") + " xff="
+                        + req.headers().get("x-forwarded-for"));
     }
 
     /** N bytes, written only as fast as the socket drains. */
@@ -161,7 +173,8 @@ final class StreamingOrigin implements AutoCloseable {
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream");
         HttpUtil.setTransferEncodingChunked(head, true);
         ctx.writeAndFlush(head);
-        ByteBuf block = Unpooled.unreleasableBuffer(Unpooled.directBuffer(64 * 1024).writeZero(64 * 1024));
+        ByteBuf block =
+                Unpooled.unreleasableBuffer(Unpooled.directBuffer(64 * 1024).writeZero(64 * 1024));
         new Runnable() {
             long sent;
 
@@ -186,17 +199,24 @@ final class StreamingOrigin implements AutoCloseable {
 
     private void events(ChannelHandlerContext ctx) {
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-        head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream").set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+        head.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
+                .set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         HttpUtil.setTransferEncodingChunked(head, true);
         ctx.writeAndFlush(head);
         openStreams.incrementAndGet();
         ctx.channel().closeFuture().addListener(f -> openStreams.decrementAndGet());
         AtomicInteger id = new AtomicInteger();
-        var task = ctx.executor().scheduleAtFixedRate(() -> {
-            int n = id.incrementAndGet();
-            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer("id: " + n + "\ndata: " + System.nanoTime()
-                    + "\n\n", StandardCharsets.UTF_8)));
-        }, 0, 50, TimeUnit.MILLISECONDS);
+        var task = ctx.executor()
+                .scheduleAtFixedRate(
+                        () -> {
+                            int n = id.incrementAndGet();
+                            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(
+                                    "id: " + n + "\ndata: " + System.nanoTime() + "\n\n", StandardCharsets.UTF_8)));
+                        },
+                        0,
+                        50,
+                        TimeUnit.MILLISECONDS);
         ctx.channel().closeFuture().addListener(f -> task.cancel(false));
     }
 
@@ -205,11 +225,17 @@ final class StreamingOrigin implements AutoCloseable {
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
         HttpUtil.setTransferEncodingChunked(head, true);
         ctx.writeAndFlush(head);
-        ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer("<html><body><p>shell</p>", StandardCharsets.UTF_8)));
-        ctx.executor().schedule(() -> {
-            ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("<p>the rest</p></body></html>", StandardCharsets.UTF_8)));
-            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-        }, 1, TimeUnit.SECONDS);
+        ctx.writeAndFlush(
+                new DefaultHttpContent(Unpooled.copiedBuffer("<html><body><p>shell</p>", StandardCharsets.UTF_8)));
+        ctx.executor()
+                .schedule(
+                        () -> {
+                            ctx.write(new DefaultHttpContent(
+                                    Unpooled.copiedBuffer("<p>the rest</p></body></html>", StandardCharsets.UTF_8)));
+                            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                        },
+                        1,
+                        TimeUnit.SECONDS);
     }
 
     private static void websocket(ChannelHandlerContext ctx, HttpRequest req) {

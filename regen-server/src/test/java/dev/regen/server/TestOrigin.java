@@ -125,7 +125,8 @@ final class TestOrigin implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
-            Seen seen = new Seen(ex.getRequestMethod(), ex.getRequestURI().toString(), ex.getRequestHeaders(), requestBody, n);
+            Seen seen = new Seen(
+                    ex.getRequestMethod(), ex.getRequestURI().toString(), ex.getRequestHeaders(), requestBody, n);
             Function<Seen, Response> h = handlers.get(path);
             Response r = h != null ? h.apply(seen) : Response.html("<p>" + path + " render " + n + "</p>");
             for (String[] header : r.headers()) {

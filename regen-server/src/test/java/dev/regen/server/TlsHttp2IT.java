@@ -54,9 +54,19 @@ class TlsHttp2IT {
     }
 
     private void serve(Front front) throws Exception {
-        ServerConfig cfg = new ServerConfig(URI.create(origin.url()), "127.0.0.1", 0,
-                RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build(), null, new StoreSpec.Memory(), 16L << 20,
-                Duration.ofSeconds(1), "/api/revalidate", false, false).withFront(front);
+        ServerConfig cfg = new ServerConfig(
+                        URI.create(origin.url()),
+                        "127.0.0.1",
+                        0,
+                        RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build(),
+                        null,
+                        new StoreSpec.Memory(),
+                        16L << 20,
+                        Duration.ofSeconds(1),
+                        "/api/revalidate",
+                        false,
+                        false)
+                .withFront(front);
         server = RegenServer.start(cfg, new MemoryStore(16L << 20, clock), clock);
     }
 
@@ -64,9 +74,27 @@ class TlsHttp2IT {
     private Front.Tls certificate(String name) throws Exception {
         Path cert = dir.resolve(name + "-cert.pem");
         Path key = dir.resolve(name + "-key.pem");
-        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-subj", "/CN=" + name, "-days", "2",
-                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        "openssl",
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-256",
+                        "-nodes",
+                        "-keyout",
+                        key.toString(),
+                        "-out",
+                        cert.toString(),
+                        "-subj",
+                        "/CN=" + name,
+                        "-days",
+                        "2",
+                        "-addext",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1")
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
@@ -75,7 +103,14 @@ class TlsHttp2IT {
 
     /** curl's status line, protocol and the fields asked for, e.g. "2 200 HIT". */
     private String curl(String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of("curl", "-s", "-o", "/dev/null", "--max-time", "10", "-w",
+        List<String> cmd = new java.util.ArrayList<>(List.of(
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "10",
+                "-w",
                 "%{http_version} %{http_code} %header{x-cache-status}|%header{cache-status}"));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -101,8 +136,12 @@ class TlsHttp2IT {
         assertThat(curl("-k", "--http2", url)).isEqualTo("2 200 MISS|regen; fwd=uri-miss; stored=true");
         assertThat(curl("-k", "--http1.1", url)).startsWith("1.1 200 HIT|");
         // the certificate names localhost; trusting it is all this client needs (and it keeps its own ALPN)
-        HttpClient jdk = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).sslContext(trustAll()).build();
-        HttpResponse<String> r = jdk.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpClient jdk = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_2)
+                .sslContext(trustAll())
+                .build();
+        HttpResponse<String> r =
+                jdk.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
         assertThat(r.headers().firstValue("x-cache-status")).hasValue("HIT");
         assertThat(r.body()).isEqualTo("<p>/p/tls render 1</p>");
@@ -128,27 +167,31 @@ class TlsHttp2IT {
         SSLContext ctx = trustAll();
         try (var socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", server.port())) {
             socket.startHandshake();
-            return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+            return ((X509Certificate) socket.getSession().getPeerCertificates()[0])
+                    .getSubjectX500Principal()
+                    .getName();
         }
     }
 
     private static SSLContext trustAll() throws Exception {
         SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
+        ctx.init(
+                null,
+                new TrustManager[] {
+                    new X509TrustManager() {
+                        @Override
+                        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
+                        @Override
+                        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
 
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, new SecureRandom());
+                        @Override
+                        public X509Certificate[] getAcceptedIssuers() {
+                            return new X509Certificate[0];
+                        }
+                    }
+                },
+                new SecureRandom());
         return ctx;
     }
-
 }

@@ -43,13 +43,22 @@ final class AppRequest extends HttpServletRequestWrapper {
     private final String scheme;
     /** The query the app sees, or null when it is the request's own. */
     private final String query;
+
     private final String remoteAddr;
     private final CookieRules cookies;
     private final RenderResponse render;
     private Map<String, String[]> parameters;
 
-    private AppRequest(HttpServletRequest request, String method, List<Header> headers, String host, String scheme,
-                       String query, String remoteAddr, CookieRules cookies, RenderResponse render) {
+    private AppRequest(
+            HttpServletRequest request,
+            String method,
+            List<Header> headers,
+            String host,
+            String scheme,
+            String query,
+            String remoteAddr,
+            CookieRules cookies,
+            RenderResponse render) {
         super(request);
         this.method = method;
         this.headers = RequestHeaders.of(headers);
@@ -67,8 +76,13 @@ final class AppRequest extends HttpServletRequestWrapper {
      * @param host   the public host (in the cache key)
      * @param scheme the public scheme
      */
-    static AppRequest render(HttpServletRequest request, Forwarding forwarding, String host, String scheme,
-                             CookieRules cookies, RenderResponse render) {
+    static AppRequest render(
+            HttpServletRequest request,
+            Forwarding forwarding,
+            String host,
+            String scheme,
+            CookieRules cookies,
+            RenderResponse render) {
         List<Header> fields = new ArrayList<>(forwarding.headers().size() + 4);
         String hostField = request.getHeader("Host");
         fields.add(new Header("Host", hostField != null ? hostField : host));
@@ -80,16 +94,25 @@ final class AppRequest extends HttpServletRequestWrapper {
         fields.addAll(forwardingFields(host, scheme, request.getRemoteAddr()));
         String target = forwarding.target();
         int q = target.indexOf('?');
-        return new AppRequest(request, forwarding.method(), fields, host, scheme, q < 0 ? "" : target.substring(q + 1),
-                null, cookies, render);
+        return new AppRequest(
+                request,
+                forwarding.method(),
+                fields,
+                host,
+                scheme,
+                q < 0 ? "" : target.substring(q + 1),
+                null,
+                cookies,
+                render);
     }
 
     /** A signed loopback request: the public host, scheme and client address from the forwarding fields it carries. */
     static AppRequest loopback(HttpServletRequest request, String fallbackHost) {
         String host = request.getHeader("X-Forwarded-Host");
         String proto = request.getHeader("X-Forwarded-Proto");
-        String scheme = "https".equalsIgnoreCase(proto) ? "https" : "http".equalsIgnoreCase(proto) ? "http"
-                : request.getScheme();
+        String scheme = "https".equalsIgnoreCase(proto)
+                ? "https"
+                : "http".equalsIgnoreCase(proto) ? "http" : request.getScheme();
         String publicHost = host != null && !host.isBlank() ? host.trim() : fallbackHost;
         List<Header> fields = new ArrayList<>();
         fields.add(new Header("Host", publicHost));
@@ -100,8 +123,16 @@ final class AppRequest extends HttpServletRequestWrapper {
         }
         String forwardedFor = request.getHeader("X-Forwarded-For");
         String client = forwardedFor == null ? null : forwardedFor.split(",", 2)[0].trim();
-        return new AppRequest(request, request.getMethod(), fields, publicHost, scheme, null,
-                client == null || client.isEmpty() ? null : client, null, null);
+        return new AppRequest(
+                request,
+                request.getMethod(),
+                fields,
+                publicHost,
+                scheme,
+                null,
+                client == null || client.isEmpty() ? null : client,
+                null,
+                null);
     }
 
     /** What Regen tells the app about the client's request, in place and over loopback alike. */

@@ -43,8 +43,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class LoopbackOrigin implements Origin, AutoCloseable {
     /** Fields the JDK client sets itself or refuses. */
-    private static final Set<String> RESTRICTED = Set.of(
-            "connection", "content-length", "date", "expect", "from", "host", "upgrade", "via", "warning");
+    private static final Set<String> RESTRICTED =
+            Set.of("connection", "content-length", "date", "expect", "from", "host", "upgrade", "via", "warning");
 
     private final RenderSignature signature;
     private final Duration timeout;
@@ -104,7 +104,10 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
     public CompletableFuture<OriginResponse> fetch(OriginRequest request) {
         HttpRequest r;
         try {
-            r = request(request.method(), request.target(), request.headers(),
+            r = request(
+                    request.method(),
+                    request.target(),
+                    request.headers(),
                     AppRequest.forwardingFields(request.host(), request.scheme(), null));
         } catch (OriginException e) {
             return CompletableFuture.failedFuture(e);
@@ -115,8 +118,8 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
                 throw new CompletionException(OriginException.from(e));
             }
             byte[] body = response.body();
-            return new OriginResponse(response.statusCode(), headersOf(response), body == null ? new byte[0] : body,
-                    body == null);
+            return new OriginResponse(
+                    response.statusCode(), headersOf(response), body == null ? new byte[0] : body, body == null);
         });
     }
 
@@ -126,8 +129,8 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
      *
      * @param forwardedFor the client's address, for the app
      */
-    CompletableFuture<HttpResponse<InputStream>> open(String method, String target, List<Header> headers, String host,
-                                                      String scheme, String forwardedFor) {
+    CompletableFuture<HttpResponse<InputStream>> open(
+            String method, String target, List<Header> headers, String host, String scheme, String forwardedFor) {
         HttpRequest r;
         try {
             r = request(method, target, headers, AppRequest.forwardingFields(host, scheme, forwardedFor));

@@ -18,8 +18,8 @@ import dev.regen.http.CacheHeaders;
 import dev.regen.http.Compression;
 import dev.regen.http.ContentCoding;
 import dev.regen.http.CookieRules;
-import dev.regen.http.HttpFields;
 import dev.regen.http.Html;
+import dev.regen.http.HttpFields;
 import dev.regen.http.Ranges;
 import dev.regen.store.KvStore;
 import jakarta.servlet.AsyncContext;
@@ -120,8 +120,8 @@ public final class RegenFilter implements Filter, AutoCloseable {
         this.cookies = config.cookies();
         this.maxBodyBytes = config.maxBodyBytes();
         // the engine times renders out itself; the client's own timeout is only a backstop
-        this.origin = new LoopbackOrigin(b.renderUrl, signature, b.connectTimeout,
-                config.renderTimeout().plusSeconds(1));
+        this.origin = new LoopbackOrigin(
+                b.renderUrl, signature, b.connectTimeout, config.renderTimeout().plusSeconds(1));
         RegenEngine.Builder engine = RegenEngine.builder()
                 .config(config)
                 .origin(origin)
@@ -237,8 +237,14 @@ public final class RegenFilter implements Filter, AutoCloseable {
         }
         for (int i = 0; i < h.length(); i++) {
             char c = h.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'
-                    || c == ':' || c == '[' || c == ']';
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '-'
+                    || c == '_'
+                    || c == ':'
+                    || c == '['
+                    || c == ']';
             if (!ok) {
                 return null; // nothing that could smuggle a path or a space into a key
             }
@@ -267,8 +273,12 @@ public final class RegenFilter implements Filter, AutoCloseable {
         String query = req.getQueryString();
         // the container's client address: behind a proxy, configure the container to take it from the
         // forwarded headers (Tomcat's RemoteIpValve, Spring's server.forward-headers-strategy)
-        ApiRequest request = new ApiRequest(req.getMethod(), query == null ? appPath : appPath + "?" + query,
-                req::getHeader, body, req.getRemoteAddr());
+        ApiRequest request = new ApiRequest(
+                req.getMethod(),
+                query == null ? appPath : appPath + "?" + query,
+                req::getHeader,
+                body,
+                req.getRemoteAddr());
         CompletableFuture<ApiResponse> answer;
         try {
             answer = api.handle(request);
@@ -282,8 +292,13 @@ public final class RegenFilter implements Filter, AutoCloseable {
      * Sends {@code outcome} once it is ready: at once for an L1 hit, on this thread when it comes within
      * {@link #DECISION_WAIT}, else asynchronously, on the ASYNC dispatch that follows its completion.
      */
-    private void await(HttpServletRequest req, HttpServletResponse res, FilterChain chain,
-                       CompletableFuture<Object> outcome, ServletHeaders headers) throws IOException, ServletException {
+    private void await(
+            HttpServletRequest req,
+            HttpServletResponse res,
+            FilterChain chain,
+            CompletableFuture<Object> outcome,
+            ServletHeaders headers)
+            throws IOException, ServletException {
         boolean async = req.isAsyncSupported();
         if (!outcome.isDone() && async) {
             awaitAtMost(outcome, DECISION_WAIT);
@@ -323,12 +338,10 @@ public final class RegenFilter implements Filter, AutoCloseable {
             }
 
             @Override
-            public void onComplete(AsyncEvent event) {
-            }
+            public void onComplete(AsyncEvent event) {}
 
             @Override
-            public void onStartAsync(AsyncEvent event) {
-            }
+            public void onStartAsync(AsyncEvent event) {}
         });
         outcome.whenComplete((value, error) -> resume(context, answered, error != null ? internalError(error) : value));
     }
@@ -427,8 +440,8 @@ public final class RegenFilter implements Filter, AutoCloseable {
             chain.doFilter(req, new StatusHeaders(res, head.status().name(), head.cacheStatus()));
             return;
         }
-        RenderResponse render = new RenderResponse(res, forwarding, "HEAD".equals(req.getMethod()),
-                req.getHeader("Accept-Encoding"), maxBodyBytes);
+        RenderResponse render = new RenderResponse(
+                res, forwarding, "HEAD".equals(req.getMethod()), req.getHeader("Accept-Encoding"), maxBodyBytes);
         AppRequest request = AppRequest.render(req, forwarding, host, scheme(req), cookies, render);
         req.setAttribute(RENDER, render);
         runRender(request, render, chain, req, render);
@@ -438,8 +451,13 @@ public final class RegenFilter implements Filter, AutoCloseable {
      * Runs the rest of the chain into a render's response, and ends the render when the app is done:
      * when the chain returns, or, for an app that goes asynchronous, when it completes.
      */
-    private static void runRender(ServletRequest request, ServletResponse response, FilterChain chain,
-                                  HttpServletRequest raw, RenderResponse render) throws IOException, ServletException {
+    private static void runRender(
+            ServletRequest request,
+            ServletResponse response,
+            FilterChain chain,
+            HttpServletRequest raw,
+            RenderResponse render)
+            throws IOException, ServletException {
         try {
             chain.doFilter(request, response);
         } catch (IOException | ServletException | RuntimeException | Error e) {
@@ -467,8 +485,8 @@ public final class RegenFilter implements Filter, AutoCloseable {
     private void relay(HttpServletRequest req, HttpServletResponse res, Forwarding forwarding, String host) {
         AsyncContext context = req.startAsync(req, res);
         context.setTimeout(waitLimit.toMillis());
-        RenderResponse render = new RenderResponse(res, forwarding, "HEAD".equals(req.getMethod()),
-                req.getHeader("Accept-Encoding"), maxBodyBytes);
+        RenderResponse render = new RenderResponse(
+                res, forwarding, "HEAD".equals(req.getMethod()), req.getHeader("Accept-Encoding"), maxBodyBytes);
         AtomicReference<InputStream> body = new AtomicReference<>();
         context.addListener(new AsyncListener() {
             @Override
@@ -484,16 +502,19 @@ public final class RegenFilter implements Filter, AutoCloseable {
             }
 
             @Override
-            public void onComplete(AsyncEvent event) {
-            }
+            public void onComplete(AsyncEvent event) {}
 
             @Override
-            public void onStartAsync(AsyncEvent event) {
-            }
+            public void onStartAsync(AsyncEvent event) {}
         });
         CompletableFuture<HttpResponse<InputStream>> sent;
         try {
-            sent = origin.open(forwarding.method(), forwarding.target(), forwarding.headers(), host, scheme(req),
+            sent = origin.open(
+                    forwarding.method(),
+                    forwarding.target(),
+                    forwarding.headers(),
+                    host,
+                    scheme(req),
                     req.getRemoteAddr());
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
@@ -504,8 +525,11 @@ public final class RegenFilter implements Filter, AutoCloseable {
                     OriginException e = OriginException.from(error);
                     forwarding.failed(e);
                     boolean timeout = e.kind() == OriginException.Kind.TIMEOUT;
-                    writeFailure(req, res, timeout ? 504 : 502, timeout ? e.getMessage()
-                            : "the app could not be reached over loopback: " + e.getMessage());
+                    writeFailure(
+                            req,
+                            res,
+                            timeout ? 504 : 502,
+                            timeout ? e.getMessage() : "the app could not be reached over loopback: " + e.getMessage());
                 } else {
                     body.set(response.body());
                     render.relay(response.statusCode(), LoopbackOrigin.headersOf(response), response.body());
@@ -536,19 +560,25 @@ public final class RegenFilter implements Filter, AutoCloseable {
         CachedPage page = reply.page();
         String range = "GET".equals(req.getMethod()) ? req.getHeader("Range") : null;
         if (range != null && page.status() == 200) {
-            Ranges.Outcome outcome = Ranges.evaluate(range, req.getHeader("If-Range"), page.etag(),
-                    HttpFields.first(page.headers(), "last-modified"), page.body().length);
+            Ranges.Outcome outcome = Ranges.evaluate(
+                    range,
+                    req.getHeader("If-Range"),
+                    page.etag(),
+                    HttpFields.first(page.headers(), "last-modified"),
+                    page.body().length);
             if (!(outcome instanceof Ranges.Outcome.Whole)) {
                 writeRange(req, res, reply, outcome);
                 return;
             }
         }
         // the pre-compressed variant when the client takes gzip, with its own ETag (as the proxy does)
-        boolean gzip = page.gzipBody() != null
-                && Compression.acceptsGzip(req.getHeader("Accept-Encoding"));
+        boolean gzip = page.gzipBody() != null && Compression.acceptsGzip(req.getHeader("Accept-Encoding"));
         String etag = gzip ? Compression.gzipEtag(page.etag()) : page.etag();
-        boolean notModified = CacheHeaders.notModified(req.getHeader("If-None-Match"),
-                req.getHeader("If-Modified-Since"), etag, HttpFields.first(page.headers(), "last-modified"));
+        boolean notModified = CacheHeaders.notModified(
+                req.getHeader("If-None-Match"),
+                req.getHeader("If-Modified-Since"),
+                etag,
+                HttpFields.first(page.headers(), "last-modified"));
         res.setStatus(notModified ? HttpServletResponse.SC_NOT_MODIFIED : page.status());
         copyHeaders(res, page.headers(), notModified ? CacheHeaders::keptOn304 : name -> true);
         if (page.gzipBody() != null) {
@@ -565,8 +595,9 @@ public final class RegenFilter implements Filter, AutoCloseable {
     }
 
     /** RFC 9110 §14: one range of the identity representation (206), or unsatisfiable (416). */
-    private static void writeRange(HttpServletRequest req, HttpServletResponse res, Reply.Page reply,
-                                   Ranges.Outcome outcome) throws IOException {
+    private static void writeRange(
+            HttpServletRequest req, HttpServletResponse res, Reply.Page reply, Ranges.Outcome outcome)
+            throws IOException {
         CachedPage page = reply.page();
         res.setHeader("Accept-Ranges", "bytes");
         if (outcome instanceof Ranges.Outcome.Partial p) {
@@ -593,8 +624,8 @@ public final class RegenFilter implements Filter, AutoCloseable {
     }
 
     /** A whole response another request's render received, decoded when this client can't take its coding. */
-    private static void writeRendered(HttpServletRequest req, HttpServletResponse res, OriginResponse r,
-                                      String cacheStatus) throws IOException {
+    private static void writeRendered(
+            HttpServletRequest req, HttpServletResponse res, OriginResponse r, String cacheStatus) throws IOException {
         byte[] body = r.body();
         List<Header> headers = HttpFields.relayable(r.headers());
         String coding = ContentCoding.of(r.header("content-encoding"));
@@ -721,15 +752,23 @@ public final class RegenFilter implements Filter, AutoCloseable {
         private URI renderUrl;
         private Duration connectTimeout = Duration.ofSeconds(2);
 
-        private Builder() {
+        private Builder() {}
+
+        public Builder config(RegenConfig v) {
+            config = v;
+            return this;
         }
 
-        public Builder config(RegenConfig v) { config = v; return this; }
-
-        public Builder store(KvStore v) { store = v; return this; }
+        public Builder store(KvStore v) {
+            store = v;
+            return this;
+        }
 
         /** Wall time for freshness, {@code Age} and store expirations (default: the system clock). */
-        public Builder clock(InstantSource v) { clock = Objects.requireNonNull(v, "clock"); return this; }
+        public Builder clock(InstantSource v) {
+            clock = Objects.requireNonNull(v, "clock");
+            return this;
+        }
 
         /** Budget of the engine's in-memory L1 in bytes (default: the engine's, 256 MiB). */
         public Builder memoryBytes(long v) {
@@ -741,10 +780,16 @@ public final class RegenFilter implements Filter, AutoCloseable {
         }
 
         /** Other nodes sharing the store (default: none). */
-        public Builder cluster(Cluster v) { cluster = Objects.requireNonNull(v, "cluster"); return this; }
+        public Builder cluster(Cluster v) {
+            cluster = Objects.requireNonNull(v, "cluster");
+            return this;
+        }
 
         /** The webhook and admin secret; without one those endpoints answer 503. */
-        public Builder secret(String v) { secret = v == null || v.isBlank() ? null : v; return this; }
+        public Builder secret(String v) {
+            secret = v == null || v.isBlank() ? null : v;
+            return this;
+        }
 
         /**
          * Where the revalidation webhook listens, relative to the context path (default
@@ -759,17 +804,26 @@ public final class RegenFilter implements Filter, AutoCloseable {
         }
 
         /** What the dashboard calls the site (default: nothing; the cache keys name each page's host). */
-        public Builder siteName(String v) { siteName = Objects.requireNonNull(v, "siteName"); return this; }
+        public Builder siteName(String v) {
+            siteName = Objects.requireNonNull(v, "siteName");
+            return this;
+        }
 
         /** Whether the dashboard's session cookie is marked Secure: the site is served over https (default false). */
-        public Builder secureCookie(boolean v) { secureCookie = v; return this; }
+        public Builder secureCookie(boolean v) {
+            secureCookie = v;
+            return this;
+        }
 
         /**
          * Where loopback renders are sent, e.g. {@code http://127.0.0.1:8080} (scheme, host and port only).
          * Default: {@code http://127.0.0.1:<port of the first request>}; set it when the app listens
          * only on another address or only over TLS.
          */
-        public Builder renderUrl(URI v) { renderUrl = v == null ? null : LoopbackOrigin.checkBase(v); return this; }
+        public Builder renderUrl(URI v) {
+            renderUrl = v == null ? null : LoopbackOrigin.checkBase(v);
+            return this;
+        }
 
         /** Connect timeout of loopback renders (default 2 s). */
         public Builder connectTimeout(Duration v) {

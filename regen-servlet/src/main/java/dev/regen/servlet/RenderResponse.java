@@ -57,11 +57,15 @@ import org.slf4j.LoggerFactory;
 final class RenderResponse extends HttpServletResponseWrapper implements AsyncListener {
     private static final Logger log = LoggerFactory.getLogger(RenderResponse.class);
 
-    private enum State { OPEN, COMMITTED, ENDED }
+    private enum State {
+        OPEN,
+        COMMITTED,
+        ENDED
+    }
 
     /** The response fields whether a page may be stored, and for how long, depends on. */
-    private static final List<String> CACHING_FIELDS = List.of("cache-control", "cdn-cache-control", "expires",
-            "set-cookie", "set-cookie2", "vary");
+    private static final List<String> CACHING_FIELDS =
+            List.of("cache-control", "cdn-cache-control", "expires", "set-cookie", "set-cookie2", "vary");
 
     private final HttpServletResponse response;
     private final Forwarding forwarding;
@@ -69,11 +73,13 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
     private final String acceptEncoding;
     /** A body decoded for this client is gathered up to this many bytes. */
     private final long maxDecoded;
+
     private final Object lock = new Object();
 
     private State state = State.OPEN;
     /** The body before the commit, at most the buffer size. */
     private ByteArrayOutputStream pending = new ByteArrayOutputStream();
+
     private boolean withBody;
     private ByteArrayOutputStream copy;
     private long copyLimit;
@@ -81,6 +87,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
     private String gatheredCoding;
     /** Held until the commit: whether it reaches the client depends on the client's Accept-Encoding. */
     private String contentEncoding;
+
     private long contentLength = -1;
     private boolean transparent;
     /** The body bytes the app wrote (after the commit's). */
@@ -89,6 +96,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
     private boolean containerAnswers;
     /** The fields the engine was told of at the commit. */
     private List<Header> reported;
+
     private Body body;
     private boolean streamTaken;
     private PrintWriter writer;
@@ -103,8 +111,12 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
      * @param headOnly       the client asked with HEAD: it gets the head alone
      * @param acceptEncoding the client's {@code Accept-Encoding}
      */
-    RenderResponse(HttpServletResponse response, Forwarding forwarding, boolean headOnly, String acceptEncoding,
-                   long maxDecoded) {
+    RenderResponse(
+            HttpServletResponse response,
+            Forwarding forwarding,
+            boolean headOnly,
+            String acceptEncoding,
+            long maxDecoded) {
         super(response);
         this.response = response;
         this.forwarding = forwarding;
@@ -325,7 +337,8 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
         }
         reported = fields();
         Forwarding.Head head = forwarding.head(status, reported);
-        response.setHeader(CacheHeaders.X_CACHE_STATUS,
+        response.setHeader(
+                CacheHeaders.X_CACHE_STATUS,
                 head.status() != null ? head.status().name() : CacheStatus.MISS.name());
         response.setHeader(CacheHeaders.CACHE_STATUS, head.cacheStatus());
         if (forwarding.storable()) {
@@ -340,7 +353,9 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
             copyLimit = head.maxBytes();
         }
         String coding = ContentCoding.of(contentEncoding);
-        if (withBody && !coding.equals("identity") && ContentCoding.decodable(coding)
+        if (withBody
+                && !coding.equals("identity")
+                && ContentCoding.decodable(coding)
                 && !ContentCoding.accepts(acceptEncoding, coding)) {
             // a client that does not take the app's coding gets the body decoded, whole, at the end
             gathered = new ByteArrayOutputStream();
@@ -617,7 +632,10 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
                 if (gathered != null) {
                     sendDecoded();
                 }
-                if (headOnly && state == State.COMMITTED && contentLength < 0 && !bodiless(getStatus())
+                if (headOnly
+                        && state == State.COMMITTED
+                        && contentLength < 0
+                        && !bodiless(getStatus())
                         && !response.isCommitted()) {
                     response.setContentLengthLong(total); // the length of the GET this HEAD stands for
                 }
@@ -682,8 +700,9 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
             forwarding.failed(new IOException("the app's " + gatheredCoding + " body " + why));
         }
         log.debug("a {} body for a client that does not accept it {}", gatheredCoding, why);
-        response.sendError(HttpServletResponse.SC_BAD_GATEWAY, "the app's " + gatheredCoding + " body " + why
-                + ", and the client does not accept that coding");
+        response.sendError(
+                HttpServletResponse.SC_BAD_GATEWAY,
+                "the app's " + gatheredCoding + " body " + why + ", and the client does not accept that coding");
     }
 
     /**

@@ -50,7 +50,8 @@ class JettyFilterIT {
     private static final String SECRET = "s3cret-for-tests";
     private static final FakeClock clock = new FakeClock();
     private static final PageServlet servlet = new PageServlet();
-    private static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private static final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static MemoryStore store;
     private static RegenFilter filter;
     private static Server server;
@@ -60,8 +61,11 @@ class JettyFilterIT {
     static void start() throws Exception {
         store = new MemoryStore(64L * 1024 * 1024, clock);
         filter = RegenFilter.builder()
-                .config(RegenConfig.builder().revalidate(Duration.ofSeconds(10)).renderTimeout(Duration.ofSeconds(5))
-                        .maxBodyBytes(MAX_BODY).build())
+                .config(RegenConfig.builder()
+                        .revalidate(Duration.ofSeconds(10))
+                        .renderTimeout(Duration.ofSeconds(5))
+                        .maxBodyBytes(MAX_BODY)
+                        .build())
                 .store(store)
                 .clock(clock)
                 .secret(SECRET)
@@ -111,7 +115,8 @@ class JettyFilterIT {
         HttpResponse<String> hit = awaitHit("/posts/1");
         assertThat(hit.headers().firstValue("Cache-Status")).hasValue("regen; hit; ttl=10");
         assertThat(hit.headers().firstValue("Age")).hasValue("0");
-        assertThat(hit.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
+        assertThat(hit.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
         assertThat(hit.body()).isEqualTo("/posts/1 render 1");
 
         clock.advance(Duration.ofSeconds(11));
@@ -319,11 +324,13 @@ class JettyFilterIT {
         servlet.gate = new CountDownLatch(1);
         try {
             CompletableFuture<HttpResponse<String>> fr = http.sendAsync(
-                    request("/lang-held").header("Accept-Language", "fr").build(), HttpResponse.BodyHandlers.ofString());
+                    request("/lang-held").header("Accept-Language", "fr").build(),
+                    HttpResponse.BodyHandlers.ofString());
             await(() -> servlet.renders("/lang-held") == 1);
             long misses = filter.engine().stats().misses();
             CompletableFuture<HttpResponse<String>> en = http.sendAsync(
-                    request("/lang-held").header("Accept-Language", "en").build(), HttpResponse.BodyHandlers.ofString());
+                    request("/lang-held").header("Accept-Language", "en").build(),
+                    HttpResponse.BodyHandlers.ofString());
             // en waits on fr's render (the variants are not known yet), then long enough to go asynchronous
             await(() -> filter.engine().stats().misses() > misses);
             Thread.sleep(RegenFilter.DECISION_WAIT.toMillis() * 5);
@@ -352,12 +359,15 @@ class JettyFilterIT {
         servlet.gate = new CountDownLatch(1);
         try {
             CompletableFuture<HttpResponse<String>> fr = http.sendAsync(
-                    request("/lang-left").header("Accept-Language", "fr").build(), HttpResponse.BodyHandlers.ofString());
+                    request("/lang-left").header("Accept-Language", "fr").build(),
+                    HttpResponse.BodyHandlers.ofString());
             await(() -> servlet.renders("/lang-left") == 1);
             long misses = filter.engine().stats().misses();
             try (java.net.Socket en = new java.net.Socket("127.0.0.1", base.getPort())) {
-                en.getOutputStream().write(("GET /lang-left HTTP/1.1\r\nHost: " + base.getAuthority()
-                        + "\r\nAccept-Language: en\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                en.getOutputStream()
+                        .write(("GET /lang-left HTTP/1.1\r\nHost: " + base.getAuthority()
+                                        + "\r\nAccept-Language: en\r\n\r\n")
+                                .getBytes(StandardCharsets.ISO_8859_1));
                 await(() -> filter.engine().stats().misses() > misses); // en waits on fr's render
             } // and leaves
             servlet.gate.countDown();
@@ -417,7 +427,8 @@ class JettyFilterIT {
         assertThat(head.statusCode()).isEqualTo(200);
         assertThat(head.body()).isEmpty();
         assertThat(head.headers().firstValue("X-Cache-Status")).hasValue("MISS");
-        assertThat(head.headers().firstValue("Content-Length")).hasValue(String.valueOf("/head-first render 1".length()));
+        assertThat(head.headers().firstValue("Content-Length"))
+                .hasValue(String.valueOf("/head-first render 1".length()));
         // the app answered the GET the engine forwards: the page stored is whole
         assertThat(servlet.seen("/head-first").get(0).method()).isEqualTo("GET");
 
@@ -450,7 +461,8 @@ class JettyFilterIT {
         }
         assertThat(servlet.renders("/missing")).isEqualTo(2);
         assertThat(servlet.renders("/boom")).isEqualTo(2);
-        assertThat(get("/posts/after-errors").headers().firstValue("X-Cache-Status")).hasValue("MISS");
+        assertThat(get("/posts/after-errors").headers().firstValue("X-Cache-Status"))
+                .hasValue("MISS");
     }
 
     @Test
@@ -475,7 +487,10 @@ class JettyFilterIT {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"tags\":[\"tagged\"]}")));
         assertThat(r.statusCode()).isEqualTo(200);
         // read since its render: re-rendered at once (eager revalidation), not left for a visitor to find stale
-        assertThat(r.body()).contains("\"success\":true").contains("\"invalidated\":1").contains("\"queued\":1");
+        assertThat(r.body())
+                .contains("\"success\":true")
+                .contains("\"invalidated\":1")
+                .contains("\"queued\":1");
         await(() -> servlet.renders("/tagged/a") == before + 1);
         assertThat(awaitHit("/tagged/a").body()).endsWith("render " + (before + 1));
 
@@ -511,15 +526,17 @@ class JettyFilterIT {
     private static Raw raw(String path, String host) throws IOException {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", base.getPort())) {
             s.setSoTimeout(10_000);
-            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream()
+                    .write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.ISO_8859_1));
             String text = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
             int end = text.indexOf("\r\n\r\n");
             String[] lines = text.substring(0, end).split("\r\n");
             Map<String, String> headers = new java.util.HashMap<>();
             for (int i = 1; i < lines.length; i++) {
                 int colon = lines[i].indexOf(':');
-                headers.put(lines[i].substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT),
+                headers.put(
+                        lines[i].substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT),
                         lines[i].substring(colon + 1).trim());
             }
             String body = text.substring(end + 4);
@@ -602,8 +619,11 @@ class JettyFilterIT {
      */
     static final class NoStoreOnCommit implements jakarta.servlet.Filter {
         @Override
-        public void doFilter(jakarta.servlet.ServletRequest request, jakarta.servlet.ServletResponse response,
-                             jakarta.servlet.FilterChain chain) throws IOException, ServletException {
+        public void doFilter(
+                jakarta.servlet.ServletRequest request,
+                jakarta.servlet.ServletResponse response,
+                jakarta.servlet.FilterChain chain)
+                throws IOException, ServletException {
             HttpServletResponse res = (HttpServletResponse) response;
             chain.doFilter(request, new jakarta.servlet.http.HttpServletResponseWrapper(res) {
                 @Override
@@ -657,10 +677,18 @@ class JettyFilterIT {
     }
 
     /** What the app saw of one request. */
-    record Seen(String method, DispatcherType dispatch, boolean asyncSupported, String serverName, String forwardedHost,
-                String query, String ifNoneMatch, String acceptEncoding, String cookieHeader, List<String> cookies,
-                String renderHeader) {
-    }
+    record Seen(
+            String method,
+            DispatcherType dispatch,
+            boolean asyncSupported,
+            String serverName,
+            String forwardedHost,
+            String query,
+            String ifNoneMatch,
+            String acceptEncoding,
+            String cookieHeader,
+            List<String> cookies,
+            String renderHeader) {}
 
     /** The app: counts its renders per path and records what it saw; a few paths behave as real pages do. */
     static final class PageServlet extends HttpServlet {
@@ -692,20 +720,35 @@ class JettyFilterIT {
             String path = req.getRequestURI();
             int n = renders.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
             Cookie[] cookies = req.getCookies();
-            seen.computeIfAbsent(path, p -> new CopyOnWriteArrayList<>()).add(new Seen(req.getMethod(),
-                    req.getDispatcherType(), req.isAsyncSupported(), req.getServerName(), req.getHeader("X-Forwarded-Host"),
-                    req.getQueryString(), req.getHeader("If-None-Match"), req.getHeader("Accept-Encoding"),
-                    req.getHeader("Cookie"),
-                    cookies == null ? List.of() : Arrays.stream(cookies).map(Cookie::getName).toList(),
-                    req.getHeader("X-Regen-Render")));
+            seen.computeIfAbsent(path, p -> new CopyOnWriteArrayList<>())
+                    .add(new Seen(
+                            req.getMethod(),
+                            req.getDispatcherType(),
+                            req.isAsyncSupported(),
+                            req.getServerName(),
+                            req.getHeader("X-Forwarded-Host"),
+                            req.getQueryString(),
+                            req.getHeader("If-None-Match"),
+                            req.getHeader("Accept-Encoding"),
+                            req.getHeader("Cookie"),
+                            cookies == null
+                                    ? List.of()
+                                    : Arrays.stream(cookies)
+                                            .map(Cookie::getName)
+                                            .toList(),
+                            req.getHeader("X-Regen-Render")));
             if (delayMillis > 0) {
                 sleep(delayMillis);
             }
             switch (path) {
                 case "/cookie" -> resp.addHeader("Set-Cookie", "visitor=" + n + "; Path=/; HttpOnly");
                 case "/account" -> {
-                    Cookie sid = cookies == null ? null
-                            : Arrays.stream(cookies).filter(c -> c.getName().equals("sid")).findFirst().orElse(null);
+                    Cookie sid = cookies == null
+                            ? null
+                            : Arrays.stream(cookies)
+                                    .filter(c -> c.getName().equals("sid"))
+                                    .findFirst()
+                                    .orElse(null);
                     resp.setContentType("text/html;charset=utf-8");
                     if (sid != null) {
                         resp.setHeader("Cache-Control", "private");
@@ -775,7 +818,8 @@ class JettyFilterIT {
         @Override
         protected void doPost(HttpServletRequest req, HttpServletResponse resp) throws IOException {
             String body = new String(req.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            int n = renders.computeIfAbsent("POST " + req.getRequestURI(), p -> new AtomicInteger()).incrementAndGet();
+            int n = renders.computeIfAbsent("POST " + req.getRequestURI(), p -> new AtomicInteger())
+                    .incrementAndGet();
             resp.setContentType("text/plain;charset=utf-8");
             resp.getWriter().write("posted " + n + ": " + body);
         }

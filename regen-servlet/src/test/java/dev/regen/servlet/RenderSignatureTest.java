@@ -63,9 +63,18 @@ class RenderSignatureTest {
     @Test
     void verify_malformed_rejected() {
         long now = clock.instant().getEpochSecond();
-        for (String bad : new String[] {"", ".", "abc", now + ".", now + "." + "0".repeat(64),
-                now + "." + "zz".repeat(32), "x." + "0".repeat(64), now + "." + "0".repeat(66),
-                "-" + now + "." + "0".repeat(64), "9".repeat(30) + "." + "0".repeat(64)}) {
+        for (String bad : new String[] {
+            "",
+            ".",
+            "abc",
+            now + ".",
+            now + "." + "0".repeat(64),
+            now + "." + "zz".repeat(32),
+            "x." + "0".repeat(64),
+            now + "." + "0".repeat(66),
+            "-" + now + "." + "0".repeat(64),
+            "9".repeat(30) + "." + "0".repeat(64)
+        }) {
             assertThat(signature.verify(bad, "GET", "/p")).as(bad).isFalse();
         }
         assertThat(signature.verify(null, "GET", "/p")).isFalse();

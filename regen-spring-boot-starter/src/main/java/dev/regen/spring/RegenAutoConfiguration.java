@@ -59,8 +59,12 @@ public class RegenAutoConfiguration {
 
         @Bean(destroyMethod = "close")
         @ConditionalOnMissingBean
-        RegenFilter regenFilter(RegenProperties properties, KvStore store, ObjectProvider<InstantSource> clock,
-                                ObjectProvider<Cluster> cluster, Environment environment) {
+        RegenFilter regenFilter(
+                RegenProperties properties,
+                KvStore store,
+                ObjectProvider<InstantSource> clock,
+                ObjectProvider<Cluster> cluster,
+                Environment environment) {
             refuseRemoved(environment);
             try {
                 return RegenFilter.builder()
@@ -188,13 +192,20 @@ public class RegenAutoConfiguration {
     static QueryPolicy query(List<String> values) {
         if (values.size() == 1) {
             switch (values.get(0).strip().toLowerCase(Locale.ROOT)) {
-                case "all" -> { return QueryPolicy.ALL; }
-                case "none" -> { return QueryPolicy.NONE; }
-                case "ignore-tracking" -> { return QueryPolicy.IGNORE_TRACKING; }
-                default -> { }
+                case "all" -> {
+                    return QueryPolicy.ALL;
+                }
+                case "none" -> {
+                    return QueryPolicy.NONE;
+                }
+                case "ignore-tracking" -> {
+                    return QueryPolicy.IGNORE_TRACKING;
+                }
+                default -> {}
             }
         }
-        List<String> names = values.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        List<String> names =
+                values.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         return QueryPolicy.allowOnly(names);
     }
 }

@@ -30,17 +30,24 @@ public final class RegenMetrics implements MeterBinder {
         requests(registry, stats, "miss", Stats::misses);
         requests(registry, stats, "bypass", Stats::bypasses);
         FunctionCounter.builder("regen.renders", stats, Stats::renders)
-                .description("Renders of pages by the app, foreground and background").register(registry);
+                .description("Renders of pages by the app, foreground and background")
+                .register(registry);
         FunctionCounter.builder("regen.render.errors", stats, Stats::renderErrors)
-                .description("Renders that failed (timeout, unreachable, 5xx)").register(registry);
+                .description("Renders that failed (timeout, unreachable, 5xx)")
+                .register(registry);
         FunctionCounter.builder("regen.invalidations", stats, Stats::invalidations)
-                .description("Cached pages affected by on-demand revalidation").register(registry);
+                .description("Cached pages affected by on-demand revalidation")
+                .register(registry);
         FunctionCounter.builder("regen.background.skipped", stats, Stats::backgroundSkipped)
-                .description("Stale hits that found the background render pool full").register(registry);
+                .description("Stale hits that found the background render pool full")
+                .register(registry);
         Gauge.builder("regen.memory.entries", engine, RegenEngine::memoryEntries)
-                .description("Pages held in memory (L1)").register(registry);
-        Gauge.builder("regen.memory", engine, RegenEngine::memoryBytes).baseUnit("bytes")
-                .description("Approximate heap held by pages in memory (L1)").register(registry);
+                .description("Pages held in memory (L1)")
+                .register(registry);
+        Gauge.builder("regen.memory", engine, RegenEngine::memoryBytes)
+                .baseUnit("bytes")
+                .description("Approximate heap held by pages in memory (L1)")
+                .register(registry);
     }
 
     private static void requests(MeterRegistry registry, Stats stats, String status, ToDoubleFunction<Stats> count) {

@@ -40,7 +40,10 @@ import org.springframework.util.unit.DataSize;
 @ConfigurationProperties("regen")
 public record RegenProperties(
         @DefaultValue("true") boolean enabled,
-        @DefaultValue("60s") @DurationUnit(ChronoUnit.SECONDS) Duration revalidate,
+
+        @DefaultValue("60s") @DurationUnit(ChronoUnit.SECONDS)
+        Duration revalidate,
+
         @DurationUnit(ChronoUnit.SECONDS) Duration expire,
         String siteName,
         @DefaultValue("false") boolean secureCookie,
@@ -53,7 +56,9 @@ public record RegenProperties(
         String bypassToken,
         @DefaultValue Timeouts timeouts,
         URI renderUrl,
-        @DefaultValue("" + RegenProperties.DEFAULT_FILTER_ORDER) int filterOrder) {
+
+        @DefaultValue("" + RegenProperties.DEFAULT_FILTER_ORDER)
+        int filterOrder) {
 
     /**
      * Spring Security's filter chain is registered at order -100 ({@code SecurityProperties.DEFAULT_FILTER_ORDER}):
@@ -67,11 +72,13 @@ public record RegenProperties(
      * silently ignored.
      */
     static final java.util.Map<String, String> REMOVED = java.util.Map.of(
-            "regen.host", "the cache key's host is each request's own Host (behind a proxy, set "
-                    + "server.forward-headers-strategy); to name the site in the dashboard, use regen.site-name",
-            "regen.scheme", "the scheme is each request's own (behind a TLS proxy, set "
-                    + "server.forward-headers-strategy); to mark the dashboard cookie Secure, use "
-                    + "regen.secure-cookie=true");
+            "regen.host",
+                    "the cache key's host is each request's own Host (behind a proxy, set "
+                            + "server.forward-headers-strategy); to name the site in the dashboard, use regen.site-name",
+            "regen.scheme",
+                    "the scheme is each request's own (behind a TLS proxy, set "
+                            + "server.forward-headers-strategy); to mark the dashboard cookie Secure, use "
+                            + "regen.secure-cookie=true");
 
     public RegenProperties {
         routes = routes == null ? List.of() : List.copyOf(routes);
@@ -86,8 +93,11 @@ public record RegenProperties(
      * @param tags       tags added to matching pages, for {@code revalidateTag}
      * @param cache      {@code false}: matching requests pass through uncached
      */
-    public record Route(String match, @DurationUnit(ChronoUnit.SECONDS) Duration revalidate, List<String> tags,
-                        @DefaultValue("true") boolean cache) {
+    public record Route(
+            String match,
+            @DurationUnit(ChronoUnit.SECONDS) Duration revalidate,
+            List<String> tags,
+            @DefaultValue("true") boolean cache) {
         public Route {
             tags = tags == null ? List.of() : List.copyOf(tags);
         }
@@ -99,8 +109,13 @@ public record RegenProperties(
      * @param lockWait with several instances on one shared store (a {@code Cluster} bean), how long a miss
      *                 waits for another instance's render of the page before rendering it itself
      */
-    public record Timeouts(@DefaultValue("30s") @DurationUnit(ChronoUnit.SECONDS) Duration render,
-                           @DefaultValue("2s") @DurationUnit(ChronoUnit.SECONDS) Duration connect,
-                           @DefaultValue("5s") @DurationUnit(ChronoUnit.SECONDS) Duration lockWait) {
-    }
+    public record Timeouts(
+            @DefaultValue("30s") @DurationUnit(ChronoUnit.SECONDS)
+            Duration render,
+
+            @DefaultValue("2s") @DurationUnit(ChronoUnit.SECONDS)
+            Duration connect,
+
+            @DefaultValue("5s") @DurationUnit(ChronoUnit.SECONDS)
+            Duration lockWait) {}
 }

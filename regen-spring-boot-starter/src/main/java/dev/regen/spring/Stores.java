@@ -13,8 +13,7 @@ import org.springframework.util.ClassUtils;
 final class Stores {
     private static final String EMBEDDED = "dev.regen.store.embedded.EmbeddedStore";
 
-    private Stores() {
-    }
+    private Stores() {}
 
     /** @throws IllegalArgumentException naming {@code regen.store} for a value it cannot open */
     static KvStore open(String spec, long memoryBytes, InstantSource clock) {

@@ -29,14 +29,17 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.test.util.ReflectionTestUtils;
 
 class RegenAutoConfigurationTest {
-    private final WebApplicationContextRunner runner = new WebApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(RegenAutoConfiguration.class));
+    private final WebApplicationContextRunner runner =
+            new WebApplicationContextRunner().withConfiguration(AutoConfigurations.of(RegenAutoConfiguration.class));
 
     @Test
     void defaults_registerFilterEngineCacheAndMemoryStore() {
         runner.run(ctx -> {
-            assertThat(ctx).hasSingleBean(RegenFilter.class).hasSingleBean(RegenEngine.class)
-                    .hasSingleBean(RegenCache.class).hasSingleBean(RegenMetrics.class);
+            assertThat(ctx)
+                    .hasSingleBean(RegenFilter.class)
+                    .hasSingleBean(RegenEngine.class)
+                    .hasSingleBean(RegenCache.class)
+                    .hasSingleBean(RegenMetrics.class);
             assertThat(ctx.getBean(KvStore.class)).isInstanceOf(MemoryStore.class);
             RegenConfig config = ctx.getBean(RegenEngine.class).config();
             assertThat(config.revalidate()).isEqualTo(Duration.ofSeconds(60));
@@ -59,30 +62,44 @@ class RegenAutoConfigurationTest {
             Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
             assertThat(ReflectionTestUtils.getField(api, "siteName")).isEqualTo("blog");
         });
-        runner.withPropertyValues("spring.application.name=blog", "regen.site-name=www.example.com",
-                "regen.secure-cookie=true", "regen.webhook-path=/api/revalidate").run(ctx -> {
-            Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
-            assertThat(ReflectionTestUtils.getField(api, "siteName")).isEqualTo("www.example.com");
-            assertThat(ReflectionTestUtils.getField(api, "secureCookie")).isEqualTo(true);
-            assertThat(ReflectionTestUtils.getField(api, "webhookPath")).isEqualTo("/api/revalidate");
-        });
+        runner.withPropertyValues(
+                        "spring.application.name=blog",
+                        "regen.site-name=www.example.com",
+                        "regen.secure-cookie=true",
+                        "regen.webhook-path=/api/revalidate")
+                .run(ctx -> {
+                    Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
+                    assertThat(ReflectionTestUtils.getField(api, "siteName")).isEqualTo("www.example.com");
+                    assertThat(ReflectionTestUtils.getField(api, "secureCookie"))
+                            .isEqualTo(true);
+                    assertThat(ReflectionTestUtils.getField(api, "webhookPath")).isEqualTo("/api/revalidate");
+                });
     }
 
     @Test
     void removedProperties_failNamingWhatReplacedThem() {
-        runner.withPropertyValues("regen.host=www.example.com").run(ctx -> assertThat(ctx).hasFailed()
-                .getFailure().rootCause().hasMessageContaining("regen.host was removed")
-                .hasMessageContaining("regen.site-name"));
-        runner.withPropertyValues("regen.scheme=https").run(ctx -> assertThat(ctx).hasFailed()
-                .getFailure().rootCause().hasMessageContaining("regen.scheme was removed")
-                .hasMessageContaining("regen.secure-cookie=true"));
+        runner.withPropertyValues("regen.host=www.example.com")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("regen.host was removed")
+                        .hasMessageContaining("regen.site-name"));
+        runner.withPropertyValues("regen.scheme=https")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("regen.scheme was removed")
+                        .hasMessageContaining("regen.secure-cookie=true"));
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void registration_allPathsRequestAndAsyncAfterSpringSecurity() {
         runner.run(ctx -> {
-            FilterRegistrationBean<RegenFilter> r = ctx.getBean("regenFilterRegistration", FilterRegistrationBean.class);
+            FilterRegistrationBean<RegenFilter> r =
+                    ctx.getBean("regenFilterRegistration", FilterRegistrationBean.class);
             assertThat(r.getFilter()).isSameAs(ctx.getBean(RegenFilter.class));
             assertThat(r.getUrlPatterns()).containsExactly("/*");
             assertThat(r.isAsyncSupported()).isTrue();
@@ -94,11 +111,18 @@ class RegenAutoConfigurationTest {
 
     @Test
     void properties_bareNumbersAreSecondsAndRoutesBind() {
-        runner.withPropertyValues("regen.revalidate=10", "regen.expire=3600",
-                        "regen.routes[0].match=/blog/**", "regen.routes[0].revalidate=300",
-                        "regen.routes[0].tags=blog,posts", "regen.routes[1].match=/account/**",
-                        "regen.routes[1].cache=false", "regen.timeouts.render=5", "regen.query=page,sort",
-                        "regen.bypass-token=preview", "management.endpoints.web.base-path=/manage")
+        runner.withPropertyValues(
+                        "regen.revalidate=10",
+                        "regen.expire=3600",
+                        "regen.routes[0].match=/blog/**",
+                        "regen.routes[0].revalidate=300",
+                        "regen.routes[0].tags=blog,posts",
+                        "regen.routes[1].match=/account/**",
+                        "regen.routes[1].cache=false",
+                        "regen.timeouts.render=5",
+                        "regen.query=page,sort",
+                        "regen.bypass-token=preview",
+                        "management.endpoints.web.base-path=/manage")
                 .run(ctx -> {
                     RegenConfig config = ctx.getBean(RegenEngine.class).config();
                     assertThat(config.revalidate()).isEqualTo(Duration.ofSeconds(10));
@@ -118,7 +142,9 @@ class RegenAutoConfigurationTest {
     @Test
     void disabled_noFilterButANoOpCache() {
         runner.withPropertyValues("regen.enabled=false").run(ctx -> {
-            assertThat(ctx).doesNotHaveBean(RegenFilter.class).doesNotHaveBean(KvStore.class)
+            assertThat(ctx)
+                    .doesNotHaveBean(RegenFilter.class)
+                    .doesNotHaveBean(KvStore.class)
                     .doesNotHaveBean(RegenEngine.class);
             assertThat(ctx.getBean(RegenCache.class).revalidateTag("posts")).isZero();
         });
@@ -134,29 +160,54 @@ class RegenAutoConfigurationTest {
 
     @Test
     void store_unknown_failsNamingTheProperty() {
-        runner.withPropertyValues("regen.store=cassandra://x").run(ctx -> assertThat(ctx).hasFailed()
-                .getFailure().rootCause().hasMessageContaining("regen.store must be memory or embedded:DIR"));
-        runner.withPropertyValues("regen.store=redis://127.0.0.1:6379").run(ctx -> assertThat(ctx).hasFailed()
-                .getFailure().rootCause().hasMessageContaining("define a dev.regen.store.KvStore bean"));
+        runner.withPropertyValues("regen.store=cassandra://x")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("regen.store must be memory or embedded:DIR"));
+        runner.withPropertyValues("regen.store=redis://127.0.0.1:6379")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("define a dev.regen.store.KvStore bean"));
     }
 
     @Test
     void badValues_failNamingTheProperty() {
-        runner.withPropertyValues("regen.revalidate=-5").run(ctx -> assertThat(ctx).hasFailed()
-                .getFailure().rootCause().hasMessageContaining("regen.revalidate must be positive"));
-        runner.withPropertyValues("regen.routes[0].match=blog").run(ctx -> assertThat(ctx).hasFailed()
-                .getFailure().rootCause().hasMessageContaining("regen.routes[0].match must start with /"));
-        runner.withPropertyValues("regen.webhook-path=hook").run(ctx -> assertThat(ctx).hasFailed()
-                .getFailure().rootCause().hasMessageContaining("regen.webhook-path must start with /"));
-        runner.withPropertyValues("regen.render-url=http://127.0.0.1:8080/app").run(ctx -> assertThat(ctx).hasFailed()
-                .getFailure().rootCause().hasMessageContaining("regen.render-url must have no path"));
+        runner.withPropertyValues("regen.revalidate=-5")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("regen.revalidate must be positive"));
+        runner.withPropertyValues("regen.routes[0].match=blog")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("regen.routes[0].match must start with /"));
+        runner.withPropertyValues("regen.webhook-path=hook")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("regen.webhook-path must start with /"));
+        runner.withPropertyValues("regen.render-url=http://127.0.0.1:8080/app")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("regen.render-url must have no path"));
     }
 
     @Test
     void appBeans_storeAndClockAreUsed() {
         runner.withUserConfiguration(AppBeans.class).run(ctx -> {
             assertThat(ctx.getBean(KvStore.class)).isSameAs(AppBeans.STORE);
-            assertThat(ReflectionTestUtils.getField(ctx.getBean(RegenEngine.class), "clock")).isSameAs(AppBeans.CLOCK);
+            assertThat(ReflectionTestUtils.getField(ctx.getBean(RegenEngine.class), "clock"))
+                    .isSameAs(AppBeans.CLOCK);
         });
     }
 
@@ -165,7 +216,11 @@ class RegenAutoConfigurationTest {
         runner.run(ctx -> {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             ctx.getBean(RegenMetrics.class).bindTo(registry);
-            assertThat(registry.get("regen.cache.requests").tag("status", "hit").functionCounter().count()).isZero();
+            assertThat(registry.get("regen.cache.requests")
+                            .tag("status", "hit")
+                            .functionCounter()
+                            .count())
+                    .isZero();
             assertThat(registry.get("regen.cache.requests").functionCounters()).hasSize(4);
             assertThat(registry.get("regen.renders").functionCounter()).isNotNull();
             assertThat(registry.get("regen.memory").gauge().value()).isZero();
@@ -176,7 +231,8 @@ class RegenAutoConfigurationTest {
     void regenCache_badPathOrTag_rejectedBeforeAnythingChanges() {
         runner.run(ctx -> {
             RegenCache cache = ctx.getBean(RegenCache.class);
-            assertThatThrownBy(() -> cache.revalidatePath("blog")).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> cache.revalidatePath("blog"))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("must start with /");
             assertThatThrownBy(() -> cache.revalidateTag(" ")).isInstanceOf(IllegalArgumentException.class);
             assertThat(cache.revalidatePath("/nothing/cached")).isZero();

@@ -103,10 +103,14 @@ class MemoryStoreTest {
     @Test
     void replaceMetadata_withAnOwner_goesWhenTheOwnerExpires() {
         MemoryStore store = new MemoryStore(MIB, clock);
-        store.put("page:/p", new byte[10], PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
+        store.put(
+                "page:/p",
+                new byte[10],
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
         store.put("tag:t page:/p", new byte[0], PutOptions.NONE);
 
-        store.replaceMetadata("tag:t page:/p", PutOptions.metadata(Map.of("a", "1")).withOwner("page:/p"));
+        store.replaceMetadata(
+                "tag:t page:/p", PutOptions.metadata(Map.of("a", "1")).withOwner("page:/p"));
         clock.advance(Duration.ofSeconds(11));
         store.cleanUp();
 
@@ -116,7 +120,10 @@ class MemoryStoreTest {
     @Test
     void replaceMetadata_withoutTheOwnerItHad_outlivesItsFormerOwner() {
         MemoryStore store = new MemoryStore(MIB, clock);
-        store.put("page:/p", new byte[10], PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
+        store.put(
+                "page:/p",
+                new byte[10],
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
         store.put("tag:t page:/p", new byte[0], PutOptions.NONE.withOwner("page:/p"));
 
         store.replaceMetadata("tag:t page:/p", PutOptions.NONE);
@@ -131,16 +138,22 @@ class MemoryStoreTest {
         MemoryStore store = new MemoryStore(MIB, clock);
         store.put("tag:t page:/p", new byte[0], PutOptions.NONE);
 
-        assertThat(store.replaceMetadata("tag:t page:/p", PutOptions.NONE.withOwner("page:/p"))).isTrue();
+        assertThat(store.replaceMetadata("tag:t page:/p", PutOptions.NONE.withOwner("page:/p")))
+                .isTrue();
 
-        assertThat(store.get("tag:t page:/p")).as("as a put with that owner would be").isNull();
+        assertThat(store.get("tag:t page:/p"))
+                .as("as a put with that owner would be")
+                .isNull();
     }
 
     @Test
     void expiredEntries_areEvictedFromCacheAndIndexOnCleanUp() {
         MemoryStore store = new MemoryStore(MIB, clock);
         for (int i = 0; i < 10; i++) {
-            store.put("/e/" + i, new byte[100], PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
+            store.put(
+                    "/e/" + i,
+                    new byte[100],
+                    PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
         }
         store.put("/keep", new byte[100], PutOptions.NONE);
 
@@ -209,9 +222,11 @@ class MemoryStoreTest {
         for (int n = 0; n < 20_000; n++) {
             String a = randomString(random, pool);
             String b = randomString(random, pool);
-            int expected = Integer.signum(Arrays.compareUnsigned(
-                    a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
-            assertThat(Integer.signum(MemoryStore.compareUtf8(a, b))).as("%s vs %s", a, b).isEqualTo(expected);
+            int expected = Integer.signum(
+                    Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
+            assertThat(Integer.signum(MemoryStore.compareUtf8(a, b)))
+                    .as("%s vs %s", a, b)
+                    .isEqualTo(expected);
         }
     }
 

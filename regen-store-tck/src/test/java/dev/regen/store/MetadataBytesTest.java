@@ -37,12 +37,14 @@ class MetadataBytesTest {
         assertThatThrownBy(() -> MetadataBytes.decode(new byte[] {9})).hasMessageContaining("version 9");
         assertThatThrownBy(() -> MetadataBytes.decode(new byte[] {1, 5, 'a'})).hasMessageContaining("truncated");
         assertThatThrownBy(() -> MetadataBytes.decode(new byte[] {1, 1, 'a'})).hasMessageContaining("without a value");
-        assertThatThrownBy(() -> MetadataBytes.decode(new byte[] {1, 1, (byte) 0xFF, 0})).hasMessageContaining("not UTF-8");
+        assertThatThrownBy(() -> MetadataBytes.decode(new byte[] {1, 1, (byte) 0xFF, 0}))
+                .hasMessageContaining("not UTF-8");
     }
 
     @Test
     void encode_unpairedSurrogate_throwsIllegalArgument() {
         assertThatThrownBy(() -> MetadataBytes.encode(Map.of("k", "a\uD800")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("metadata value");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("metadata value");
     }
 }

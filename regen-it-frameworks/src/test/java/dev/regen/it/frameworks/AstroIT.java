@@ -29,7 +29,9 @@ class AstroIT extends SiteTest {
     @DirectAndThroughRegen
     void loggedInUser_seesOwnPageAndKeepsSession_othersNever(Via via) {
         String base = base(via);
-        assertThat(Http.get(base + "/me").body()).as("another visitor, before alice").contains("Hi guest");
+        assertThat(Http.get(base + "/me").body())
+                .as("another visitor, before alice")
+                .contains("Hi guest");
 
         Browser alice = browser();
         alice.get(base + "/me");
@@ -42,10 +44,14 @@ class AstroIT extends SiteTest {
         alice.click("#me");
         alice.awaitText("#greeting", "Hi alice");
 
-        assertThat(Http.get(base + "/me").body()).as("another visitor, after alice").contains("Hi guest")
+        assertThat(Http.get(base + "/me").body())
+                .as("another visitor, after alice")
+                .contains("Hi guest")
                 .doesNotContain("alice");
-        assertThat(Http.get(base + "/me/settings").body()).as("another visitor, after alice")
-                .contains("Settings of guest").doesNotContain("alice");
+        assertThat(Http.get(base + "/me/settings").body())
+                .as("another visitor, after alice")
+                .contains("Settings of guest")
+                .doesNotContain("alice");
         Browser bob = browser();
         bob.get(base + "/me");
         bob.awaitText("#greeting", "Hi guest");
@@ -76,11 +82,19 @@ class AstroIT extends SiteTest {
         for (int round = 1; round <= 2; round++) {
             HttpResponse<String> french = Http.get(base + "/lang", "Accept-Language", "fr-CA,fr;q=0.9,en;q=0.5");
             HttpResponse<String> english = Http.get(base + "/lang", "Accept-Language", "en-US,en;q=0.9");
-            assertThat(french.body()).as("French visitor, round " + round).contains(">Bonjour<").doesNotContain(">Hello<");
-            assertThat(english.body()).as("English visitor, round " + round).contains(">Hello<").doesNotContain(">Bonjour<");
+            assertThat(french.body())
+                    .as("French visitor, round " + round)
+                    .contains(">Bonjour<")
+                    .doesNotContain(">Hello<");
+            assertThat(english.body())
+                    .as("English visitor, round " + round)
+                    .contains(">Hello<")
+                    .doesNotContain(">Bonjour<");
             if (round == 2 && via == Via.REGEN) {
                 assertThat(Http.cacheStatus(french)).as("French, second round").isEqualTo("HIT");
-                assertThat(Http.cacheStatus(english)).as("English, second round").isEqualTo("HIT");
+                assertThat(Http.cacheStatus(english))
+                        .as("English, second round")
+                        .isEqualTo("HIT");
             }
         }
     }

@@ -40,11 +40,17 @@ final class Browser implements AutoCloseable {
     private final Map<String, Exchange.Builder> pending = new HashMap<>();
     /** Headers as sent (cookies included), by request id: Chromium may log them before the request itself. */
     private final Map<String, Map<String, String>> sentHeaders = new HashMap<>();
+
     private final List<String> consoleErrors = new ArrayList<>();
 
     /** What went over the network for one request: the request as sent and the response as received. */
-    record Exchange(String method, String url, Map<String, String> requestHeaders, int status, String mimeType,
-                    Map<String, String> responseHeaders) {
+    record Exchange(
+            String method,
+            String url,
+            Map<String, String> requestHeaders,
+            int status,
+            String mimeType,
+            Map<String, String> responseHeaders) {
 
         /** A request header by name, any case; null when absent. */
         String requestHeader(String name) {
@@ -66,8 +72,13 @@ final class Browser implements AutoCloseable {
 
         @Override
         public String toString() {
-            return method + " " + url + (isRsc() ? (isPrefetch() ? " [RSC prefetch " + requestHeader("next-router-segment-prefetch")
-                    + "]" : " [RSC]") : "") + " -> " + status + " " + mimeType + " " + responseHeader("x-cache-status");
+            return method + " " + url
+                    + (isRsc()
+                            ? (isPrefetch()
+                                    ? " [RSC prefetch " + requestHeader("next-router-segment-prefetch") + "]"
+                                    : " [RSC]")
+                            : "")
+                    + " -> " + status + " " + mimeType + " " + responseHeader("x-cache-status");
         }
 
         private static final class Builder {
@@ -81,8 +92,13 @@ final class Browser implements AutoCloseable {
             }
 
             Exchange complete(JsonNode response) {
-                return new Exchange(method, url, Map.copyOf(requestHeaders), response.path("status").asInt(),
-                        response.path("mimeType").asText(), lowerCase(response.path("headers")));
+                return new Exchange(
+                        method,
+                        url,
+                        Map.copyOf(requestHeaders),
+                        response.path("status").asInt(),
+                        response.path("mimeType").asText(),
+                        lowerCase(response.path("headers")));
             }
         }
     }
@@ -112,7 +128,9 @@ final class Browser implements AutoCloseable {
 
     /** The text of the element, once it exists. */
     String text(String css) {
-        return waiting().ignoring(WebDriverException.class).until(d -> d.findElement(By.cssSelector(css)).getText());
+        return waiting()
+                .ignoring(WebDriverException.class)
+                .until(d -> d.findElement(By.cssSelector(css)).getText());
     }
 
     /** Waits until the element's text is {@code expected}; fails with the text it had. */
@@ -134,7 +152,8 @@ final class Browser implements AutoCloseable {
             });
         } catch (TimeoutException e) {
             var found = driver.findElements(By.cssSelector(css));
-            String actual = found.isEmpty() ? "is not on the page, which says: " + pageText()
+            String actual = found.isEmpty()
+                    ? "is not on the page, which says: " + pageText()
                     : "reads \"" + found.get(0).getText() + "\"";
             throw new AssertionError("expected " + css + " to " + what + " on " + driver.getCurrentUrl() + ", but it "
                     + actual + " after " + WAIT.toSeconds() + " s");
@@ -146,14 +165,15 @@ final class Browser implements AutoCloseable {
         try {
             waiting().until(d -> Boolean.TRUE.equals(js("return !!(" + expression + ");")));
         } catch (TimeoutException e) {
-            throw new AssertionError("not true after " + WAIT.toSeconds() + " s on " + driver.getCurrentUrl() + ": " + what
-                    + "; console errors: " + consoleErrors());
+            throw new AssertionError("not true after " + WAIT.toSeconds() + " s on " + driver.getCurrentUrl() + ": "
+                    + what + "; console errors: " + consoleErrors());
         }
     }
 
     /** The page's visible text, shortened: for failure messages. */
     private String pageText() {
-        String text = String.valueOf(js("return document.body ? document.body.innerText : '(no body)';")).strip();
+        String text = String.valueOf(js("return document.body ? document.body.innerText : '(no body)';"))
+                .strip();
         return "\"" + (text.length() > 300 ? text.substring(0, 300) + "…" : text) + "\"";
     }
 
@@ -213,12 +233,15 @@ final class Browser implements AutoCloseable {
                         exchanges.add(before.complete(params.path("redirectResponse")));
                     }
                     JsonNode request = params.path("request");
-                    Exchange.Builder b = new Exchange.Builder(request.path("method").asText(), request.path("url").asText());
+                    Exchange.Builder b = new Exchange.Builder(
+                            request.path("method").asText(), request.path("url").asText());
                     b.requestHeaders.putAll(lowerCase(request.path("headers")));
                     pending.put(id, b);
                 }
                 case "Network.requestWillBeSentExtraInfo" ->
-                    sentHeaders.computeIfAbsent(id, k -> new LinkedHashMap<>()).putAll(lowerCase(params.path("headers")));
+                    sentHeaders
+                            .computeIfAbsent(id, k -> new LinkedHashMap<>())
+                            .putAll(lowerCase(params.path("headers")));
                 case "Network.responseReceived" -> {
                     Exchange.Builder b = pending.remove(id);
                     if (b != null) {
@@ -227,15 +250,16 @@ final class Browser implements AutoCloseable {
                         exchanges.add(b.complete(params.path("response")));
                     }
                 }
-                default -> {
-                }
+                default -> {}
             }
         }
     }
 
     private static Map<String, String> lowerCase(JsonNode headers) {
         Map<String, String> out = new LinkedHashMap<>();
-        headers.fields().forEachRemaining(f -> out.put(f.getKey().toLowerCase(Locale.ROOT), f.getValue().asText()));
+        headers.fields()
+                .forEachRemaining(f -> out.put(
+                        f.getKey().toLowerCase(Locale.ROOT), f.getValue().asText()));
         return out;
     }
 

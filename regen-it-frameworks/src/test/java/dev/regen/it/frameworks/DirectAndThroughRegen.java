@@ -12,5 +12,4 @@ import org.junit.jupiter.params.provider.EnumSource;
 @Retention(RetentionPolicy.RUNTIME)
 @ParameterizedTest(name = "{0}")
 @EnumSource(Via.class)
-@interface DirectAndThroughRegen {
-}
+@interface DirectAndThroughRegen {}

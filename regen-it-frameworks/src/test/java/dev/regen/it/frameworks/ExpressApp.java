@@ -33,7 +33,8 @@ final class ExpressApp implements AutoCloseable {
 
     /** How many requests for {@code path} reached the app since the last {@link #resetHits()}. */
     int hits(String path) {
-        String body = Http.get(url() + "/__hits?path=" + URLEncoder.encode(path, StandardCharsets.UTF_8)).body();
+        String body = Http.get(url() + "/__hits?path=" + URLEncoder.encode(path, StandardCharsets.UTF_8))
+                .body();
         try {
             return JSON.readTree(body).path("hits").asInt();
         } catch (IOException e) {
@@ -42,7 +43,9 @@ final class ExpressApp implements AutoCloseable {
     }
 
     void resetHits() {
-        Http.send(Http.request(url() + "/__reset").POST(HttpRequest.BodyPublishers.noBody()).build());
+        Http.send(Http.request(url() + "/__reset")
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build());
     }
 
     @Override

@@ -78,8 +78,11 @@ class ExpressIT extends SiteTest {
     private static void assertAnonymousAccount(HttpResponse<String> r, String who) {
         assertThat(r.statusCode()).as(who).isEqualTo(200);
         assertThat(r.body()).as(who).contains("Please log in").doesNotContain("alice");
-        assertThat(r.headers().allValues("set-cookie")).as(who + ": a session cookie of its own")
-                .singleElement().asString().startsWith("sid=anon-");
+        assertThat(r.headers().allValues("set-cookie"))
+                .as(who + ": a session cookie of its own")
+                .singleElement()
+                .asString()
+                .startsWith("sid=anon-");
     }
 
     /** Issue 11, item 4: through Regen, browsers got JSON and French visitors English. */
@@ -93,15 +96,25 @@ class ExpressIT extends SiteTest {
             HttpResponse<String> json = Http.get(base + "/negotiate", "Accept", "application/json");
             HttpResponse<String> html = Http.get(base + "/negotiate", "Accept", BROWSER_ACCEPT);
 
-            assertThat(french.body()).as("French visitor, " + when).contains(">Bonjour<").doesNotContain(">Hello<");
-            assertThat(english.body()).as("English visitor, " + when).contains(">Hello<").doesNotContain(">Bonjour<");
-            assertThat(Http.header(json, "content-type")).as("JSON client, " + when).startsWith("application/json");
+            assertThat(french.body())
+                    .as("French visitor, " + when)
+                    .contains(">Bonjour<")
+                    .doesNotContain(">Hello<");
+            assertThat(english.body())
+                    .as("English visitor, " + when)
+                    .contains(">Hello<")
+                    .doesNotContain(">Bonjour<");
+            assertThat(Http.header(json, "content-type"))
+                    .as("JSON client, " + when)
+                    .startsWith("application/json");
             assertThat(json.body()).as("JSON client, " + when).startsWith("{\"kind\":\"json\"");
             assertThat(Http.header(html, "content-type")).as("browser, " + when).startsWith("text/html");
             assertThat(html.body()).as("browser, " + when).contains("<h1 id=\"kind\">html</h1>");
             if (round == 2 && via == Via.REGEN) {
                 for (HttpResponse<String> r : List.of(french, english, json, html)) {
-                    assertThat(Http.cacheStatus(r)).as("second round, " + r.request().headers().map()).isEqualTo("HIT");
+                    assertThat(Http.cacheStatus(r))
+                            .as("second round, " + r.request().headers().map())
+                            .isEqualTo("HIT");
                 }
             }
         }
@@ -150,7 +163,9 @@ class ExpressIT extends SiteTest {
         if (via == Via.REGEN) {
             regen().awaitIdle();
         }
-        assertThat(app.hits("/no/such/page")).as("requests that reached the app").isEqualTo(via == Via.REGEN ? 1 : 1000);
+        assertThat(app.hits("/no/such/page"))
+                .as("requests that reached the app")
+                .isEqualTo(via == Via.REGEN ? 1 : 1000);
     }
 
     /** Issue 11, item 6: a 301 with {@code s-maxage} was not cached. */
@@ -191,7 +206,8 @@ class ExpressIT extends SiteTest {
                 regen().awaitIdle();
             }
         }
-        assertThat(app.hits("/assets/app.3f9a1c7e.js")).as("requests that reached the app")
+        assertThat(app.hits("/assets/app.3f9a1c7e.js"))
+                .as("requests that reached the app")
                 .isEqualTo(via == Via.REGEN ? 1 : requests);
     }
 

@@ -26,6 +26,8 @@ final class FrameworkApps implements ParameterResolver {
     @Override
     public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
         Class<?> type = parameter.getParameter().getType();
-        return context.getRoot().getStore(NAMESPACE).getOrComputeIfAbsent(type, t -> APPS.get(t).get());
+        return context.getRoot()
+                .getStore(NAMESPACE)
+                .getOrComputeIfAbsent(type, t -> APPS.get(t).get());
     }
 }

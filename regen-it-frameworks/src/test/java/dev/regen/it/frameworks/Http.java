@@ -12,11 +12,13 @@ import java.time.Duration;
  * and no headers but those a test names.
  */
 final class Http {
-    private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient CLIENT = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
 
-    private Http() {
-    }
+    private Http() {}
 
     /** GET with the given headers as name, value pairs. */
     static HttpResponse<String> get(String url, String... headers) {
@@ -25,8 +27,10 @@ final class Http {
 
     /** POST of a form ({@code application/x-www-form-urlencoded}) with the given headers. */
     static HttpResponse<String> postForm(String url, String form, String... headers) {
-        return send(request(url, headers).header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(form)).build());
+        return send(request(url, headers)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(form))
+                .build());
     }
 
     static HttpRequest.Builder request(String url, String... headers) {

@@ -24,15 +24,29 @@ final class NextApp implements AutoCloseable {
 
     /** Builds this version unless its build is newer than the sources. */
     static void build(String version) {
-        PROJECT.build(distDir(version), Map.of("BUILD_VERSION", version, "NEXT_DIST_DIR", distDir(version)),
-                "node", NEXT, "build");
+        PROJECT.build(
+                distDir(version),
+                Map.of("BUILD_VERSION", version, "NEXT_DIST_DIR", distDir(version)),
+                "node",
+                NEXT,
+                "build");
     }
 
     /** Builds (if needed) and starts this version on this port. */
     static NextApp start(String version, int port) {
         build(version);
-        return new NextApp(version, PROJECT.start(port, Map.of("NEXT_DIST_DIR", distDir(version),
-                "NEXT_TELEMETRY_DISABLED", "1"), "node", NEXT, "start", "-H", "127.0.0.1", "-p", Integer.toString(port)));
+        return new NextApp(
+                version,
+                PROJECT.start(
+                        port,
+                        Map.of("NEXT_DIST_DIR", distDir(version), "NEXT_TELEMETRY_DISABLED", "1"),
+                        "node",
+                        NEXT,
+                        "start",
+                        "-H",
+                        "127.0.0.1",
+                        "-p",
+                        Integer.toString(port)));
     }
 
     private static String distDir(String version) {

@@ -27,16 +27,29 @@ class NextIT extends SiteTest {
     private static final String SAME_DOCUMENT = "same document";
     /** Each step: the link clicked and the title it leads to. /nav/3 is reached from five different pages. */
     private static final List<String[]> WALK = List.of(
-            new String[] {"#to-1", "Page 1"}, new String[] {"#to-3", "Page 3"}, new String[] {"#prev", "Page 2"},
-            new String[] {"#to-3", "Page 3"}, new String[] {"#next", "Page 4"}, new String[] {"#prev", "Page 3"},
-            new String[] {"#to-5", "Page 5"}, new String[] {"#to-3", "Page 3"}, new String[] {"#home", "Home"},
+            new String[] {"#to-1", "Page 1"},
+            new String[] {"#to-3", "Page 3"},
+            new String[] {"#prev", "Page 2"},
+            new String[] {"#to-3", "Page 3"},
+            new String[] {"#next", "Page 4"},
+            new String[] {"#prev", "Page 3"},
+            new String[] {"#to-5", "Page 5"},
+            new String[] {"#to-3", "Page 3"},
+            new String[] {"#home", "Home"},
             new String[] {"#to-3", "Page 3"});
     /** What a replayed RSC request carries of the browser's: what Next keys and validates {@code _rsc} on. */
-    private static final List<String> RSC_REQUEST_HEADERS = List.of("accept", "accept-language", "user-agent", "rsc",
-            "next-router-state-tree", "next-router-prefetch", "next-router-segment-prefetch", "next-url");
+    private static final List<String> RSC_REQUEST_HEADERS = List.of(
+            "accept",
+            "accept-language",
+            "user-agent",
+            "rsc",
+            "next-router-state-tree",
+            "next-router-prefetch",
+            "next-router-segment-prefetch",
+            "next-url");
     /** What Next's responses name in {@code Vary}: two RSC requests alike in these get the same answer. */
-    private static final List<String> RSC_VARY = List.of("rsc", "next-router-state-tree", "next-router-prefetch",
-            "next-router-segment-prefetch");
+    private static final List<String> RSC_VARY =
+            List.of("rsc", "next-router-state-tree", "next-router-prefetch", "next-router-segment-prefetch");
     /** One HTML entry, and RSC variants: the navigation payload, the route-tree and page-segment prefetches. */
     private static final int MAX_ENTRIES_PER_PAGE = 4;
 
@@ -104,8 +117,12 @@ class NextIT extends SiteTest {
 
         Browser first = browser();
         Walk walk = walk(first, base);
-        soft.assertThat(walk.fullLoads).as("full page loads after the first, over %d clicks", WALK.size()).isZero();
-        soft.assertThat(walk.counter).as("the client component's state at the end of the walk").startsWith("clicked 2 ");
+        soft.assertThat(walk.fullLoads)
+                .as("full page loads after the first, over %d clicks", WALK.size())
+                .isZero();
+        soft.assertThat(walk.counter)
+                .as("the client component's state at the end of the walk")
+                .startsWith("clicked 2 ");
         List<Exchange> rsc = first.exchanges().stream().filter(Exchange::isRsc).toList();
         soft.assertThat(rsc).as("RSC requests made by the router").isNotEmpty();
         soft.assertThat(rsc).as("RSC requests that were prefetches").anyMatch(Exchange::isPrefetch);
@@ -137,33 +154,53 @@ class NextIT extends SiteTest {
                 notFromCache.add(answer);
             }
         }
-        soft.assertThat(notRscAgain).as("replayed RSC requests not answered 200 text/x-component").isEmpty();
-        soft.assertThat(notFromCache).as("replayed RSC requests not served from cache").isEmpty();
+        soft.assertThat(notRscAgain)
+                .as("replayed RSC requests not answered 200 text/x-component")
+                .isEmpty();
+        soft.assertThat(notFromCache)
+                .as("replayed RSC requests not served from cache")
+                .isEmpty();
 
         // a second visitor walking the same way: soft too, and what the first one asked for comes from cache
         Browser second = browser();
         Walk again = walk(second, base);
-        soft.assertThat(again.fullLoads).as("second visitor: full page loads after the first").isZero();
-        List<Exchange> rscAgain = second.exchanges().stream().filter(Exchange::isRsc).toList();
+        soft.assertThat(again.fullLoads)
+                .as("second visitor: full page loads after the first")
+                .isZero();
+        List<Exchange> rscAgain =
+                second.exchanges().stream().filter(Exchange::isRsc).toList();
         assertRscAnswers(soft, rscAgain, "second visitor");
         if (via == Via.REGEN) {
             Set<Map<String, String>> seen = rsc.stream().map(NextIT::varyKey).collect(Collectors.toSet());
-            List<Exchange> repeated = rscAgain.stream().filter(e -> seen.contains(varyKey(e))).toList();
-            soft.assertThat(repeated).as("second visitor's RSC requests that the first visitor made too").isNotEmpty();
-            soft.assertThat(repeated.stream().filter(e -> !"HIT".equals(e.responseHeader("x-cache-status")))
-                    .map(Exchange::toString)).as("second visitor's repeated RSC requests not served from cache").isEmpty();
+            List<Exchange> repeated =
+                    rscAgain.stream().filter(e -> seen.contains(varyKey(e))).toList();
+            soft.assertThat(repeated)
+                    .as("second visitor's RSC requests that the first visitor made too")
+                    .isNotEmpty();
+            soft.assertThat(repeated.stream()
+                            .filter(e -> !"HIT".equals(e.responseHeader("x-cache-status")))
+                            .map(Exchange::toString))
+                    .as("second visitor's repeated RSC requests not served from cache")
+                    .isEmpty();
 
             // _rsc values do not multiply entries: /nav/3 was reached from five pages, by two visitors
             HttpResponse<String> html = Http.get(base + "/nav/3", "Accept", "text/html");
-            soft.assertThat(Http.header(html, "content-type")).as("/nav/3 as HTML").startsWith("text/html");
+            soft.assertThat(Http.header(html, "content-type"))
+                    .as("/nav/3 as HTML")
+                    .startsWith("text/html");
             regen().awaitIdle();
             for (int page = 1; page <= 5; page++) {
                 String path = "/nav/" + page;
-                List<String> entries = regen().entries(path).stream().map(e -> e.path("path").asText())
-                        .filter(p -> p.equals(path) || p.startsWith(path + "?")).toList();
-                soft.assertThat(entries).as("cached entries of %s", path).hasSizeLessThanOrEqualTo(MAX_ENTRIES_PER_PAGE);
+                List<String> entries = regen().entries(path).stream()
+                        .map(e -> e.path("path").asText())
+                        .filter(p -> p.equals(path) || p.startsWith(path + "?"))
+                        .toList();
+                soft.assertThat(entries)
+                        .as("cached entries of %s", path)
+                        .hasSizeLessThanOrEqualTo(MAX_ENTRIES_PER_PAGE);
                 if (page == 3) {
-                    soft.assertThat(entries).as("cached entries of /nav/3: its HTML and its RSC payload")
+                    soft.assertThat(entries)
+                            .as("cached entries of /nav/3: its HTML and its RSC payload")
                             .hasSizeGreaterThanOrEqualTo(2);
                 }
             }
@@ -171,8 +208,7 @@ class NextIT extends SiteTest {
         soft.assertAll();
     }
 
-    private record Walk(int fullLoads, String counter) {
-    }
+    private record Walk(int fullLoads, String counter) {}
 
     /** Loads the home page, clicks the counter twice, then follows {@link #WALK}, counting full page loads. */
     private static Walk walk(Browser b, String base) {
@@ -196,17 +232,26 @@ class NextIT extends SiteTest {
     }
 
     private static void assertRscAnswers(SoftAssertions soft, List<Exchange> rsc, String who) {
-        soft.assertThat(rsc.stream().filter(e -> !e.mimeType().equals("text/x-component")).map(Exchange::toString))
-                .as("%s: RSC requests not answered text/x-component", who).isEmpty();
+        soft.assertThat(rsc.stream()
+                        .filter(e -> !e.mimeType().equals("text/x-component"))
+                        .map(Exchange::toString))
+                .as("%s: RSC requests not answered text/x-component", who)
+                .isEmpty();
     }
 
     /** Page loads (not RSC) get HTML, never an RSC payload. */
     private static void assertHtmlAnswers(SoftAssertions soft, List<Exchange> all, String who) {
-        List<Exchange> documents = all.stream().filter(e -> !e.isRsc() && e.method().equals("GET")
-                && String.valueOf(e.requestHeader("accept")).startsWith("text/html")).toList();
+        List<Exchange> documents = all.stream()
+                .filter(e -> !e.isRsc()
+                        && e.method().equals("GET")
+                        && String.valueOf(e.requestHeader("accept")).startsWith("text/html"))
+                .toList();
         soft.assertThat(documents).as("%s: page loads", who).isNotEmpty();
-        soft.assertThat(documents.stream().filter(e -> !e.mimeType().equals("text/html")).map(Exchange::toString))
-                .as("%s: page loads not answered text/html", who).isEmpty();
+        soft.assertThat(documents.stream()
+                        .filter(e -> !e.mimeType().equals("text/html"))
+                        .map(Exchange::toString))
+                .as("%s: page loads not answered text/html", who)
+                .isEmpty();
     }
 
     /** An RSC request as a plain client replays it: its URL and the headers Next reads. */

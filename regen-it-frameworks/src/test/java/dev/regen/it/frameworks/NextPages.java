@@ -2,8 +2,7 @@ package dev.regen.it.frameworks;
 
 /** What the Next.js fixture's pages show, for the tests that browse them. */
 final class NextPages {
-    private NextPages() {
-    }
+    private NextPages() {}
 
     /**
      * Waits until React has hydrated the page (the root layout's client component sets

@@ -34,12 +34,17 @@ class NextRedeployIT extends SiteTest {
             before.get(base + page);
             assertThat(awaitHydrated(before)).isEqualTo(NextApp.V1);
         }
-        List<String> v1Chunks = before.exchanges().stream().map(Browser.Exchange::url)
-                .filter(u -> u.startsWith(base + "/_next/static/")).distinct().toList();
+        List<String> v1Chunks = before.exchanges().stream()
+                .map(Browser.Exchange::url)
+                .filter(u -> u.startsWith(base + "/_next/static/"))
+                .distinct()
+                .toList();
         assertThat(v1Chunks).as("v1's chunks").isNotEmpty();
         if (via == Via.REGEN) {
             for (String page : PAGES) {
-                assertThat(Http.cacheStatus(Http.get(base + page, "Accept", "text/html"))).as(page).isEqualTo("HIT");
+                assertThat(Http.cacheStatus(Http.get(base + page, "Accept", "text/html")))
+                        .as(page)
+                        .isEqualTo("HIT");
             }
             for (String chunk : v1Chunks) {
                 assertThat(Http.cacheStatus(Http.get(chunk))).as(chunk).isEqualTo("HIT");
@@ -50,7 +55,9 @@ class NextRedeployIT extends SiteTest {
         NextApp v2 = track(NextApp.start(NextApp.V2, port));
         assertThat(v2.port()).isEqualTo(port);
         if (via == Via.REGEN) {
-            assertThat(regen().deployCommand()).as("exit code of regen revalidate --path '/**'").isZero();
+            assertThat(regen().deployCommand())
+                    .as("exit code of regen revalidate --path '/**'")
+                    .isZero();
         }
 
         // right after the deploy, each page once: through Regen it may still be v1's HTML, which must hydrate
@@ -59,7 +66,9 @@ class NextRedeployIT extends SiteTest {
             visitor.get(base + page);
             awaitHydrated(visitor);
             awaitInteractive(visitor);
-            assertThat(chunkErrors(visitor)).as("console errors about chunks on " + page).isEmpty();
+            assertThat(chunkErrors(visitor))
+                    .as("console errors about chunks on " + page)
+                    .isEmpty();
             if (via == Via.REGEN) {
                 // the background renders run before the next page is visited: they must not evict v1's chunks
                 regen().awaitIdle();
@@ -68,7 +77,9 @@ class NextRedeployIT extends SiteTest {
         if (via == Via.REGEN) {
             for (String chunk : v1Chunks) {
                 HttpResponse<String> r = Http.get(chunk);
-                assertThat(r.statusCode()).as("v1's " + chunk + " after the deploy").isEqualTo(200);
+                assertThat(r.statusCode())
+                        .as("v1's " + chunk + " after the deploy")
+                        .isEqualTo(200);
             }
         }
 
@@ -79,13 +90,16 @@ class NextRedeployIT extends SiteTest {
             visitor.awaitText("#version", "build " + NextApp.V2);
             assertThat(awaitHydrated(visitor)).isEqualTo(NextApp.V2);
             awaitInteractive(visitor);
-            assertThat(chunkErrors(visitor)).as("console errors about chunks on " + page).isEmpty();
+            assertThat(chunkErrors(visitor))
+                    .as("console errors about chunks on " + page)
+                    .isEmpty();
         }
     }
 
     private static List<String> chunkErrors(Browser b) {
         return b.consoleErrors().stream()
-                .filter(m -> m.contains("/_next/static/") || m.contains("ChunkLoadError") || m.contains("Loading chunk"))
+                .filter(m ->
+                        m.contains("/_next/static/") || m.contains("ChunkLoadError") || m.contains("Loading chunk"))
                 .toList();
     }
 }

@@ -16,8 +16,10 @@ import java.util.concurrent.TimeUnit;
 /** A fixture app's server process; {@link #close()} stops it and every process it started. */
 final class NodeProcess implements AutoCloseable {
     /** HTTP/1.1: Next.js closes, unanswered, a connection whose request offers h2c, as the JDK client does by default. */
-    private static final HttpClient PROBE = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(1)).build();
+    private static final HttpClient PROBE = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(1))
+            .build();
 
     private final String name;
     private final Process process;
@@ -43,7 +45,9 @@ final class NodeProcess implements AutoCloseable {
     /** Waits until the app answers any HTTP status on {@code /}. */
     void awaitAnswering(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        HttpRequest probe = HttpRequest.newBuilder(URI.create(url() + "/")).timeout(Duration.ofSeconds(5)).build();
+        HttpRequest probe = HttpRequest.newBuilder(URI.create(url() + "/"))
+                .timeout(Duration.ofSeconds(5))
+                .build();
         while (true) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("fixture " + name + " exited with " + process.exitValue()
@@ -90,7 +94,9 @@ final class NodeProcess implements AutoCloseable {
     /** The last lines of a log, for a failure message. */
     static String tail(Path logFile) {
         try {
-            List<String> lines = new String(Files.readAllBytes(logFile), StandardCharsets.UTF_8).lines().toList();
+            List<String> lines = new String(Files.readAllBytes(logFile), StandardCharsets.UTF_8)
+                    .lines()
+                    .toList();
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
         } catch (IOException e) {
             return "(no output: " + e + ")";

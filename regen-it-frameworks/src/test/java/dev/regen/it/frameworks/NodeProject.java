@@ -32,12 +32,14 @@ import org.slf4j.LoggerFactory;
  */
 final class NodeProject {
     private static final Logger log = LoggerFactory.getLogger(NodeProject.class);
-    private static final Path FIXTURES = Path.of(System.getProperty("regen.fixtures", "fixtures")).toAbsolutePath();
+    private static final Path FIXTURES =
+            Path.of(System.getProperty("regen.fixtures", "fixtures")).toAbsolutePath();
     private static final Path LOGS = Path.of("target", "fixture-logs").toAbsolutePath();
     private static final String INSTALL_STAMP = ".install-stamp";
     private static final String BUILD_STAMP = ".regen-build-stamp";
     /** Next.js 16 needs Node.js 20.9 or newer; the other fixtures need 20. */
     private static final int[] MIN_NODE = {20, 9};
+
     private static final Duration INSTALL_TIMEOUT = Duration.ofMinutes(5);
     private static final Duration BUILD_TIMEOUT = Duration.ofMinutes(5);
 
@@ -93,7 +95,11 @@ final class NodeProject {
         if (built != null && newer == null) {
             return;
         }
-        log.info("fixture {}: building {} ({})", name, output, built == null ? "no build yet" : dir.relativize(newer) + " changed");
+        log.info(
+                "fixture {}: building {} ({})",
+                name,
+                output,
+                built == null ? "no build yet" : dir.relativize(newer) + " changed");
         long t0 = System.nanoTime();
         run(List.of(command), env, BUILD_TIMEOUT, "build-" + output.replaceAll("[^A-Za-z0-9]", ""));
         write(stamp, "built by regen-it-frameworks\n");
@@ -142,7 +148,9 @@ final class NodeProject {
 
     private void run(List<String> command, Map<String, String> env, Duration timeout, String what) {
         Path logFile = logFile(what);
-        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
                 .redirectOutput(logFile.toFile());
         pb.environment().putAll(env);
         pb.environment().put("NEXT_TELEMETRY_DISABLED", "1");
@@ -183,8 +191,10 @@ final class NodeProject {
                     continue;
                 }
                 try (Stream<Path> files = Files.walk(p)) {
-                    Path hit = files.filter(Files::isRegularFile).filter(f -> mtime(f).compareTo(since) > 0)
-                            .findFirst().orElse(null);
+                    Path hit = files.filter(Files::isRegularFile)
+                            .filter(f -> mtime(f).compareTo(since) > 0)
+                            .findFirst()
+                            .orElse(null);
                     if (hit != null) {
                         return hit;
                     }
@@ -210,7 +220,9 @@ final class NodeProject {
     private static int[] nodeVersion() {
         if (nodeVersion == null) {
             try {
-                Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
+                Process p = new ProcessBuilder("node", "--version")
+                        .redirectErrorStream(true)
+                        .start();
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
                 p.waitFor(10, TimeUnit.SECONDS);
                 Matcher m = Pattern.compile("v(\\d+)\\.(\\d+)").matcher(out);
@@ -219,8 +231,10 @@ final class NodeProject {
                 }
                 nodeVersion = new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
             } catch (IOException e) {
-                throw new IllegalStateException("Node.js (node and npm on the PATH) is needed by the framework"
-                        + " fixtures; ./test.sh says how to get it", e);
+                throw new IllegalStateException(
+                        "Node.js (node and npm on the PATH) is needed by the framework"
+                                + " fixtures; ./test.sh says how to get it",
+                        e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted", e);

@@ -2,8 +2,7 @@ package dev.regen.it.frameworks;
 
 /** Polling waits: a short sleep that turns an interrupt into a failure, keeping the interrupt flag. */
 final class Pause {
-    private Pause() {
-    }
+    private Pause() {}
 
     static void millis(long ms) {
         try {

@@ -37,8 +37,10 @@ final class RegenFront implements AutoCloseable {
     private final RegenServer server;
 
     private RegenFront(String configResource, String origin) {
-        ServerConfig config = ConfigLoader.load(resource(configResource),
-                new ConfigLoader.Overrides(origin, 0, "memory", null), Map.of(ConfigLoader.SECRET_ENV, SECRET));
+        ServerConfig config = ConfigLoader.load(
+                resource(configResource),
+                new ConfigLoader.Overrides(origin, 0, "memory", null),
+                Map.of(ConfigLoader.SECRET_ENV, SECRET));
         try {
             server = RegenServer.start(config, new MemoryStore(config.memoryBytes(), clock), clock);
         } catch (InterruptedException e) {
@@ -66,7 +68,8 @@ final class RegenFront implements AutoCloseable {
         List<JsonNode> all = new ArrayList<>();
         String cursor = null;
         do {
-            String query = "prefix=" + encode(prefix) + "&limit=500" + (cursor == null ? "" : "&cursor=" + encode(cursor));
+            String query =
+                    "prefix=" + encode(prefix) + "&limit=500" + (cursor == null ? "" : "&cursor=" + encode(cursor));
             JsonNode page = admin("/_regen/api/entries?" + query);
             page.path("entries").forEach(all::add);
             cursor = page.path("cursor").isTextual() ? page.path("cursor").asText() : null;
@@ -80,8 +83,10 @@ final class RegenFront implements AutoCloseable {
         int quiet = 0;
         while (quiet < 3) {
             JsonNode stats = admin("/_regen/api/stats");
-            quiet = stats.path("rendersInFlight").asInt() == 0 && stats.path("backgroundQueueDepth").asInt() == 0
-                    ? quiet + 1 : 0;
+            quiet = stats.path("rendersInFlight").asInt() == 0
+                            && stats.path("backgroundQueueDepth").asInt() == 0
+                    ? quiet + 1
+                    : 0;
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("Regen still rendering after 30 s: " + stats);
             }
@@ -95,8 +100,17 @@ final class RegenFront implements AutoCloseable {
      */
     int deployCommand() {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
-                "dev.regen.server.cli.Main", "revalidate", "--url", url(), "--path", "/**").redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(
+                        java.toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        "dev.regen.server.cli.Main",
+                        "revalidate",
+                        "--url",
+                        url(),
+                        "--path",
+                        "/**")
+                .redirectErrorStream(true);
         pb.environment().put(ConfigLoader.SECRET_ENV, SECRET);
         try {
             Process p = pb.start();

@@ -62,7 +62,8 @@ abstract class SiteTest {
     void assertAbsoluteRedirectStaysOn(String base) {
         HttpResponse<String> r = Http.get(base + "/go");
         assertThat(r.statusCode()).isEqualTo(302);
-        assertThat(URI.create(base + "/go").resolve(Http.header(r, "location")).toString()).isEqualTo(base + "/target");
+        assertThat(URI.create(base + "/go").resolve(Http.header(r, "location")).toString())
+                .isEqualTo(base + "/target");
 
         Browser visitor = browser();
         visitor.get(base + "/go");

@@ -42,7 +42,8 @@ public final class LogSetup extends ContextAwareBase implements Configurator {
         // and, while a Redis Cluster node or a Sentinel is down, a topology-refresh warning every few
         // seconds; the Redis store logs one line per server going and one coming back instead
         context.getLogger("io.lettuce.core.cluster.topology").setLevel(Level.ERROR);
-        context.getLogger("io.lettuce.core.cluster.ClusterTopologyRefreshScheduler").setLevel(Level.ERROR);
+        context.getLogger("io.lettuce.core.cluster.ClusterTopologyRefreshScheduler")
+                .setLevel(Level.ERROR);
         context.getLogger("io.lettuce.core.sentinel").setLevel(Level.ERROR);
         context.getLogger("io.lettuce.core.masterreplica").setLevel(Level.ERROR);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;

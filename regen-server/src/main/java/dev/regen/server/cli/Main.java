@@ -10,10 +10,21 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** The {@code regen} command. Exit codes: 0 ok, 1 failure at run time, 2 bad usage or config. */
-@Command(name = "regen", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(
+        name = "regen",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
         description = "Incremental Static Regeneration in front of any server-rendered site.",
-        subcommands = {ServeCommand.class, DemoCommand.class, DemoOriginCommand.class, RevalidateCommand.class, WarmCommand.class,
-            StoreCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            ServeCommand.class,
+            DemoCommand.class,
+            DemoOriginCommand.class,
+            RevalidateCommand.class,
+            WarmCommand.class,
+            StoreCommand.class,
+            TrainCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Main {
 
     public static void main(String[] args) {
@@ -55,7 +66,8 @@ public final class Main {
         CommandSpec spec = cmd.getCommandSpec();
         PrintWriter err = cmd.getErr();
         String name = spec.qualifiedName();
-        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+        if (e instanceof CommandLine.UnmatchedArgumentException u
+                && !u.getUnmatched().isEmpty()) {
             String arg = u.getUnmatched().get(0);
             boolean option = arg.startsWith("-");
             Set<String> known = new LinkedHashSet<>();
@@ -68,7 +80,9 @@ public final class Main {
             }
             spec.options().stream().filter(o -> !o.hidden()).forEach(o -> known.addAll(Arrays.asList(o.names())));
             String suggestion = ConfigLoader.suggest(arg, known);
-            String what = option ? "unknown option" : spec.subcommands().isEmpty() ? "unexpected argument" : "unknown command";
+            String what = option
+                    ? "unknown option"
+                    : spec.subcommands().isEmpty() ? "unexpected argument" : "unknown command";
             err.println("regen: " + what + " '" + arg + "'"
                     + (suggestion == null ? "" : "; did you mean '" + name + " " + suggestion + "'?"));
         } else {
@@ -89,8 +103,10 @@ public final class Main {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {BuildInfo.current().describe(),
-                    "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")"};
+            return new String[] {
+                BuildInfo.current().describe(),
+                "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")"
+            };
         }
     }
 }

@@ -14,22 +14,23 @@ import org.slf4j.LoggerFactory;
 final class Preload {
     private static final Set<String> SERVING = Set.of("serve", "demo", "train");
 
-    private Preload() {
-    }
+    private Preload() {}
 
     static void start(String[] args) {
         boolean serving = args.length > 0 && SERVING.contains(args[0]);
-        Thread t = new Thread(() -> {
-            LoggerFactory.getILoggerFactory();
-            if (serving) {
-                try {
-                    SSLContext.getDefault();
-                } catch (NoSuchAlgorithmException e) {
-                    // the HTTP client reports it when it is built
-                }
-                EmbeddedStore.preload();
-            }
-        }, "regen-preload");
+        Thread t = new Thread(
+                () -> {
+                    LoggerFactory.getILoggerFactory();
+                    if (serving) {
+                        try {
+                            SSLContext.getDefault();
+                        } catch (NoSuchAlgorithmException e) {
+                            // the HTTP client reports it when it is built
+                        }
+                        EmbeddedStore.preload();
+                    }
+                },
+                "regen-preload");
         t.setDaemon(true);
         t.start();
     }

@@ -10,9 +10,9 @@ import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.UnknownHostException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
@@ -43,13 +43,21 @@ import picocli.CommandLine.Spec;
  * <p>The secret is read from {@code $REGEN_SECRET} or from the first line of {@code --secret-file}, never
  * from a flag: a flag's value is visible to every user of the machine in {@code ps}. It is never printed.
  */
-@Command(name = "revalidate", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "revalidate",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = {
             "Mark cached pages stale (soft, the default) or delete them (--hard) on a running Regen,"
                     + " by path and/or by tag.",
             "The webhook secret is read from the environment variable REGEN_SECRET, or from the first line"
-                    + " of --secret-file (which wins when both are set)."},
-        footer = {"", "Example:", "  REGEN_SECRET=... regen revalidate --url http://127.0.0.1:8080 --path /blog/a --tag posts"})
+                    + " of --secret-file (which wins when both are set)."
+        },
+        footer = {
+            "",
+            "Example:",
+            "  REGEN_SECRET=... regen revalidate --url http://127.0.0.1:8080 --path /blog/a --tag posts"
+        })
 final class RevalidateCommand implements Callable<Integer> {
 
     static final String SECRET_ENV = "REGEN_SECRET";
@@ -65,7 +73,10 @@ final class RevalidateCommand implements Callable<Integer> {
         static final ObjectMapper MAPPER = new ObjectMapper();
     }
 
-    @Option(names = "--url", required = true, paramLabel = "URL",
+    @Option(
+            names = "--url",
+            required = true,
+            paramLabel = "URL",
             description = "Base URL of the Regen server, e.g. http://127.0.0.1:8080")
     String url;
 
@@ -78,15 +89,23 @@ final class RevalidateCommand implements Callable<Integer> {
     @Option(names = "--hard", description = "Delete the entries instead of marking them stale")
     boolean hard;
 
-    @Option(names = "--webhook-path", paramLabel = "PATH", defaultValue = dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH,
+    @Option(
+            names = "--webhook-path",
+            paramLabel = "PATH",
+            defaultValue = dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH,
             description = "Path of the webhook on the server (default ${DEFAULT-VALUE})")
     String webhookPath;
 
-    @Option(names = "--secret-file", paramLabel = "FILE",
+    @Option(
+            names = "--secret-file",
+            paramLabel = "FILE",
             description = "Read the secret from the first line of FILE instead of $" + SECRET_ENV)
     Path secretFile;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
+    @Option(
+            names = "--timeout",
+            paramLabel = "SECONDS",
+            defaultValue = "10",
             description = "Give up after this many seconds (default ${DEFAULT-VALUE})")
     long timeoutSeconds;
 
@@ -149,16 +168,21 @@ final class RevalidateCommand implements Callable<Integer> {
         }
 
         JsonNode json = parse(answer);
-        if (status == 200 && json != null && json.path("success").asBoolean(false)
+        if (status == 200
+                && json != null
+                && json.path("success").asBoolean(false)
                 && json.path("invalidated").canConvertToLong()) {
             long n = json.path("invalidated").asLong();
             List<String> shownPaths = listOr(json.get("paths"), pathList);
             List<String> shownTags = listOr(json.get("tags"), tagList);
-            spec.commandLine().getOut().println("revalidated " + n + (n == 1 ? " entry" : " entries") + " (" + mode + ")"
-                    + " for" + (shownPaths.isEmpty() ? "" : " paths " + shownPaths)
-                    + (shownTags.isEmpty() ? "" : " tags " + shownTags)
-                    + (json.path("queued").asLong() > 0
-                            ? "; " + json.path("queued").asLong() + " with recent traffic re-rendering now" : ""));
+            spec.commandLine()
+                    .getOut()
+                    .println("revalidated " + n + (n == 1 ? " entry" : " entries") + " (" + mode + ")"
+                            + " for" + (shownPaths.isEmpty() ? "" : " paths " + shownPaths)
+                            + (shownTags.isEmpty() ? "" : " tags " + shownTags)
+                            + (json.path("queued").asLong() > 0
+                                    ? "; " + json.path("queued").asLong() + " with recent traffic re-rendering now"
+                                    : ""));
             return 0;
         }
         String why;
@@ -176,8 +200,10 @@ final class RevalidateCommand implements Callable<Integer> {
         spec.commandLine().getErr().println("regen: revalidation failed: HTTP " + status + ": " + why);
         if (json != null && json.path("notApplied").isArray()) {
             // 503: part of it was not applied; say what, and that running the command again is the fix
-            spec.commandLine().getErr().println("regen: " + json.path("invalidated").asLong() + " entries were revalidated;"
-                    + " not done:");
+            spec.commandLine()
+                    .getErr()
+                    .println("regen: " + json.path("invalidated").asLong() + " entries were revalidated;"
+                            + " not done:");
             json.path("notApplied").forEach(line -> spec.commandLine().getErr().println("  " + clean(line.asText())));
             spec.commandLine().getErr().println("regen: run the command again once the store answers");
         }
@@ -194,25 +220,31 @@ final class RevalidateCommand implements Callable<Integer> {
         }
         String scheme = base.getScheme() == null ? "" : base.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https") || base.getHost() == null) {
-            throw new Main.UsageError("--url must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080, got: "
-                    + url);
+            throw new Main.UsageError(
+                    "--url must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080, got: " + url);
         }
         if (base.getRawUserInfo() != null || base.getRawQuery() != null || base.getRawFragment() != null) {
-            throw new Main.UsageError("--url must be just scheme, host and port, e.g. http://127.0.0.1:8080, got: " + url);
+            throw new Main.UsageError(
+                    "--url must be just scheme, host and port, e.g. http://127.0.0.1:8080, got: " + url);
         }
         String basePath = base.getRawPath() == null ? "" : base.getRawPath();
         if (!basePath.isEmpty() && !basePath.equals("/")) {
             throw new Main.UsageError("--url must be the server's base URL without a path, got path " + basePath
-                    + " (the webhook's path is set with --webhook-path, default " + dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH + ")");
+                    + " (the webhook's path is set with --webhook-path, default "
+                    + dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH + ")");
         }
-        if (webhookPath == null || !webhookPath.startsWith("/") || webhookPath.contains("?") || webhookPath.contains("#")
+        if (webhookPath == null
+                || !webhookPath.startsWith("/")
+                || webhookPath.contains("?")
+                || webhookPath.contains("#")
                 || webhookPath.chars().anyMatch(c -> c <= ' ' || c >= 0x7f)) {
             throw new Main.UsageError("--webhook-path must be a path starting with /, got: " + webhookPath);
         }
         try {
             return new URI(scheme + "://" + base.getRawAuthority() + webhookPath);
         } catch (URISyntaxException e) {
-            throw new Main.UsageError("--webhook-path is not a valid path: " + webhookPath + " (" + e.getReason() + ")");
+            throw new Main.UsageError(
+                    "--webhook-path is not a valid path: " + webhookPath + " (" + e.getReason() + ")");
         }
     }
 
@@ -237,7 +269,8 @@ final class RevalidateCommand implements Callable<Integer> {
                 throw new Main.UsageError("--tag must not be empty");
             }
             if (t.strip().chars().anyMatch(c -> c == ',' || Character.isWhitespace(c))) {
-                throw new Main.UsageError("--tag takes one tag (no spaces or commas), got: " + t + "; repeat --tag for more");
+                throw new Main.UsageError(
+                        "--tag takes one tag (no spaces or commas), got: " + t + "; repeat --tag for more");
             }
             out.add(t.strip());
         }
@@ -316,10 +349,12 @@ final class RevalidateCommand implements Callable<Integer> {
 
     /** Connects a plain socket to the endpoint's host and port: the reason it fails, or null. */
     private String probe(URI endpoint) {
-        int port = endpoint.getPort() != -1 ? endpoint.getPort() : endpoint.getScheme().equals("https") ? 443 : 80;
+        int port = endpoint.getPort() != -1
+                ? endpoint.getPort()
+                : endpoint.getScheme().equals("https") ? 443 : 80;
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(endpoint.getHost(), port), (int) Math.min(Integer.MAX_VALUE,
-                    TimeUnit.SECONDS.toMillis(timeoutSeconds)));
+            s.connect(new InetSocketAddress(endpoint.getHost(), port), (int)
+                    Math.min(Integer.MAX_VALUE, TimeUnit.SECONDS.toMillis(timeoutSeconds)));
             return "connection failed";
         } catch (IOException probe) {
             return probe.getMessage();

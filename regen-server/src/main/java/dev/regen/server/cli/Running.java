@@ -14,8 +14,7 @@ import sun.misc.Signal;
 final class Running {
     private static final Logger log = LoggerFactory.getLogger("regen");
 
-    private Running() {
-    }
+    private Running() {}
 
     /** A duration as a person writes it: {@code 500 ms}, {@code 90 s}, {@code 5 min}, {@code 2 h}. */
     static String words(java.time.Duration d) {

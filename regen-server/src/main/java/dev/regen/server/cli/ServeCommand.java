@@ -12,8 +12,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Run the ISR proxy in front of an origin.")
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the ISR proxy in front of an origin.")
 final class ServeCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger("regen");
 
@@ -26,29 +25,44 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML config file")
     Path config;
 
-    @Option(names = "--store", paramLabel = "STORE", description = "memory | embedded:DIR | redis://HOST:PORT (default embedded:./.regen)")
+    @Option(
+            names = "--store",
+            paramLabel = "STORE",
+            description = "memory | embedded:DIR | redis://HOST:PORT (default embedded:./.regen)")
     String store;
 
-    @Option(names = "--revalidate", paramLabel = "DURATION", converter = DurationConverter.class,
+    @Option(
+            names = "--revalidate",
+            paramLabel = "DURATION",
+            converter = DurationConverter.class,
             description = "Default revalidate time: seconds, or like 5m, 1h (default 60)")
     Duration revalidate;
 
-    @Option(names = "--strict-store", description = "Do not start while the store (Redis) is unreachable;"
-            + " by default Regen starts, serving from memory, and joins when it answers")
+    @Option(
+            names = "--strict-store",
+            description = "Do not start while the store (Redis) is unreachable;"
+                    + " by default Regen starts, serving from memory, and joins when it answers")
     boolean strictStore;
 
     @Override
     public Integer call() {
         CountDownLatch stop = Running.trapSignals();
-        ServerConfig cfg = Running.load(config, new ConfigLoader.Overrides(origin, port, store, revalidate,
-                strictStore ? Boolean.TRUE : null));
+        ServerConfig cfg = Running.load(
+                config, new ConfigLoader.Overrides(origin, port, store, revalidate, strictStore ? Boolean.TRUE : null));
         RegenServer server = Running.start(cfg);
-        log.info("listening on http://{}:{} -> origin {} (store {}, revalidate {}), started in {} ms", cfg.listenHost(),
-                server.port(), cfg.origin(), cfg.store(), Running.words(cfg.engine().revalidate()),
+        log.info(
+                "listening on http://{}:{} -> origin {} (store {}, revalidate {}), started in {} ms",
+                cfg.listenHost(),
+                server.port(),
+                cfg.origin(),
+                cfg.store(),
+                Running.words(cfg.engine().revalidate()),
                 java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
         if (!cfg.hasSecret()) {
-            log.info("no secret set: the revalidation webhook, the admin API and the dashboard are off (they answer 503);"
-                    + " set {} (or secret: in the config) to turn them on", ConfigLoader.SECRET_ENV);
+            log.info(
+                    "no secret set: the revalidation webhook, the admin API and the dashboard are off (they answer 503);"
+                            + " set {} (or secret: in the config) to turn them on",
+                    ConfigLoader.SECRET_ENV);
         }
         return Running.untilStopped(stop, server);
     }

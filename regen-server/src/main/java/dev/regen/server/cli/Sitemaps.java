@@ -31,6 +31,7 @@ import javax.xml.stream.XMLStreamReader;
 final class Sitemaps {
     /** The protocol's limit for one sitemap, uncompressed. */
     static final long MAX_BYTES = 50L * 1024 * 1024;
+
     static final int MAX_SITEMAPS = 10_000;
     static final int MAX_PAGES = 1_000_000;
     private static final int MAX_DEPTH = 3;
@@ -42,15 +43,14 @@ final class Sitemaps {
     }
 
     /** One parsed document: pages ({@code urlset}) or more sitemaps ({@code sitemapindex}). */
-    record Parsed(boolean index, List<String> locations) { }
+    record Parsed(boolean index, List<String> locations) {}
 
     /** What a whole walk found: pages' URLs in order, without repeats, and how many sitemaps were read. */
-    record Found(List<URI> pages, int sitemaps) { }
+    record Found(List<URI> pages, int sitemaps) {}
 
-    private record Pending(URI uri, int depth) { }
+    private record Pending(URI uri, int depth) {}
 
-    private Sitemaps() {
-    }
+    private Sitemaps() {}
 
     /**
      * Reads {@code start} and every sitemap it (transitively, at most 3 levels) lists. A sitemap listed
@@ -88,7 +88,8 @@ final class Sitemaps {
                 }
                 if (parsed.index()) {
                     if (depth + 1 > MAX_DEPTH) {
-                        throw new IOException("sitemap " + uri + ": sitemap indexes nested more than " + MAX_DEPTH + " deep");
+                        throw new IOException(
+                                "sitemap " + uri + ": sitemap indexes nested more than " + MAX_DEPTH + " deep");
                     }
                     queue.add(new Pending(sameHost(uri, u), depth + 1));
                 } else {
@@ -104,9 +105,10 @@ final class Sitemaps {
 
     /** {@code child}'s path and query on {@code parent}'s scheme, host and port. */
     static URI sameHost(URI parent, URI child) {
-        if (parent.getScheme() == null || (parent.getRawAuthority() != null
-                && parent.getRawAuthority().equalsIgnoreCase(child.getRawAuthority())
-                && parent.getScheme().equalsIgnoreCase(child.getScheme()))) {
+        if (parent.getScheme() == null
+                || (parent.getRawAuthority() != null
+                        && parent.getRawAuthority().equalsIgnoreCase(child.getRawAuthority())
+                        && parent.getScheme().equalsIgnoreCase(child.getScheme()))) {
             return child;
         }
         String path = child.getRawPath() == null || child.getRawPath().isEmpty() ? "/" : child.getRawPath();
@@ -154,9 +156,9 @@ final class Sitemaps {
                 int event = xml.next();
                 switch (event) {
                     case XMLStreamConstants.DTD ->
-                            throw new IOException("has a DOCTYPE, which a sitemap never needs: refused");
+                        throw new IOException("has a DOCTYPE, which a sitemap never needs: refused");
                     case XMLStreamConstants.ENTITY_REFERENCE ->
-                            throw new IOException("uses an entity (&" + xml.getLocalName() + ";): refused");
+                        throw new IOException("uses an entity (&" + xml.getLocalName() + ";): refused");
                     case XMLStreamConstants.START_ELEMENT -> {
                         String name = xml.getLocalName();
                         if (index == null) {
@@ -189,7 +191,7 @@ final class Sitemaps {
                             text = null;
                         }
                     }
-                    default -> { }
+                    default -> {}
                 }
             }
             if (index == null) {

@@ -12,7 +12,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code regen store}: work on a store's files. */
-@Command(name = "store", mixinStandardHelpOptions = true,
+@Command(
+        name = "store",
+        mixinStandardHelpOptions = true,
         description = "Work on the embedded store's files.",
         subcommands = {StoreCommand.Check.class})
 final class StoreCommand {
@@ -21,10 +23,14 @@ final class StoreCommand {
      * {@code regen store check DIR}: verifies an embedded store (see {@link StoreCheck}). Exit 0 when
      * nothing is wrong, 1 when something is, 2 when there is no store in DIR.
      */
-    @Command(name = "check", mixinStandardHelpOptions = true,
-            description = {"Verify an embedded store: SQLite's integrity check of every page, then every entry"
-                    + " read back against its checksum. Reads only; safe beside a running Regen.",
-                    "Exit 0: nothing wrong; 1: corruption found; 2: no store in DIR."},
+    @Command(
+            name = "check",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Verify an embedded store: SQLite's integrity check of every page, then every entry"
+                        + " read back against its checksum. Reads only; safe beside a running Regen.",
+                "Exit 0: nothing wrong; 1: corruption found; 2: no store in DIR."
+            },
             footer = {"", "Example:", "  regen store check ./.regen"})
     static final class Check implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "DIR", description = "The store's directory (embedded:DIR)")
@@ -44,8 +50,14 @@ final class StoreCommand {
             }
             out.println("store " + r.file());
             out.println("  SQLite integrity check: " + (r.integrityOk() ? "ok" : "FAILED"));
-            out.printf(Locale.ROOT, "  entries: %,d read back (%s of values), %,d corrupt, %,d unreadable%s%n", r.entries(),
-                    size(r.bytes()), r.corrupt(), r.unreadable(), r.complete() ? "" : ", walk stopped before the end");
+            out.printf(
+                    Locale.ROOT,
+                    "  entries: %,d read back (%s of values), %,d corrupt, %,d unreadable%s%n",
+                    r.entries(),
+                    size(r.bytes()),
+                    r.corrupt(),
+                    r.unreadable(),
+                    r.complete() ? "" : ", walk stopped before the end");
             if (!r.problems().isEmpty()) {
                 out.println("  problems:");
                 r.problems().forEach(p -> out.println("    " + p));
@@ -61,7 +73,8 @@ final class StoreCommand {
         }
 
         private static String size(long bytes) {
-            return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30))
+            return bytes >= 1L << 30
+                    ? String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30))
                     : String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20));
         }
     }

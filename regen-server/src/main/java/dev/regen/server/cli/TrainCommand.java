@@ -20,7 +20,10 @@ import picocli.CommandLine.Command;
  * once after each build with {@code -XX:ArchiveClassesAtExit} so later starts load their classes
  * from a class-data-sharing archive instead of parsing them again.
  */
-@Command(name = "train", hidden = true, description = "Exercise start-up once (used by ./regen to build a CDS archive).")
+@Command(
+        name = "train",
+        hidden = true,
+        description = "Exercise start-up once (used by ./regen to build a CDS archive).")
 final class TrainCommand implements Callable<Integer> {
 
     @Override
@@ -28,22 +31,40 @@ final class TrainCommand implements Callable<Integer> {
         Path dir = Files.createTempDirectory("regen-train");
         DemoSite site = DemoSite.start("127.0.0.1", 0, Duration.ZERO);
         try {
-            ServerConfig cfg = Running.load(null, new ConfigLoader.Overrides("http://127.0.0.1:" + site.port(), 0,
-                    "embedded:" + dir, null), Map.of("REGEN_SECRET", "train-only-secret-0000"));
-            cfg = new ServerConfig(cfg.origin(), "127.0.0.1", 0, cfg.engine(), cfg.secret(), cfg.store(), cfg.memoryBytes(),
-                    cfg.connectTimeout(), cfg.webhookPath(), cfg.metricsPublic(), cfg.accessLog(), cfg.accessLogFile(), cfg.front());
+            ServerConfig cfg = Running.load(
+                    null,
+                    new ConfigLoader.Overrides("http://127.0.0.1:" + site.port(), 0, "embedded:" + dir, null),
+                    Map.of("REGEN_SECRET", "train-only-secret-0000"));
+            cfg = new ServerConfig(
+                    cfg.origin(),
+                    "127.0.0.1",
+                    0,
+                    cfg.engine(),
+                    cfg.secret(),
+                    cfg.store(),
+                    cfg.memoryBytes(),
+                    cfg.connectTimeout(),
+                    cfg.webhookPath(),
+                    cfg.metricsPublic(),
+                    cfg.accessLog(),
+                    cfg.accessLogFile(),
+                    cfg.front());
             try (RegenServer server = Running.start(cfg)) {
                 HttpClient client = HttpClient.newHttpClient();
                 String base = "http://127.0.0.1:" + server.port();
                 for (String path : new String[] {"/", "/", "/posts/1", "/_regen/health"}) {
-                    client.send(HttpRequest.newBuilder(URI.create(base + path)).header("Accept-Encoding", "gzip").build(),
+                    client.send(
+                            HttpRequest.newBuilder(URI.create(base + path))
+                                    .header("Accept-Encoding", "gzip")
+                                    .build(),
                             HttpResponse.BodyHandlers.discarding());
                 }
             }
         } finally {
             site.close();
             try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             }
         }
         return 0;

@@ -48,22 +48,32 @@ import picocli.CommandLine.Spec;
  * <p>Exit 0 when every page answered, 1 when any failed (or the sitemap could not be read), 2 for bad
  * usage.
  */
-@Command(name = "warm", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "warm",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = {
             "Render every page of a sitemap (or a list of paths) through a running Regen, so it is cached"
                     + " before visitors ask.",
-            "Sitemap indexes are followed; pages are requested as path and query against --url."},
-        footer = {"", "Examples:",
+            "Sitemap indexes are followed; pages are requested as path and query against --url."
+        },
+        footer = {
+            "",
+            "Examples:",
             "  regen warm --url http://127.0.0.1:8080 --sitemap /sitemap.xml",
             "  regen warm --url http://127.0.0.1:8080 --concurrency 8 \\",
             "             --sitemap https://www.example.com/sitemap.xml",
-            "  regen warm --url http://127.0.0.1:8080 --paths-file paths.txt"})
+            "  regen warm --url http://127.0.0.1:8080 --paths-file paths.txt"
+        })
 final class WarmCommand implements Callable<Integer> {
     static final int MAX_CONCURRENCY = 64;
     private static final int MAX_FAILURES_SHOWN = 20;
     private static final String USER_AGENT = "Regen/0.1 (+warm)";
 
-    @Option(names = "--url", required = true, paramLabel = "URL",
+    @Option(
+            names = "--url",
+            required = true,
+            paramLabel = "URL",
             description = "Base URL of the Regen server, e.g. http://127.0.0.1:8080")
     String url;
 
@@ -71,20 +81,32 @@ final class WarmCommand implements Callable<Integer> {
     Source source;
 
     static final class Source {
-        @Option(names = "--sitemap", paramLabel = "URL", required = true,
+        @Option(
+                names = "--sitemap",
+                paramLabel = "URL",
+                required = true,
                 description = "Sitemap or sitemap index: a URL, or a path read through --url (e.g. /sitemap.xml)")
         String sitemap;
 
-        @Option(names = "--paths-file", paramLabel = "FILE", required = true,
+        @Option(
+                names = "--paths-file",
+                paramLabel = "FILE",
+                required = true,
                 description = "A file with one path (or URL) per line; blank lines and # comments are skipped")
         Path pathsFile;
     }
 
-    @Option(names = "--concurrency", paramLabel = "N", defaultValue = "4",
+    @Option(
+            names = "--concurrency",
+            paramLabel = "N",
+            defaultValue = "4",
             description = "Requests under way at once, 1.." + MAX_CONCURRENCY + " (default ${DEFAULT-VALUE})")
     int concurrency;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
+    @Option(
+            names = "--timeout",
+            paramLabel = "SECONDS",
+            defaultValue = "60",
             description = "Give up on one page after this many seconds (default ${DEFAULT-VALUE})")
     long timeoutSeconds;
 
@@ -92,9 +114,15 @@ final class WarmCommand implements Callable<Integer> {
     CommandSpec spec;
 
     /** How one page went. */
-    enum Kind { RENDERED, FRESH, STALE, NOT_CACHEABLE, FAILED }
+    enum Kind {
+        RENDERED,
+        FRESH,
+        STALE,
+        NOT_CACHEABLE,
+        FAILED
+    }
 
-    record Outcome(String target, Kind kind, String detail, long nanos) { }
+    record Outcome(String target, Kind kind, String detail, long nanos) {}
 
     @Override
     public Integer call() throws InterruptedException {
@@ -125,8 +153,8 @@ final class WarmCommand implements Callable<Integer> {
             err.println("regen: no pages to warm in " + (source.sitemap != null ? source.sitemap : source.pathsFile));
             return 1;
         }
-        out.println("warming " + targets.size() + (targets.size() == 1 ? " page" : " pages") + " through " + base
-                + ", " + concurrency + " at a time");
+        out.println("warming " + targets.size() + (targets.size() == 1 ? " page" : " pages") + " through " + base + ", "
+                + concurrency + " at a time");
         out.flush();
 
         Progress progress = new Progress(targets.size(), System.console() != null, err);
@@ -174,18 +202,22 @@ final class WarmCommand implements Callable<Integer> {
         }
         String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https") || u.getHost() == null) {
-            throw new Main.UsageError("--url must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080, got: "
-                    + url);
+            throw new Main.UsageError(
+                    "--url must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080, got: " + url);
         }
         String path = u.getRawPath() == null ? "" : u.getRawPath();
-        if (u.getRawUserInfo() != null || u.getRawQuery() != null || u.getRawFragment() != null
+        if (u.getRawUserInfo() != null
+                || u.getRawQuery() != null
+                || u.getRawFragment() != null
                 || !path.isEmpty() && !path.equals("/")) {
-            throw new Main.UsageError("--url must be just scheme, host and port, e.g. http://127.0.0.1:8080, got: " + url);
+            throw new Main.UsageError(
+                    "--url must be just scheme, host and port, e.g. http://127.0.0.1:8080, got: " + url);
         }
         return URI.create(scheme + "://" + u.getRawAuthority());
     }
 
-    private List<String> fromSitemap(HttpClient client, URI base, Duration timeout, PrintWriter err) throws IOException {
+    private List<String> fromSitemap(HttpClient client, URI base, Duration timeout, PrintWriter err)
+            throws IOException {
         URI start;
         String s = source.sitemap.strip();
         try {
@@ -197,7 +229,8 @@ final class WarmCommand implements Callable<Integer> {
         if (!scheme.equals("http") && !scheme.equals("https") || start.getHost() == null) {
             throw new Main.UsageError("--sitemap must be an http(s) URL or a path starting with /, got: " + s);
         }
-        HttpClient sitemapClient = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        HttpClient sitemapClient = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(client.connectTimeout().orElse(Duration.ofSeconds(10)))
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
@@ -213,10 +246,12 @@ final class WarmCommand implements Callable<Integer> {
     }
 
     private static byte[] fetch(HttpClient client, URI uri, Duration timeout) throws IOException {
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout)
+        HttpRequest request = HttpRequest.newBuilder(uri)
+                .timeout(timeout)
                 .header("User-Agent", USER_AGENT)
                 .header("Accept", "application/xml, text/xml, */*")
-                .GET().build();
+                .GET()
+                .build();
         HttpResponse<InputStream> response;
         try {
             response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
@@ -263,7 +298,8 @@ final class WarmCommand implements Callable<Integer> {
             }
             if (l.startsWith("/")) {
                 if (l.chars().anyMatch(c -> c <= ' ' || c == 0x7f)) {
-                    throw new Main.UsageError("--paths-file " + file + " line " + lineNo + ": a path must not contain spaces: " + l);
+                    throw new Main.UsageError(
+                            "--paths-file " + file + " line " + lineNo + ": a path must not contain spaces: " + l);
                 }
                 targets.add(l);
                 continue;
@@ -288,20 +324,26 @@ final class WarmCommand implements Callable<Integer> {
         long start = System.nanoTime();
         HttpRequest request;
         try {
-            request = HttpRequest.newBuilder(URI.create(base + target)).timeout(timeout)
+            request = HttpRequest.newBuilder(URI.create(base + target))
+                    .timeout(timeout)
                     .header("User-Agent", USER_AGENT)
                     // behind visitors' misses in the render budget
                     .header("X-Regen-Priority", "background")
                     .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
-                    .GET().build();
+                    .GET()
+                    .build();
         } catch (IllegalArgumentException e) {
             return new Outcome(target, Kind.FAILED, "not a valid path", 0);
         }
         try {
             HttpResponse<Void> r = client.send(request, HttpResponse.BodyHandlers.discarding());
             long took = System.nanoTime() - start;
-            return classify(target, r.statusCode(), r.headers().firstValue("x-cache-status").orElse(null),
-                    r.headers().firstValue("cache-status").orElse(""), took);
+            return classify(
+                    target,
+                    r.statusCode(),
+                    r.headers().firstValue("x-cache-status").orElse(null),
+                    r.headers().firstValue("cache-status").orElse(""),
+                    took);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Outcome(target, Kind.FAILED, "interrupted", System.nanoTime() - start);
@@ -315,16 +357,20 @@ final class WarmCommand implements Callable<Integer> {
             return new Outcome(target, Kind.FAILED, "HTTP " + status, nanos);
         }
         if (cacheStatus == null) {
-            return new Outcome(target, Kind.FAILED, "HTTP " + status + " without X-Cache-Status: is --url a Regen server?", nanos);
+            return new Outcome(
+                    target, Kind.FAILED, "HTTP " + status + " without X-Cache-Status: is --url a Regen server?", nanos);
         }
         return switch (cacheStatus.strip().toUpperCase(Locale.ROOT)) {
             case "HIT" -> new Outcome(target, Kind.FRESH, "HIT", nanos);
             case "STALE" -> new Outcome(target, Kind.STALE, "STALE", nanos);
-            case "MISS" -> rfcCacheStatus.contains("stored=false")
-                    ? new Outcome(target, Kind.NOT_CACHEABLE, "HTTP " + status + ", not stored", nanos)
-                    : new Outcome(target, Kind.RENDERED, "MISS", nanos);
+            case "MISS" ->
+                rfcCacheStatus.contains("stored=false")
+                        ? new Outcome(target, Kind.NOT_CACHEABLE, "HTTP " + status + ", not stored", nanos)
+                        : new Outcome(target, Kind.RENDERED, "MISS", nanos);
             case "BYPASS" -> new Outcome(target, Kind.NOT_CACHEABLE, "BYPASS (not cached by a route or rule)", nanos);
-            default -> new Outcome(target, Kind.FAILED, "unknown X-Cache-Status " + RevalidateCommand.clean(cacheStatus), nanos);
+            default ->
+                new Outcome(
+                        target, Kind.FAILED, "unknown X-Cache-Status " + RevalidateCommand.clean(cacheStatus), nanos);
         };
     }
 
@@ -339,7 +385,8 @@ final class WarmCommand implements Callable<Integer> {
             if (t instanceof ConnectException) {
                 return "connection refused";
             }
-            if (t instanceof java.nio.channels.UnresolvedAddressException || t instanceof java.net.UnknownHostException) {
+            if (t instanceof java.nio.channels.UnresolvedAddressException
+                    || t instanceof java.net.UnknownHostException) {
                 return "unknown host";
             }
             if (t.getCause() == t) {
@@ -374,16 +421,32 @@ final class WarmCommand implements Callable<Integer> {
         }
         int total = outcomes.size();
         double seconds = tookNanos / 1e9;
-        out.printf(Locale.ROOT, "warmed %d %s in %s (%.1f pages/s)%n", total, total == 1 ? "page" : "pages",
-                Progress.duration(seconds), seconds > 0 ? total / seconds : 0.0);
+        out.printf(
+                Locale.ROOT,
+                "warmed %d %s in %s (%.1f pages/s)%n",
+                total,
+                total == 1 ? "page" : "pages",
+                Progress.duration(seconds),
+                seconds > 0 ? total / seconds : 0.0);
         int rendered = counts.get(Kind.RENDERED);
-        out.printf(Locale.ROOT, "  rendered        %6d   MISS: rendered by the origin and stored%s%n", rendered,
+        out.printf(
+                Locale.ROOT,
+                "  rendered        %6d   MISS: rendered by the origin and stored%s%n",
+                rendered,
                 rendered == 0 ? "" : String.format(Locale.ROOT, " (avg %d ms)", renderNanos / rendered / 1_000_000));
         int fresh = counts.get(Kind.FRESH);
         int stale = counts.get(Kind.STALE);
-        out.printf(Locale.ROOT, "  already cached  %6d   HIT %d, STALE %d%s%n", fresh + stale, fresh, stale,
+        out.printf(
+                Locale.ROOT,
+                "  already cached  %6d   HIT %d, STALE %d%s%n",
+                fresh + stale,
+                fresh,
+                stale,
                 stale == 0 ? "" : " (a background render refreshes each stale one)");
-        out.printf(Locale.ROOT, "  not cacheable   %6d%s%n", notCacheable.size(),
+        out.printf(
+                Locale.ROOT,
+                "  not cacheable   %6d%s%n",
+                notCacheable.size(),
                 notCacheable.isEmpty() ? "" : "   answered but not stored (Set-Cookie, private, status, route rule)");
         showSome(out, notCacheable);
         out.printf(Locale.ROOT, "  failed          %6d%n", failed.size());
@@ -395,7 +458,8 @@ final class WarmCommand implements Callable<Integer> {
     private static void showSome(PrintWriter out, List<Outcome> list) {
         list.sort(java.util.Comparator.comparing(Outcome::target));
         for (int i = 0; i < Math.min(list.size(), MAX_FAILURES_SHOWN); i++) {
-            out.println("      " + RevalidateCommand.clean(list.get(i).target()) + "  " + list.get(i).detail());
+            out.println("      " + RevalidateCommand.clean(list.get(i).target()) + "  "
+                    + list.get(i).detail());
         }
         if (list.size() > MAX_FAILURES_SHOWN) {
             out.println("      … and " + (list.size() - MAX_FAILURES_SHOWN) + " more");
@@ -469,8 +533,8 @@ final class WarmCommand implements Callable<Integer> {
             if (terminal) {
                 int filled = total == 0 ? WIDTH : (int) ((long) WIDTH * d / total);
                 String bar = "=".repeat(filled) + (filled < WIDTH ? ">" + " ".repeat(WIDTH - filled - 1) : "");
-                String line = String.format(Locale.ROOT, "  [%s] %d/%d %3d%%  %.1f pages/s  %s%s", bar, d, total, pct,
-                        rate, eta, fails);
+                String line = String.format(
+                        Locale.ROOT, "  [%s] %d/%d %3d%%  %.1f pages/s  %s%s", bar, d, total, pct, rate, eta, fails);
                 String pad = line.length() < lastWidth ? " ".repeat(lastWidth - line.length()) : "";
                 lastWidth = line.length();
                 err.print("\r" + line + pad);

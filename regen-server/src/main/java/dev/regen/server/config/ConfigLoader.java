@@ -64,15 +64,47 @@ public final class ConfigLoader {
     public static final String BYPASS_TOKEN_ENV = "REGEN_BYPASS_TOKEN";
 
     private static final Set<String> TOP_LEVEL = orderedSet(
-            "origin", "listen", "host", "hosts", "unlisted-host", "scheme", "trusted-proxies", "preserve-host",
-            "secret", "revalidate", "expire", "error-revalidate", "store", "store-strict", "memory", "query", "preset",
-            "unkeyed-query", "unkeyed-vary", "ignore-cookies", "max-variants", "hit-for-pass",
-            "bypass-token", "timeouts", "limits", "renders", "tls", "h2c", "routes", "cacheable-statuses", "max-body",
-            "webhook-path", "metrics-public", "access-log", "access-log-file");
-    private static final Set<String> TIMEOUTS = orderedSet("connect", "render", "lock-wait", "header", "idle", "keep-alive");
+            "origin",
+            "listen",
+            "host",
+            "hosts",
+            "unlisted-host",
+            "scheme",
+            "trusted-proxies",
+            "preserve-host",
+            "secret",
+            "revalidate",
+            "expire",
+            "error-revalidate",
+            "store",
+            "store-strict",
+            "memory",
+            "query",
+            "preset",
+            "unkeyed-query",
+            "unkeyed-vary",
+            "ignore-cookies",
+            "max-variants",
+            "hit-for-pass",
+            "bypass-token",
+            "timeouts",
+            "limits",
+            "renders",
+            "tls",
+            "h2c",
+            "routes",
+            "cacheable-statuses",
+            "max-body",
+            "webhook-path",
+            "metrics-public",
+            "access-log",
+            "access-log-file");
+    private static final Set<String> TIMEOUTS =
+            orderedSet("connect", "render", "lock-wait", "header", "idle", "keep-alive");
     private static final Set<String> LIMITS = orderedSet("connections", "request-body", "request-line", "header-block");
     private static final Set<String> TLS = orderedSet("certificate", "key");
-    private static final Set<String> RENDERS = orderedSet("budget", "background-queue", "refresh-ahead", "eager-window");
+    private static final Set<String> RENDERS =
+            orderedSet("budget", "background-queue", "refresh-ahead", "eager-window");
     private static final Set<String> ROUTE = orderedSet("match", "revalidate", "tags", "cache");
 
     private static final Pattern VAR_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -83,12 +115,11 @@ public final class ConfigLoader {
 
     /** Made when a file is read: the mapper takes ~0.1 s to come up, and flags alone need no parser. */
     private static final class Yaml {
-        static final ObjectMapper MAPPER = new ObjectMapper(new YAMLFactory())
-                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        static final ObjectMapper MAPPER =
+                new ObjectMapper(new YAMLFactory()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
 
-    private ConfigLoader() {
-    }
+    private ConfigLoader() {}
 
     /**
      * A duration in the config file's syntax, for a flag that takes the same values: a bare number is
@@ -162,8 +193,8 @@ public final class ConfigLoader {
             return JsonNodeFactory.instance.objectNode(); // an empty file: all defaults
         }
         if (!tree.isObject()) {
-            throw ConfigException.file(file, "must be a YAML map of fields (origin: …, revalidate: …), got "
-                    + kind(tree), null);
+            throw ConfigException.file(
+                    file, "must be a YAML map of fields (origin: …, revalidate: …), got " + kind(tree), null);
         }
         return (ObjectNode) tree;
     }
@@ -176,7 +207,8 @@ public final class ConfigLoader {
         String original = ex.getOriginalMessage() == null ? ex.getClass().getSimpleName() : ex.getOriginalMessage();
         List<String> sentences = new ArrayList<>();
         String where = null;
-        Matcher at = Pattern.compile("^\\s*in '[^']*', (line \\d+, column \\d+):").matcher("");
+        Matcher at =
+                Pattern.compile("^\\s*in '[^']*', (line \\d+, column \\d+):").matcher("");
         for (String line : original.split("\\R")) {
             if (at.reset(line).find()) {
                 where = at.group(1);
@@ -214,8 +246,8 @@ public final class ConfigLoader {
                 origin = asOption("--origin", () -> parseOrigin(flags.origin(), "origin"));
             }
             if (origin == null) {
-                throw new ConfigException("origin",
-                        "is required: set 'origin' in the config file or pass --origin http://HOST:PORT");
+                throw new ConfigException(
+                        "origin", "is required: set 'origin' in the config file or pass --origin http://HOST:PORT");
             }
 
             // listen ------------------------------------------------------------------------------
@@ -245,13 +277,15 @@ public final class ConfigLoader {
             if (flags.revalidate() != null) {
                 Duration d = flags.revalidate();
                 if (d.isNegative() || d.isZero()) {
-                    throw ConfigException.option("revalidate", "--revalidate",
-                            "must be a positive duration, got \"" + d.toSeconds() + "\"");
+                    throw ConfigException.option(
+                            "revalidate", "--revalidate", "must be a positive duration, got \"" + d.toSeconds() + "\"");
                 }
                 engine.revalidate(d);
             }
             n = field(root, "expire");
-            if (n != null && !(n.isTextual() && interpolate(n.textValue(), "expire").strip().equals("never"))) {
+            if (n != null
+                    && !(n.isTextual()
+                            && interpolate(n.textValue(), "expire").strip().equals("never"))) {
                 engine.expire(positiveDuration(n, "expire"));
             }
             n = field(root, "query");
@@ -301,8 +335,13 @@ public final class ConfigLoader {
                 String name = text(n, "preset").strip();
                 dev.regen.Preset preset = dev.regen.Preset.of(name);
                 if (preset == null) {
-                    throw new ConfigException("preset", "must be one of " + java.util.Arrays.stream(dev.regen.Preset.values())
-                            .map(dev.regen.Preset::configName).toList() + ", got " + Values.quote(name));
+                    throw new ConfigException(
+                            "preset",
+                            "must be one of "
+                                    + java.util.Arrays.stream(dev.regen.Preset.values())
+                                            .map(dev.regen.Preset::configName)
+                                            .toList()
+                                    + ", got " + Values.quote(name));
                 }
                 engine.preset(preset);
             }
@@ -315,12 +354,16 @@ public final class ConfigLoader {
                 requireKnownFields(r, "renders.", RENDERS);
                 JsonNode v = field(r, "budget");
                 if (v != null) {
-                    String text = v.isIntegralNumber() ? v.asText() : text(v, "renders.budget").strip();
+                    String text = v.isIntegralNumber()
+                            ? v.asText()
+                            : text(v, "renders.budget").strip();
                     engine.renderBudget(text.equalsIgnoreCase("auto") ? 0 : positiveInt(v, "renders.budget"));
                 }
                 v = field(r, "background-queue");
                 if (v != null) {
-                    String text = v.isIntegralNumber() ? v.asText() : text(v, "renders.background-queue").strip();
+                    String text = v.isIntegralNumber()
+                            ? v.asText()
+                            : text(v, "renders.background-queue").strip();
                     engine.backgroundQueue(text.equals("0") ? 0 : positiveInt(v, "renders.background-queue"));
                 }
                 v = field(r, "refresh-ahead");
@@ -329,14 +372,18 @@ public final class ConfigLoader {
                 }
                 v = field(r, "eager-window");
                 if (v != null) {
-                    boolean off = v.isIntegralNumber() ? v.asLong() == 0
+                    boolean off = v.isIntegralNumber()
+                            ? v.asLong() == 0
                             : v.isTextual() && v.textValue().strip().matches("0+(ms|s|m|h|d)?");
                     engine.eagerWindow(off ? Duration.ZERO : positiveDuration(v, "renders.eager-window"));
                 }
             }
             n = field(root, "timeouts");
             if (n != null) {
-                ObjectNode t = object(n, "timeouts", "{connect: 2s, render: 30s, lock-wait: 5s, header: 10s, idle: 60s, keep-alive: 75s}");
+                ObjectNode t = object(
+                        n,
+                        "timeouts",
+                        "{connect: 2s, render: 30s, lock-wait: 5s, header: 10s, idle: 60s, keep-alive: 75s}");
                 requireKnownFields(t, "timeouts.", TIMEOUTS);
                 JsonNode c = field(t, "connect");
                 if (c != null) {
@@ -356,7 +403,9 @@ public final class ConfigLoader {
                 front = front.withTimeouts(
                         header == null ? front.headerTimeout() : positiveDuration(header, "timeouts.header"),
                         idle == null ? front.idleTimeout() : positiveDuration(idle, "timeouts.idle"),
-                        keepAlive == null ? front.keepAliveTimeout() : positiveDuration(keepAlive, "timeouts.keep-alive"));
+                        keepAlive == null
+                                ? front.keepAliveTimeout()
+                                : positiveDuration(keepAlive, "timeouts.keep-alive"));
             }
             front = readFront(root, front);
             n = field(root, "routes");
@@ -418,8 +467,20 @@ public final class ConfigLoader {
                 accessLogFile = Path.of(path);
             }
 
-            return new ServerConfig(origin, listenHost, listenPort, engineConfig, secret, store, memory,
-                    connectTimeout, webhookPath, metricsPublic, accessLog, accessLogFile, front);
+            return new ServerConfig(
+                    origin,
+                    listenHost,
+                    listenPort,
+                    engineConfig,
+                    secret,
+                    store,
+                    memory,
+                    connectTimeout,
+                    webhookPath,
+                    metricsPublic,
+                    accessLog,
+                    accessLogFile,
+                    front);
         }
 
         /** Public hosts, trusted proxies, limits and TLS. */
@@ -438,8 +499,10 @@ public final class ConfigLoader {
             }
             if (list != null) {
                 if (!list.isArray() || list.isEmpty()) {
-                    throw new ConfigException("hosts", "must be a list of public host names, e.g. [www.example.com, "
-                            + "example.com], got " + describe(list));
+                    throw new ConfigException(
+                            "hosts",
+                            "must be a list of public host names, e.g. [www.example.com, " + "example.com], got "
+                                    + describe(list));
                 }
                 for (int i = 0; i < list.size(); i++) {
                     String[] hostAndScheme = parsePublicHost(text(list.get(i), "hosts[" + i + "]"), "hosts[" + i + "]");
@@ -456,7 +519,8 @@ public final class ConfigLoader {
                     throw new ConfigException("scheme", "must be http or https, got " + Values.quote(s));
                 }
                 if (scheme != null && !scheme.equals(s)) {
-                    throw new ConfigException("scheme", "is " + s + " but host says " + scheme + "://; keep one of them");
+                    throw new ConfigException(
+                            "scheme", "is " + s + " but host says " + scheme + "://; keep one of them");
                 }
                 scheme = s;
             }
@@ -471,7 +535,8 @@ public final class ConfigLoader {
             TrustedProxies trusted = TrustedProxies.NONE;
             n = field(root, "trusted-proxies");
             if (n != null) {
-                List<String> entries = names(n, "trusted-proxies", "a list of addresses or CIDR ranges, e.g. [10.0.0.0/8]");
+                List<String> entries =
+                        names(n, "trusted-proxies", "a list of addresses or CIDR ranges, e.g. [10.0.0.0/8]");
                 for (int i = 0; i < entries.size(); i++) {
                     try {
                         TrustedProxies.parse(List.of(entries.get(i)));
@@ -516,7 +581,8 @@ public final class ConfigLoader {
             if (n != null) {
                 ObjectNode t = object(n, "tls", "{certificate: /etc/regen/cert.pem, key: /etc/regen/key.pem}");
                 requireKnownFields(t, "tls.", TLS);
-                tls = new Front.Tls(readableFile(field(t, "certificate"), "tls.certificate"),
+                tls = new Front.Tls(
+                        readableFile(field(t, "certificate"), "tls.certificate"),
                         readableFile(field(t, "key"), "tls.key"));
             }
             boolean h2c = front.h2c();
@@ -524,8 +590,21 @@ public final class ConfigLoader {
             if (n != null) {
                 h2c = bool(n, "h2c");
             }
-            return new Front(hosts, unlisted, trusted, preserveHost, scheme, connections, requestBody, requestLine,
-                    headerBlock, front.headerTimeout(), front.idleTimeout(), front.keepAliveTimeout(), tls, h2c);
+            return new Front(
+                    hosts,
+                    unlisted,
+                    trusted,
+                    preserveHost,
+                    scheme,
+                    connections,
+                    requestBody,
+                    requestLine,
+                    headerBlock,
+                    front.headerTimeout(),
+                    front.idleTimeout(),
+                    front.keepAliveTimeout(),
+                    tls,
+                    h2c);
         }
 
         private java.nio.file.Path readableFile(JsonNode n, String field) {
@@ -548,7 +627,8 @@ public final class ConfigLoader {
             for (int i = 0; i < n.size(); i++) {
                 String v = text(n.get(i), field + "[" + i + "]").strip();
                 if (v.isEmpty() || v.contains(" ")) {
-                    throw new ConfigException(field + "[" + i + "]", "must be one name without spaces, got " + Values.quote(v));
+                    throw new ConfigException(
+                            field + "[" + i + "]", "must be one name without spaces, got " + Values.quote(v));
                 }
                 out.add(v);
             }
@@ -562,7 +642,10 @@ public final class ConfigLoader {
                     + Values.quote(text);
             double v;
             try {
-                v = text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1).strip()) / 100
+                v = text.endsWith("%")
+                        ? Double.parseDouble(
+                                        text.substring(0, text.length() - 1).strip())
+                                / 100
                         : Double.parseDouble(text);
             } catch (NumberFormatException e) {
                 throw new ConfigException(field, hint);
@@ -593,17 +676,23 @@ public final class ConfigLoader {
                 throw new ConfigException(field, hint);
             }
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null || uri.getHost().isEmpty()) {
+            if (!scheme.equals("http") && !scheme.equals("https")
+                    || uri.getHost() == null
+                    || uri.getHost().isEmpty()) {
                 throw new ConfigException(field, hint);
             }
             if (uri.getRawUserInfo() != null) {
                 throw new ConfigException(field, "must not contain user:password@, got a URL with credentials");
             }
             // The proxy maps request paths 1:1 onto the origin; a base path would be silently ignored.
-            if (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/")
-                    || uri.getRawQuery() != null || uri.getRawFragment() != null) {
-                throw new ConfigException(field, "must be scheme://host[:port] without a path, query or fragment, got "
-                        + Values.quote(text));
+            if (uri.getRawPath() != null
+                            && !uri.getRawPath().isEmpty()
+                            && !uri.getRawPath().equals("/")
+                    || uri.getRawQuery() != null
+                    || uri.getRawFragment() != null) {
+                throw new ConfigException(
+                        field,
+                        "must be scheme://host[:port] without a path, query or fragment, got " + Values.quote(text));
             }
             return URI.create(scheme + "://" + uri.getRawAuthority());
         }
@@ -616,7 +705,8 @@ public final class ConfigLoader {
             } else if (n.isTextual()) {
                 text = interpolate(n.textValue(), "listen").strip();
             } else {
-                throw new ConfigException("listen", "must be HOST:PORT, :PORT or PORT (port 0..65535), got " + describe(n));
+                throw new ConfigException(
+                        "listen", "must be HOST:PORT, :PORT or PORT (port 0..65535), got " + describe(n));
             }
             String bad = "must be HOST:PORT, :PORT or PORT (port 0..65535), got " + Values.quote(text);
             String host;
@@ -640,7 +730,8 @@ public final class ConfigLoader {
                 port = text.substring(colon + 1);
             }
             // A host name or IPv4 address (not all digits: "8080:80" is a mistake), or an IPv6 address.
-            if (host != null && !host.matches("[A-Za-z0-9._-]*[A-Za-z._-][A-Za-z0-9._-]*")
+            if (host != null
+                    && !host.matches("[A-Za-z0-9._-]*[A-Za-z._-][A-Za-z0-9._-]*")
                     && !(text.startsWith("[") && host.matches("[0-9A-Fa-f:.%a-z]+"))) {
                 throw new ConfigException("listen", bad);
             }
@@ -665,9 +756,13 @@ public final class ConfigLoader {
                 }
             }
             Matcher m = PUBLIC_HOST.matcher(t);
-            if (!m.matches() || m.group(2) != null && (Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535)) {
-                throw new ConfigException(field, "must be the public host name (with an optional :port), e.g. "
-                        + "www.example.com, got " + Values.quote(text));
+            if (!m.matches()
+                    || m.group(2) != null
+                            && (Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535)) {
+                throw new ConfigException(
+                        field,
+                        "must be the public host name (with an optional :port), e.g. " + "www.example.com, got "
+                                + Values.quote(text));
             }
             return new String[] {t.toLowerCase(Locale.ROOT), scheme};
         }
@@ -703,8 +798,8 @@ public final class ConfigLoader {
 
         private Set<Integer> parseStatuses(JsonNode n) {
             if (!n.isArray()) {
-                throw new ConfigException("cacheable-statuses", "must be a list of HTTP statuses like [200, 404], got "
-                        + describe(n));
+                throw new ConfigException(
+                        "cacheable-statuses", "must be a list of HTTP statuses like [200, 404], got " + describe(n));
             }
             Set<Integer> statuses = new LinkedHashSet<>();
             for (int i = 0; i < n.size(); i++) {
@@ -717,7 +812,8 @@ public final class ConfigLoader {
                 statuses.add(Integer.parseInt(text));
             }
             if (statuses.isEmpty()) {
-                throw new ConfigException("cacheable-statuses",
+                throw new ConfigException(
+                        "cacheable-statuses",
                         "must list at least one status (use a route with cache: false to stop caching)");
             }
             return statuses;
@@ -734,11 +830,13 @@ public final class ConfigLoader {
                 requireKnownFields(r, p + ".", ROUTE);
                 JsonNode m = field(r, "match");
                 if (m == null) {
-                    throw new ConfigException(p + ".match", "is required: the path glob this rule applies to, e.g. /blog/**");
+                    throw new ConfigException(
+                            p + ".match", "is required: the path glob this rule applies to, e.g. /blog/**");
                 }
                 String match = text(m, p + ".match").strip();
                 if (!match.startsWith("/")) {
-                    throw new ConfigException(p + ".match", "must be a path glob starting with /, got " + Values.quote(match));
+                    throw new ConfigException(
+                            p + ".match", "must be a path glob starting with /, got " + Values.quote(match));
                 }
                 JsonNode rv = field(r, "revalidate");
                 Duration revalidate = rv == null ? null : positiveDuration(rv, p + ".revalidate");
@@ -746,14 +844,16 @@ public final class ConfigLoader {
                 JsonNode t = field(r, "tags");
                 if (t != null) {
                     if (!t.isArray()) {
-                        throw new ConfigException(p + ".tags", "must be a list of tags like [blog], got " + describe(t));
+                        throw new ConfigException(
+                                p + ".tags", "must be a list of tags like [blog], got " + describe(t));
                     }
                     for (int j = 0; j < t.size(); j++) {
                         String tf = p + ".tags[" + j + "]";
                         String tag = text(t.get(j), tf).strip();
                         // Tags arrive comma/space separated in Cache-Tag: such a tag could never match.
                         if (!TAG.matcher(tag).matches()) {
-                            throw new ConfigException(tf, "must be a tag without spaces or commas, got " + Values.quote(tag));
+                            throw new ConfigException(
+                                    tf, "must be a tag without spaces or commas, got " + Values.quote(tag));
                         }
                         tags.add(tag);
                     }
@@ -772,12 +872,14 @@ public final class ConfigLoader {
         private String parseWebhookPath(String text) {
             String v = text.strip();
             if (!v.startsWith("/") || !v.matches("/[^\\s?#]*")) {
-                throw new ConfigException("webhook-path", "must be a path starting with / (no spaces, ? or #), got "
-                        + Values.quote(v));
+                throw new ConfigException(
+                        "webhook-path", "must be a path starting with / (no spaces, ? or #), got " + Values.quote(v));
             }
             if ((v.equals("/_regen") || v.startsWith("/_regen/")) && !v.equals(ServerConfig.DEFAULT_WEBHOOK_PATH)) {
-                throw new ConfigException("webhook-path", "must be " + ServerConfig.DEFAULT_WEBHOOK_PATH
-                        + " or a path outside /_regen/ (Regen's own pages), got " + Values.quote(v));
+                throw new ConfigException(
+                        "webhook-path",
+                        "must be " + ServerConfig.DEFAULT_WEBHOOK_PATH
+                                + " or a path outside /_regen/ (Regen's own pages), got " + Values.quote(v));
             }
             return v;
         }
@@ -797,12 +899,15 @@ public final class ConfigLoader {
                 return null;
             }
             if (!value.equals(value.strip())) {
-                throw new ConfigException("secret", "must not start or end with whitespace" + source
-                        + " (a trailing newline from a secret file?)");
+                throw new ConfigException(
+                        "secret",
+                        "must not start or end with whitespace" + source + " (a trailing newline from a secret file?)");
             }
             if (value.length() < ServerConfig.MIN_SECRET_LENGTH) {
-                throw new ConfigException("secret", "must be at least " + ServerConfig.MIN_SECRET_LENGTH
-                        + " characters, got " + value.length() + source + "; generate one with: openssl rand -hex 32");
+                throw new ConfigException(
+                        "secret",
+                        "must be at least " + ServerConfig.MIN_SECRET_LENGTH + " characters, got " + value.length()
+                                + source + "; generate one with: openssl rand -hex 32");
             }
             return value;
         }
@@ -825,8 +930,9 @@ public final class ConfigLoader {
             for (int i = 0; i < value.length(); i++) {
                 char c = value.charAt(i);
                 if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\') {
-                    throw new ConfigException("bypass-token", "may only contain visible ASCII characters other than "
-                            + "\" , ; \\" + source);
+                    throw new ConfigException(
+                            "bypass-token",
+                            "may only contain visible ASCII characters other than " + "\" , ; \\" + source);
                 }
             }
             return value;
@@ -861,15 +967,16 @@ public final class ConfigLoader {
                 text = interpolate(n.textValue(), field).strip();
                 d = Values.duration(text);
             } else if (n.isNumber()) {
-                throw new ConfigException(field, "must be a duration in whole seconds, or a string like 500ms, got "
-                        + Values.quote(n.asText()));
+                throw new ConfigException(
+                        field,
+                        "must be a duration in whole seconds, or a string like 500ms, got " + Values.quote(n.asText()));
             } else {
-                throw new ConfigException(field, "must be a duration (seconds, or like 500ms, 2s, 5m, 1h), got "
-                        + describe(n));
+                throw new ConfigException(
+                        field, "must be a duration (seconds, or like 500ms, 2s, 5m, 1h), got " + describe(n));
             }
             if (d == null) {
-                throw new ConfigException(field, "must be a duration (seconds, or like 500ms, 2s, 5m, 1h), got "
-                        + Values.quote(text));
+                throw new ConfigException(
+                        field, "must be a duration (seconds, or like 500ms, 2s, 5m, 1h), got " + Values.quote(text));
             }
             if (d.isNegative() || d.isZero()) {
                 throw new ConfigException(field, "must be a positive duration, got " + Values.quote(text));
@@ -887,11 +994,12 @@ public final class ConfigLoader {
                 text = interpolate(n.textValue(), field).strip();
                 bytes = Values.size(text);
             } else {
-                throw new ConfigException(field, "must be a size (bytes, or like 64KiB, 256MB, 1GB), got " + describe(n));
+                throw new ConfigException(
+                        field, "must be a size (bytes, or like 64KiB, 256MB, 1GB), got " + describe(n));
             }
             if (bytes == null) {
-                throw new ConfigException(field, "must be a size (bytes, or like 64KiB, 256MB, 1GB), got "
-                        + Values.quote(text));
+                throw new ConfigException(
+                        field, "must be a size (bytes, or like 64KiB, 256MB, 1GB), got " + Values.quote(text));
             }
             if (bytes <= 0) {
                 throw new ConfigException(field, "must be a positive size, got " + Values.quote(text));
@@ -908,10 +1016,16 @@ public final class ConfigLoader {
             if (n.isTextual()) {
                 String v = interpolate(n.textValue(), field).strip();
                 switch (v) {
-                    case "true", "combined", "text" -> { return ServerConfig.AccessLog.COMBINED; }
-                    case "false", "off" -> { return ServerConfig.AccessLog.OFF; }
-                    case "json" -> { return ServerConfig.AccessLog.JSON; }
-                    default -> { }
+                    case "true", "combined", "text" -> {
+                        return ServerConfig.AccessLog.COMBINED;
+                    }
+                    case "false", "off" -> {
+                        return ServerConfig.AccessLog.OFF;
+                    }
+                    case "json" -> {
+                        return ServerConfig.AccessLog.JSON;
+                    }
+                    default -> {}
                 }
                 throw new ConfigException(field, "must be off, combined or json, got " + Values.quote(v));
             }
@@ -960,14 +1074,18 @@ public final class ConfigLoader {
                     String name = sep < 0 ? expr : expr.substring(0, sep);
                     String fallback = sep < 0 ? null : expr.substring(sep + 2);
                     if (!VAR_NAME.matcher(name).matches()) {
-                        throw new ConfigException(field, "has a bad variable name in ${" + Values.shorten(expr)
-                                + "}; write ${NAME} or ${NAME:-default}");
+                        throw new ConfigException(
+                                field,
+                                "has a bad variable name in ${" + Values.shorten(expr)
+                                        + "}; write ${NAME} or ${NAME:-default}");
                     }
                     String value = env.get(name);
                     if (value == null || fallback != null && value.isEmpty()) {
                         if (fallback == null) {
-                            throw new ConfigException(field, "environment variable " + name
-                                    + " is not set (write ${" + name + ":-} to make it optional)");
+                            throw new ConfigException(
+                                    field,
+                                    "environment variable " + name + " is not set (write ${" + name
+                                            + ":-} to make it optional)");
                         }
                         value = fallback;
                     }
@@ -996,9 +1114,12 @@ public final class ConfigLoader {
             String name = names.next();
             if (!known.contains(name)) {
                 String suggestion = suggest(name, known);
-                throw new ConfigException(prefix + name, "unknown field"
-                        + (suggestion != null ? " (did you mean '" + suggestion + "'?)"
-                                : "; known fields: " + String.join(", ", known)));
+                throw new ConfigException(
+                        prefix + name,
+                        "unknown field"
+                                + (suggestion != null
+                                        ? " (did you mean '" + suggestion + "'?)"
+                                        : "; known fields: " + String.join(", ", known)));
             }
         }
     }
@@ -1080,11 +1201,18 @@ public final class ConfigLoader {
     private static ConfigException fromCore(IllegalArgumentException ex, String fallbackField) {
         String msg = String.valueOf(ex.getMessage());
         String[][] prefixes = {
-                {"revalidate", "revalidate"}, {"expire", "expire"}, {"error-revalidate", "error-revalidate"},
-                {"hit-for-pass", "hit-for-pass"}, {"max-variants", "max-variants"},
-                {"cacheable-statuses", "cacheable-statuses"}, {"max-body", "max-body"},
-                {"timeouts.render", "timeouts.render"}, {"query", "query"}, {"routes[].match", ".match"},
-                {"routes[].revalidate", ".revalidate"}};
+            {"revalidate", "revalidate"},
+            {"expire", "expire"},
+            {"error-revalidate", "error-revalidate"},
+            {"hit-for-pass", "hit-for-pass"},
+            {"max-variants", "max-variants"},
+            {"cacheable-statuses", "cacheable-statuses"},
+            {"max-body", "max-body"},
+            {"timeouts.render", "timeouts.render"},
+            {"query", "query"},
+            {"routes[].match", ".match"},
+            {"routes[].revalidate", ".revalidate"}
+        };
         for (String[] p : prefixes) {
             if (msg.startsWith(p[0])) {
                 String field = p[1].startsWith(".") ? fallbackField + p[1] : p[1];

@@ -41,18 +41,31 @@ public record Front(
         boolean h2c) {
 
     /** A PEM certificate chain and private key, reloaded when either file changes. */
-    public record Tls(Path certificate, Path key) { }
+    public record Tls(Path certificate, Path key) {}
 
-    public static final Front DEFAULTS = new Front(List.of(), null, TrustedProxies.NONE, false, null, 10_000,
-            4L << 30, 8 * 1024, 32 * 1024, Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(75),
-            null, true);
+    public static final Front DEFAULTS = new Front(
+            List.of(),
+            null,
+            TrustedProxies.NONE,
+            false,
+            null,
+            10_000,
+            4L << 30,
+            8 * 1024,
+            32 * 1024,
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(60),
+            Duration.ofSeconds(75),
+            null,
+            true);
 
     public Front {
         hosts = hosts.stream().map(Front::normaliseHost).toList();
         if (unlistedHost != null) {
             unlistedHost = normaliseHost(unlistedHost);
             if (!hosts.contains(unlistedHost)) {
-                throw new ConfigException("unlisted-host", "must be one of hosts " + hosts + ", got \"" + unlistedHost + "\"");
+                throw new ConfigException(
+                        "unlisted-host", "must be one of hosts " + hosts + ", got \"" + unlistedHost + "\"");
             }
         }
         if (maxConnections < 1) {
@@ -62,7 +75,8 @@ public record Front(
             throw new ConfigException("limits.request-body", "must not be negative");
         }
         if (maxRequestLine < 256) {
-            throw new ConfigException("limits.request-line", "must be at least 256 bytes, got \"" + maxRequestLine + "\"");
+            throw new ConfigException(
+                    "limits.request-line", "must be at least 256 bytes, got \"" + maxRequestLine + "\"");
         }
         if (maxHeaderBlock < 1024) {
             throw new ConfigException("limits.header-block", "must be at least 1 KiB, got \"" + maxHeaderBlock + "\"");
@@ -91,27 +105,92 @@ public record Front(
     }
 
     public Front withTls(Tls v) {
-        return new Front(hosts, unlistedHost, trustedProxies, preserveHost, scheme, maxConnections, maxRequestBody,
-                maxRequestLine, maxHeaderBlock, headerTimeout, idleTimeout, keepAliveTimeout, v, h2c);
+        return new Front(
+                hosts,
+                unlistedHost,
+                trustedProxies,
+                preserveHost,
+                scheme,
+                maxConnections,
+                maxRequestBody,
+                maxRequestLine,
+                maxHeaderBlock,
+                headerTimeout,
+                idleTimeout,
+                keepAliveTimeout,
+                v,
+                h2c);
     }
 
     public Front withLimits(int connections, long requestBody) {
-        return new Front(hosts, unlistedHost, trustedProxies, preserveHost, scheme, connections, requestBody,
-                maxRequestLine, maxHeaderBlock, headerTimeout, idleTimeout, keepAliveTimeout, tls, h2c);
+        return new Front(
+                hosts,
+                unlistedHost,
+                trustedProxies,
+                preserveHost,
+                scheme,
+                connections,
+                requestBody,
+                maxRequestLine,
+                maxHeaderBlock,
+                headerTimeout,
+                idleTimeout,
+                keepAliveTimeout,
+                tls,
+                h2c);
     }
 
     public Front withTimeouts(Duration header, Duration idle, Duration keepAlive) {
-        return new Front(hosts, unlistedHost, trustedProxies, preserveHost, scheme, maxConnections, maxRequestBody,
-                maxRequestLine, maxHeaderBlock, header, idle, keepAlive, tls, h2c);
+        return new Front(
+                hosts,
+                unlistedHost,
+                trustedProxies,
+                preserveHost,
+                scheme,
+                maxConnections,
+                maxRequestBody,
+                maxRequestLine,
+                maxHeaderBlock,
+                header,
+                idle,
+                keepAlive,
+                tls,
+                h2c);
     }
 
     public Front withHosts(List<String> v, String unlisted) {
-        return new Front(v, unlisted, trustedProxies, preserveHost, scheme, maxConnections, maxRequestBody, maxRequestLine,
-                maxHeaderBlock, headerTimeout, idleTimeout, keepAliveTimeout, tls, h2c);
+        return new Front(
+                v,
+                unlisted,
+                trustedProxies,
+                preserveHost,
+                scheme,
+                maxConnections,
+                maxRequestBody,
+                maxRequestLine,
+                maxHeaderBlock,
+                headerTimeout,
+                idleTimeout,
+                keepAliveTimeout,
+                tls,
+                h2c);
     }
 
     public Front withTrustedProxies(TrustedProxies v) {
-        return new Front(hosts, unlistedHost, v, preserveHost, scheme, maxConnections, maxRequestBody, maxRequestLine,
-                maxHeaderBlock, headerTimeout, idleTimeout, keepAliveTimeout, tls, h2c);
+        return new Front(
+                hosts,
+                unlistedHost,
+                v,
+                preserveHost,
+                scheme,
+                maxConnections,
+                maxRequestBody,
+                maxRequestLine,
+                maxHeaderBlock,
+                headerTimeout,
+                idleTimeout,
+                keepAliveTimeout,
+                tls,
+                h2c);
     }
 }

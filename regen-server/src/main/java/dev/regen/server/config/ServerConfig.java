@@ -42,28 +42,84 @@ public record ServerConfig(
         Front front) {
 
     /** The access log's format. */
-    public enum AccessLog { OFF, COMBINED, JSON }
+    public enum AccessLog {
+        OFF,
+        COMBINED,
+        JSON
+    }
 
     /** With the access log on stdout in {@code format}, and the default front door. */
-    public ServerConfig(URI origin, String listenHost, int listenPort, RegenConfig engine, String secret,
-                        StoreSpec store, long memoryBytes, Duration connectTimeout, String webhookPath,
-                        boolean metricsPublic, AccessLog format) {
-        this(origin, listenHost, listenPort, engine, secret, store, memoryBytes, connectTimeout, webhookPath,
-                metricsPublic, format, null, Front.DEFAULTS);
+    public ServerConfig(
+            URI origin,
+            String listenHost,
+            int listenPort,
+            RegenConfig engine,
+            String secret,
+            StoreSpec store,
+            long memoryBytes,
+            Duration connectTimeout,
+            String webhookPath,
+            boolean metricsPublic,
+            AccessLog format) {
+        this(
+                origin,
+                listenHost,
+                listenPort,
+                engine,
+                secret,
+                store,
+                memoryBytes,
+                connectTimeout,
+                webhookPath,
+                metricsPublic,
+                format,
+                null,
+                Front.DEFAULTS);
     }
 
     /** With the access log on stdout (combined) or off. */
-    public ServerConfig(URI origin, String listenHost, int listenPort, RegenConfig engine, String secret,
-                        StoreSpec store, long memoryBytes, Duration connectTimeout, String webhookPath,
-                        boolean metricsPublic, boolean accessLog) {
-        this(origin, listenHost, listenPort, engine, secret, store, memoryBytes, connectTimeout, webhookPath,
-                metricsPublic, accessLog ? AccessLog.COMBINED : AccessLog.OFF);
+    public ServerConfig(
+            URI origin,
+            String listenHost,
+            int listenPort,
+            RegenConfig engine,
+            String secret,
+            StoreSpec store,
+            long memoryBytes,
+            Duration connectTimeout,
+            String webhookPath,
+            boolean metricsPublic,
+            boolean accessLog) {
+        this(
+                origin,
+                listenHost,
+                listenPort,
+                engine,
+                secret,
+                store,
+                memoryBytes,
+                connectTimeout,
+                webhookPath,
+                metricsPublic,
+                accessLog ? AccessLog.COMBINED : AccessLog.OFF);
     }
 
     /** The same, with another front door. */
     public ServerConfig withFront(Front f) {
-        return new ServerConfig(origin, listenHost, listenPort, engine, secret, store, memoryBytes, connectTimeout,
-                webhookPath, metricsPublic, accessLog, accessLogFile, f);
+        return new ServerConfig(
+                origin,
+                listenHost,
+                listenPort,
+                engine,
+                secret,
+                store,
+                memoryBytes,
+                connectTimeout,
+                webhookPath,
+                metricsPublic,
+                accessLog,
+                accessLogFile,
+                f);
     }
 
     public static final String DEFAULT_LISTEN_HOST = "0.0.0.0";
@@ -83,8 +139,8 @@ public record ServerConfig(
         }
         String scheme = origin.getScheme();
         if (!"http".equalsIgnoreCase(scheme) && !"https".equalsIgnoreCase(scheme) || origin.getHost() == null) {
-            throw new ConfigException("origin", "must be an http:// or https:// URL with a host, got "
-                    + Values.quote(origin.toString()));
+            throw new ConfigException(
+                    "origin", "must be an http:// or https:// URL with a host, got " + Values.quote(origin.toString()));
         }
         if (listenHost == null || listenHost.isBlank()) {
             throw new ConfigException("listen", "the host must not be empty");
@@ -95,8 +151,10 @@ public record ServerConfig(
         Objects.requireNonNull(engine, "engine");
         if (secret != null && secret.length() < MIN_SECRET_LENGTH) {
             // The value is never shown: it is a secret, even a bad one.
-            throw new ConfigException("secret", "must be at least " + MIN_SECRET_LENGTH
-                    + " characters, got " + secret.length() + " (generate one with: openssl rand -hex 32)");
+            throw new ConfigException(
+                    "secret",
+                    "must be at least " + MIN_SECRET_LENGTH + " characters, got " + secret.length()
+                            + " (generate one with: openssl rand -hex 32)");
         }
         if (store == null) {
             throw new ConfigException("store", "must not be null");
@@ -105,15 +163,18 @@ public record ServerConfig(
             throw new ConfigException("memory", "must be a positive size, got \"" + memoryBytes + "\"");
         }
         if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()) {
-            throw new ConfigException("timeouts.connect", "must be a positive duration, got \"" + connectTimeout + "\"");
+            throw new ConfigException(
+                    "timeouts.connect", "must be a positive duration, got \"" + connectTimeout + "\"");
         }
         Objects.requireNonNull(front, "front");
         if (webhookPath == null || !webhookPath.startsWith("/")) {
-            throw new ConfigException("webhook-path", "must start with /, got " + Values.quote(String.valueOf(webhookPath)));
+            throw new ConfigException(
+                    "webhook-path", "must start with /, got " + Values.quote(String.valueOf(webhookPath)));
         }
         Objects.requireNonNull(accessLog, "accessLog");
         if (accessLogFile != null && accessLog == AccessLog.OFF) {
-            throw new ConfigException("access-log-file", "is set but access-log is off: set access-log: json or combined");
+            throw new ConfigException(
+                    "access-log-file", "is set but access-log is off: set access-log: json or combined");
         }
     }
 
@@ -125,7 +186,9 @@ public record ServerConfig(
     /** Like the record's, with the secret and the bypass token hidden (configs end up in logs). */
     @Override
     public String toString() {
-        RegenConfig shownEngine = engine.bypassToken() == null ? engine : engine.toBuilder().bypassToken("***").build();
+        RegenConfig shownEngine = engine.bypassToken() == null
+                ? engine
+                : engine.toBuilder().bypassToken("***").build();
         return "ServerConfig[origin=" + origin
                 + ", listenHost=" + listenHost
                 + ", listenPort=" + listenPort

@@ -130,12 +130,15 @@ public sealed interface StoreSpec {
             }
         }
         String lower = v.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("redis://") || lower.startsWith("rediss://") || lower.startsWith("redis-sentinel://")
+        if (lower.startsWith("redis://")
+                || lower.startsWith("rediss://")
+                || lower.startsWith("redis-sentinel://")
                 || lower.startsWith("rediss-sentinel://")) {
-            return new Redis(parseRedis(v, lower.startsWith("redis-sentinel://") || lower.startsWith("rediss-sentinel://")));
+            return new Redis(
+                    parseRedis(v, lower.startsWith("redis-sentinel://") || lower.startsWith("rediss-sentinel://")));
         }
-        throw new ConfigException("store",
-                "must be memory, embedded:DIR or redis://HOST:PORT, got \"" + Values.shorten(v) + "\"");
+        throw new ConfigException(
+                "store", "must be memory, embedded:DIR or redis://HOST:PORT, got \"" + Values.shorten(v) + "\"");
     }
 
     /** The options after {@code embedded:DIR?}: {@code max-size=SIZE} is the only one. Returns the size. */
@@ -145,14 +148,16 @@ public sealed interface StoreSpec {
             int eq = option.indexOf('=');
             String name = eq < 0 ? option : option.substring(0, eq);
             if (!name.equals("max-size")) {
-                throw new ConfigException("store", "unknown option \"" + Values.shorten(name)
-                        + "\" of embedded:DIR?…, the one known is max-size (e.g. embedded:./.regen?max-size=10GB)");
+                throw new ConfigException(
+                        "store",
+                        "unknown option \"" + Values.shorten(name)
+                                + "\" of embedded:DIR?…, the one known is max-size (e.g. embedded:./.regen?max-size=10GB)");
             }
             String value = eq < 0 ? "" : option.substring(eq + 1);
             maxSize = Values.size(value);
             if (maxSize == null) {
-                throw new ConfigException("store", "max-size must be a size like 500MB or 10GB, got \""
-                        + Values.shorten(value) + "\"");
+                throw new ConfigException(
+                        "store", "max-size must be a size like 500MB or 10GB, got \"" + Values.shorten(value) + "\"");
             }
         }
         return maxSize;
@@ -170,15 +175,18 @@ public sealed interface StoreSpec {
         // registry-based authority without host/port, so host and port are read from the authority.
         String authority = uri.getRawAuthority();
         if (authority == null || authority.isEmpty()) {
-            throw new ConfigException("store", "Redis URI needs a host, e.g. redis://127.0.0.1:6379, got \"" + shown + "\"");
+            throw new ConfigException(
+                    "store", "Redis URI needs a host, e.g. redis://127.0.0.1:6379, got \"" + shown + "\"");
         }
         // one HOST[:PORT], or several, comma-separated: a Redis Cluster's seed nodes, or the Sentinels
         Pattern hostAndPort = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+)(?::(\\d{1,5}))?");
-        for (String hostPort : authority.substring(authority.lastIndexOf('@') + 1).split(",", -1)) {
+        for (String hostPort :
+                authority.substring(authority.lastIndexOf('@') + 1).split(",", -1)) {
             Matcher m = hostAndPort.matcher(hostPort);
             if (!m.matches()) {
-                throw new ConfigException("store", "Redis URI needs HOST, HOST:PORT or HOST1:PORT1,HOST2:PORT2,… after //, got \""
-                        + shown + "\"");
+                throw new ConfigException(
+                        "store",
+                        "Redis URI needs HOST, HOST:PORT or HOST1:PORT1,HOST2:PORT2,… after //, got \"" + shown + "\"");
             }
             if (m.group(2) != null) {
                 int port = Integer.parseInt(m.group(2));
@@ -189,7 +197,8 @@ public sealed interface StoreSpec {
         }
         String path = uri.getPath();
         if (path != null && !path.isEmpty() && !path.equals("/") && !path.matches("/\\d{1,5}")) {
-            throw new ConfigException("store", "the path of a Redis URI is a database number (/0, /1, …), got \"" + shown + "\"");
+            throw new ConfigException(
+                    "store", "the path of a Redis URI is a database number (/0, /1, …), got \"" + shown + "\"");
         }
         if (uri.getFragment() != null && !sentinel) {
             throw new ConfigException("store", "a Redis URI has no #fragment, got \"" + shown + "\"");

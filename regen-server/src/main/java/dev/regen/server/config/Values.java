@@ -11,8 +11,7 @@ final class Values {
     private static final Pattern DURATION = Pattern.compile("(-?\\d+)\\s*(ms|s|m|h|d)?");
     private static final Pattern SIZE = Pattern.compile("(-?\\d+)\\s*([KMGT]i?B|B)?", Pattern.CASE_INSENSITIVE);
 
-    private Values() {
-    }
+    private Values() {}
 
     /**
      * A duration: a bare integer is seconds; otherwise an integer with one unit of {@code ms}, {@code s},

@@ -1,8 +1,8 @@
 package dev.regen.server.demo;
 
-import dev.regen.http.Html;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.regen.http.Html;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -63,12 +63,13 @@ public final class DemoSite implements AutoCloseable {
     private static final int MAX_COUNTED_PATHS = 10_000;
 
     private static final String[] SUBJECTS = {
-            "Stale-while-revalidate", "Cache tags", "Single-flight rendering", "The render counter",
-            "Incremental static regeneration", "On-demand revalidation", "Cache keys", "The Age header",
-            "Soft purges", "Warming a cache"};
+        "Stale-while-revalidate", "Cache tags", "Single-flight rendering", "The render counter",
+        "Incremental static regeneration", "On-demand revalidation", "Cache keys", "The Age header",
+        "Soft purges", "Warming a cache"
+    };
     private static final String[] ANGLES = {
-            "explained in five minutes", "in practice", "without the hype", "and why it matters",
-            "for the impatient"};
+        "explained in five minutes", "in practice", "without the hype", "and why it matters", "for the impatient"
+    };
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -77,10 +78,12 @@ public final class DemoSite implements AutoCloseable {
     private final AtomicLong total = new AtomicLong();
     /** Pages being rendered now (not {@code /__renders}, not the sitemap), and the most there ever were at once. */
     private final AtomicInteger current = new AtomicInteger();
+
     private final AtomicInteger maxConcurrent = new AtomicInteger();
     private volatile String publicBase = DEFAULT_PUBLIC_BASE;
     /** Where the counts are kept, or null; written by {@link #saver} when {@link #dirty}. */
     private final Path countsFile;
+
     private final ScheduledExecutorService saver;
     private final AtomicBoolean dirty = new AtomicBoolean();
 
@@ -243,8 +246,10 @@ public final class DemoSite implements AutoCloseable {
             return;
         }
         StringBuilder b = new StringBuilder("# regen demo: renders per page, kept beside the store\n")
-                .append(total.get()).append(" total\n");
-        new TreeMap<>(renders).forEach((p, c) -> b.append(c.get()).append(' ').append(p).append('\n'));
+                .append(total.get())
+                .append(" total\n");
+        new TreeMap<>(renders)
+                .forEach((p, c) -> b.append(c.get()).append(' ').append(p).append('\n'));
         try {
             Files.createDirectories(countsFile.toAbsolutePath().getParent());
             Path tmp = countsFile.resolveSibling(countsFile.getFileName() + ".tmp");
@@ -302,7 +307,7 @@ public final class DemoSite implements AutoCloseable {
         }
     }
 
-    private record Page(int status, String tag, String html) { }
+    private record Page(int status, String tag, String html) {}
 
     private Page render(String path, long n) {
         sleep(renderDelay);
@@ -321,7 +326,9 @@ public final class DemoSite implements AutoCloseable {
         total.incrementAndGet();
         AtomicLong c = renders.get(path);
         if (c == null) {
-            c = renders.size() < MAX_COUNTED_PATHS ? renders.computeIfAbsent(path, p -> new AtomicLong()) : new AtomicLong();
+            c = renders.size() < MAX_COUNTED_PATHS
+                    ? renders.computeIfAbsent(path, p -> new AtomicLong())
+                    : new AtomicLong();
         }
         return c.incrementAndGet();
     }
@@ -401,7 +408,9 @@ public final class DemoSite implements AutoCloseable {
         String base = Html.escape(publicBase);
         StringBuilder b = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
                 .append("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n")
-                .append("  <url><loc>").append(base).append("/</loc></url>\n");
+                .append("  <url><loc>")
+                .append(base)
+                .append("/</loc></url>\n");
         for (int i = 1; i <= POSTS; i++) {
             b.append("  <url><loc>").append(base).append("/posts/").append(i).append("</loc></url>\n");
         }
@@ -411,11 +420,17 @@ public final class DemoSite implements AutoCloseable {
     private String indexPage(long n, long renderedAt) {
         StringBuilder list = new StringBuilder("<ol class=\"posts\">\n");
         for (int i = 1; i <= POSTS; i++) {
-            list.append("  <li><a href=\"/posts/").append(i).append("\">").append(Html.escape(title(i)))
+            list.append("  <li><a href=\"/posts/")
+                    .append(i)
+                    .append("\">")
+                    .append(Html.escape(title(i)))
                     .append("</a></li>\n");
         }
         list.append("</ol>\n");
-        return page("The Regen demo blog", n, renderedAt,
+        return page(
+                "The Regen demo blog",
+                n,
+                renderedAt,
                 "<h1>The Regen demo blog</h1>\n"
                         + "<p class=\"lede\">" + POSTS + " posts, rendered on the server, slowly on purpose.</p>\n"
                         + WATCH
@@ -425,10 +440,15 @@ public final class DemoSite implements AutoCloseable {
     private String postPage(int post, long n, long renderedAt) {
         String title = Html.escape(title(post));
         StringBuilder nav = new StringBuilder("<nav class=\"pager\">");
-        nav.append(post > 1 ? "<a rel=\"prev\" href=\"/posts/" + (post - 1) + "\">&larr; Previous</a>" : "<span></span>");
-        nav.append(post < POSTS ? "<a rel=\"next\" href=\"/posts/" + (post + 1) + "\">Next &rarr;</a>" : "<span></span>");
+        nav.append(
+                post > 1 ? "<a rel=\"prev\" href=\"/posts/" + (post - 1) + "\">&larr; Previous</a>" : "<span></span>");
+        nav.append(
+                post < POSTS ? "<a rel=\"next\" href=\"/posts/" + (post + 1) + "\">Next &rarr;</a>" : "<span></span>");
         nav.append("</nav>\n");
-        return page(title + " — Regen demo", n, renderedAt,
+        return page(
+                title + " — Regen demo",
+                n,
+                renderedAt,
                 "<p class=\"crumbs\"><a href=\"/\">&larr; All posts</a></p>\n"
                         + "<h1>" + title + "</h1>\n"
                         + "<p class=\"lede\">Post " + post + " of " + POSTS + ".</p>\n"
@@ -444,14 +464,18 @@ public final class DemoSite implements AutoCloseable {
     }
 
     private String notFoundPage(String path, long n, long renderedAt) {
-        return page("Not found — Regen demo", n, renderedAt,
+        return page(
+                "Not found — Regen demo",
+                n,
+                renderedAt,
                 "<h1>Not found</h1>\n<p>There is no page at <code>" + Html.escape(path) + "</code>. "
                         + "<a href=\"/\">Back to all posts</a>.</p>\n"
                         + WATCH);
     }
 
     private static String page(String title, long n, long renderedAt, String content) {
-        String iso = Instant.ofEpochMilli(renderedAt).truncatedTo(ChronoUnit.MILLIS).toString();
+        String iso =
+                Instant.ofEpochMilli(renderedAt).truncatedTo(ChronoUnit.MILLIS).toString();
         return "<!doctype html>\n<html lang=\"en\">\n<head>\n"
                 + "<meta charset=\"utf-8\">\n"
                 + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

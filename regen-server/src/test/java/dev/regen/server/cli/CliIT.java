@@ -40,8 +40,10 @@ class CliIT {
     private static final String SECRET = "cli-it-secret-0123456789abcdef";
     private static final Path JAVA = Path.of(System.getProperty("java.home"), "bin", "java");
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
     private final List<Child> children = new ArrayList<>();
     private final List<DemoSite> origins = new ArrayList<>();
     private final AtomicInteger counter = new AtomicInteger();
@@ -94,8 +96,13 @@ class CliIT {
     /** Starts {@code regen args…} with {@code REGEN_SECRET} set to {@code secret} (null: unset). */
     private Child start(String secret, String... args) throws IOException {
         int n = counter.incrementAndGet();
-        List<String> cmd = new ArrayList<>(List.of(JAVA.toString(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        List<String> cmd = new ArrayList<>(List.of(
+                JAVA.toString(),
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .directory(dir.toFile()) // a stray default store (./.regen) lands in the temp dir
@@ -134,14 +141,23 @@ class CliIT {
 
     /** {@code regen serve} in front of {@code origin} on the embedded store, once its port accepts. */
     private Child serve(DemoSite origin, int port, String secret) throws Exception {
-        Child c = start(secret, "serve", "--origin", "http://127.0.0.1:" + origin.port(), "--port", String.valueOf(port),
-                "--store", "embedded:" + dir.resolve("store-" + port));
+        Child c = start(
+                secret,
+                "serve",
+                "--origin",
+                "http://127.0.0.1:" + origin.port(),
+                "--port",
+                String.valueOf(port),
+                "--store",
+                "embedded:" + dir.resolve("store-" + port));
         awaitListening(c, port);
         return c;
     }
 
     private HttpRequest get(int port, String path) {
-        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(10)).build();
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10))
+                .build();
     }
 
     private HttpResponse<String> send(int port, String path) throws Exception {
@@ -206,14 +222,17 @@ class CliIT {
         Child c = run(null, "store", "check", store.toString());
 
         assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(0);
-        assertThat(c.stdout()).contains("integrity check: ok").contains("entries: 20 read back").endsWith("ok\n");
+        assertThat(c.stdout())
+                .contains("integrity check: ok")
+                .contains("entries: 20 read back")
+                .endsWith("ok\n");
     }
 
     @Test
     void storeCheck_damagedValue_exits1NamingTheEntry() throws Exception {
         Path store = storeOf20Pages("damaged");
         try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + store.resolve("regen.db"));
-             Statement st = db.createStatement()) {
+                Statement st = db.createStatement()) {
             st.execute("UPDATE bodies SET value = zeroblob(4999) || x'01'"
                     + " WHERE id = (SELECT id FROM entries WHERE key = 'page:/p/7')");
         }
@@ -221,7 +240,9 @@ class CliIT {
         Child c = run(null, "store", "check", store.toString());
 
         assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(1);
-        assertThat(c.stdout()).contains("1 corrupt").contains("entry page:/p/7: a value that does not match its checksum")
+        assertThat(c.stdout())
+                .contains("1 corrupt")
+                .contains("entry page:/p/7: a value that does not match its checksum")
                 .contains("CORRUPT");
     }
 
@@ -239,11 +260,17 @@ class CliIT {
         Child relative = start(SECRET, "revalidate", "--url", "http://127.0.0.1:9", "--path", "p/1");
         Child badUrl = start(SECRET, "revalidate", "--url", "127.0.0.1:9", "--path", "/p/1");
 
-        assertThat(noTarget.exitWithin(Duration.ofSeconds(20))).as(noTarget.describe()).isEqualTo(2);
+        assertThat(noTarget.exitWithin(Duration.ofSeconds(20)))
+                .as(noTarget.describe())
+                .isEqualTo(2);
         assertThat(noTarget.stderr()).contains("--path").contains("--tag");
-        assertThat(relative.exitWithin(Duration.ofSeconds(20))).as(relative.describe()).isEqualTo(2);
+        assertThat(relative.exitWithin(Duration.ofSeconds(20)))
+                .as(relative.describe())
+                .isEqualTo(2);
         assertThat(relative.stderr()).contains("p/1");
-        assertThat(badUrl.exitWithin(Duration.ofSeconds(20))).as(badUrl.describe()).isEqualTo(2);
+        assertThat(badUrl.exitWithin(Duration.ofSeconds(20)))
+                .as(badUrl.describe())
+                .isEqualTo(2);
         assertThat(badUrl.stderr()).contains("--url");
     }
 
@@ -283,7 +310,9 @@ class CliIT {
         assertThat(origin.renders("/posts/1")).isEqualTo(1);
 
         server.process.destroy(); // SIGTERM
-        assertThat(server.exitWithin(Duration.ofSeconds(15))).as(server.describe()).isEqualTo(0);
+        assertThat(server.exitWithin(Duration.ofSeconds(15)))
+                .as(server.describe())
+                .isEqualTo(0);
         assertThat(server.stderr()).as("no stack trace on a clean stop").doesNotContain("\tat ");
     }
 
@@ -294,8 +323,15 @@ class CliIT {
         awaitListening(demoOrigin, originPort);
         int port = freePort();
         Path config = Files.writeString(dir.resolve("loopback.yaml"), "listen: 127.0.0.1:" + port + "\n");
-        Child server = start(null, "serve", "--origin", "http://127.0.0.1:" + originPort, "--config", config.toString(),
-                "--store", "memory");
+        Child server = start(
+                null,
+                "serve",
+                "--origin",
+                "http://127.0.0.1:" + originPort,
+                "--config",
+                config.toString(),
+                "--store",
+                "memory");
         awaitListening(server, port);
 
         HttpResponse<String> first = send(port, "/posts/1");
@@ -306,8 +342,12 @@ class CliIT {
 
         server.process.destroy();
         demoOrigin.process.destroy();
-        assertThat(server.exitWithin(Duration.ofSeconds(15))).as(server.describe()).isEqualTo(0);
-        assertThat(demoOrigin.exitWithin(Duration.ofSeconds(15))).as(demoOrigin.describe()).isEqualTo(0);
+        assertThat(server.exitWithin(Duration.ofSeconds(15)))
+                .as(server.describe())
+                .isEqualTo(0);
+        assertThat(demoOrigin.exitWithin(Duration.ofSeconds(15)))
+                .as(demoOrigin.describe())
+                .isEqualTo(0);
         assertThat(demoOrigin.stderr()).contains("demo origin listening on http://127.0.0.1:" + originPort);
     }
 
@@ -335,21 +375,25 @@ class CliIT {
         int port = freePort();
         Child server = serve(origin, port, null);
 
-        CompletableFuture<HttpResponse<String>> inFlight = http.sendAsync(get(port, "/posts/2"),
-                HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> inFlight =
+                http.sendAsync(get(port, "/posts/2"), HttpResponse.BodyHandlers.ofString());
         // rather than a fixed sleep: wait until the origin has begun the render (it counts, then sleeps)
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (origin.renders("/posts/2") == 0 && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertThat(origin.renders("/posts/2")).as("the request reached the origin").isEqualTo(1);
+        assertThat(origin.renders("/posts/2"))
+                .as("the request reached the origin")
+                .isEqualTo(1);
         assertThat(inFlight).as("the render takes 1.5 s").isNotDone();
         server.process.destroy(); // SIGTERM while the origin is still rendering
 
         HttpResponse<String> r = inFlight.get(10, TimeUnit.SECONDS);
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).contains("</html>");
-        assertThat(server.exitWithin(Duration.ofSeconds(15))).as(server.describe()).isEqualTo(0);
+        assertThat(server.exitWithin(Duration.ofSeconds(15)))
+                .as(server.describe())
+                .isEqualTo(0);
         assertThat(server.stderr()).as("no stack trace on a clean stop").doesNotContain("\tat ");
     }
 
@@ -367,8 +411,9 @@ class CliIT {
 
         assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(0);
         // read since its render: re-rendered at once (eager revalidation)
-        assertThat(c.stdout()).startsWith("revalidated 1 entry (soft) for paths [/posts/1]; 1 with recent traffic "
-                + "re-rendering now");
+        assertThat(c.stdout())
+                .startsWith(
+                        "revalidated 1 entry (soft) for paths [/posts/1]; 1 with recent traffic " + "re-rendering now");
         assertThat(cacheStatus(send(port, "/posts/1"))).isIn("STALE", "HIT");
     }
 
@@ -382,8 +427,16 @@ class CliIT {
         Path secretFile = Files.writeString(dir.resolve("secret"), SECRET + "\n");
 
         // the file wins over a wrong $REGEN_SECRET
-        Child c = run("wrong-secret-0123456789abcdef", "revalidate", "--url", "http://127.0.0.1:" + port + "/",
-                "--tag", "posts", "--hard", "--secret-file", secretFile.toString());
+        Child c = run(
+                "wrong-secret-0123456789abcdef",
+                "revalidate",
+                "--url",
+                "http://127.0.0.1:" + port + "/",
+                "--tag",
+                "posts",
+                "--hard",
+                "--secret-file",
+                secretFile.toString());
 
         assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(0);
         assertThat(c.stdout()).startsWith("revalidated 2 entries (hard) for tags [posts]");
@@ -397,12 +450,21 @@ class CliIT {
         serve(origin, port, SECRET);
         send(port, "/posts/1");
 
-        Child c = run("wrong-secret-0123456789abcdef", "revalidate", "--url", "http://127.0.0.1:" + port,
-                "--path", "/posts/1");
+        Child c = run(
+                "wrong-secret-0123456789abcdef",
+                "revalidate",
+                "--url",
+                "http://127.0.0.1:" + port,
+                "--path",
+                "/posts/1");
 
         assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(1);
-        assertThat(c.stderr()).startsWith("regen: revalidation failed: HTTP 401: ").doesNotContain("wrong-secret");
-        assertThat(cacheStatus(send(port, "/posts/1"))).as("a rejected call changes nothing").isEqualTo("HIT");
+        assertThat(c.stderr())
+                .startsWith("regen: revalidation failed: HTTP 401: ")
+                .doesNotContain("wrong-secret");
+        assertThat(cacheStatus(send(port, "/posts/1")))
+                .as("a rejected call changes nothing")
+                .isEqualTo("HIT");
     }
 
     // ------------------------------------------------------------------------ start-up errors and notes
@@ -413,13 +475,17 @@ class CliIT {
         Child typo = start(null, "serv");
         Child option = start(null, "serve", "--revalidte", "5");
 
-        assertThat(version.exitWithin(Duration.ofSeconds(20))).as(version.describe()).isEqualTo(2);
-        assertThat(version.stderr()).isEqualTo("regen: unknown command 'version'; did you mean 'regen --version'?\n"
-                + "See 'regen --help'.\n");
+        assertThat(version.exitWithin(Duration.ofSeconds(20)))
+                .as(version.describe())
+                .isEqualTo(2);
+        assertThat(version.stderr())
+                .isEqualTo("regen: unknown command 'version'; did you mean 'regen --version'?\n"
+                        + "See 'regen --help'.\n");
         assertThat(typo.exitWithin(Duration.ofSeconds(20))).isEqualTo(2);
         assertThat(typo.stderr()).startsWith("regen: unknown command 'serv'; did you mean 'regen serve'?\n");
         assertThat(option.exitWithin(Duration.ofSeconds(20))).isEqualTo(2);
-        assertThat(option.stderr()).startsWith("regen: unknown option '--revalidte'; did you mean 'regen serve --revalidate'?\n");
+        assertThat(option.stderr())
+                .startsWith("regen: unknown option '--revalidte'; did you mean 'regen serve --revalidate'?\n");
     }
 
     @Test
@@ -431,7 +497,8 @@ class CliIT {
             String[] lines = c.stdout().split("\n");
             for (int i = 0; i < lines.length; i++) {
                 assertThat(lines[i].length()).as(command + ": " + lines[i]).isLessThanOrEqualTo(Main.HELP_WIDTH);
-                assertThat(lines[i]).as(command + ": a URL ends the line and goes on in the next")
+                assertThat(lines[i])
+                        .as(command + ": a URL ends the line and goes on in the next")
                         .doesNotMatch(".*https?://\\S*[.:/]$");
             }
         }
@@ -441,15 +508,18 @@ class CliIT {
     void serve_portInUse_oneLineWithTheAddress_exits1() throws Exception {
         DemoSite origin = origin(Duration.ZERO);
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
-            Path config = Files.writeString(dir.resolve("taken.yaml"), "listen: 127.0.0.1:" + taken.getLocalPort()
-                    + "\nstore: memory\norigin: http://127.0.0.1:" + origin.port() + "\n");
+            Path config = Files.writeString(
+                    dir.resolve("taken.yaml"),
+                    "listen: 127.0.0.1:" + taken.getLocalPort() + "\nstore: memory\norigin: http://127.0.0.1:"
+                            + origin.port() + "\n");
 
             Child c = run(null, "serve", "--config", config.toString());
 
             assertThat(c.process.exitValue()).as(c.describe()).isEqualTo(1);
-            assertThat(c.stderr()).isEqualTo("regen: cannot listen on 127.0.0.1:" + taken.getLocalPort()
-                    + ": the address is already in use: another process listens there (another Regen?); stop it or"
-                    + " choose another port with --port (or listen: in the config)\n");
+            assertThat(c.stderr())
+                    .isEqualTo("regen: cannot listen on 127.0.0.1:" + taken.getLocalPort()
+                            + ": the address is already in use: another process listens there (another Regen?); stop it or"
+                            + " choose another port with --port (or listen: in the config)\n");
         }
     }
 
@@ -459,8 +529,15 @@ class CliIT {
         int deadOrigin = freePort();
         Path config = Files.writeString(dir.resolve("notes.yaml"), "listen: 127.0.0.1:" + port + "\nstore: memory\n");
 
-        Child c = start(null, "serve", "--config", config.toString(), "--origin", "http://127.0.0.1:" + deadOrigin,
-                "--revalidate", "5m");
+        Child c = start(
+                null,
+                "serve",
+                "--config",
+                config.toString(),
+                "--origin",
+                "http://127.0.0.1:" + deadOrigin,
+                "--revalidate",
+                "5m");
 
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!(c.stderr().contains("unreachable") && c.stderr().contains("no secret set"))) {
@@ -469,11 +546,14 @@ class CliIT {
             }
             Thread.sleep(50);
         }
-        assertThat(c.stderr()).contains("(store memory, revalidate 5 min)")
-                .contains("WARN  OriginHealth - the origin http://127.0.0.1:" + deadOrigin + " is unreachable (connection to"
-                        + " 127.0.0.1:" + deadOrigin + " refused); starting anyway: pages not cached yet get 502 until it is up")
-                .contains("INFO  regen - no secret set: the revalidation webhook, the admin API and the dashboard are off"
-                        + " (they answer 503); set REGEN_SECRET (or secret: in the config) to turn them on");
+        assertThat(c.stderr())
+                .contains("(store memory, revalidate 5 min)")
+                .contains("WARN  OriginHealth - the origin http://127.0.0.1:" + deadOrigin
+                        + " is unreachable (connection to" + " 127.0.0.1:" + deadOrigin
+                        + " refused); starting anyway: pages not cached yet get 502 until it is up")
+                .contains(
+                        "INFO  regen - no secret set: the revalidation webhook, the admin API and the dashboard are off"
+                                + " (they answer 503); set REGEN_SECRET (or secret: in the config) to turn them on");
         assertThat(send(port, "/posts/1").statusCode()).isEqualTo(502);
         c.process.destroy();
         assertThat(c.exitWithin(Duration.ofSeconds(15))).isEqualTo(0);
@@ -483,8 +563,10 @@ class CliIT {
     void serve_accessLogJson_stdoutCarriesOnlyJsonLines_theLogStaysOnStderr() throws Exception {
         DemoSite origin = origin(Duration.ZERO);
         int port = freePort();
-        Path config = Files.writeString(dir.resolve("access.yaml"), "listen: 127.0.0.1:" + port
-                + "\nstore: memory\naccess-log: json\norigin: http://127.0.0.1:" + origin.port() + "\n");
+        Path config = Files.writeString(
+                dir.resolve("access.yaml"),
+                "listen: 127.0.0.1:" + port + "\nstore: memory\naccess-log: json\norigin: http://127.0.0.1:"
+                        + origin.port() + "\n");
         Child c = start(SECRET, "serve", "--config", config.toString());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!c.stderr().contains("listening on")) {

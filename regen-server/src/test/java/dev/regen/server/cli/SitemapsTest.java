@@ -27,7 +27,8 @@ class SitemapsTest {
     }
 
     private static String urlset(String... locs) {
-        StringBuilder b = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"" + NS + "\">\n");
+        StringBuilder b =
+                new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"" + NS + "\">\n");
         for (String l : locs) {
             b.append("  <url><loc>").append(l).append("</loc><lastmod>2026-01-01</lastmod></url>\n");
         }
@@ -44,12 +45,15 @@ class SitemapsTest {
 
     @Test
     void parse_urlset_locsInOrder_escapesDecoded_whitespaceTrimmed() throws Exception {
-        Sitemaps.Parsed p = Sitemaps.parse(utf8(urlset("https://www.example.com/", "\n  https://www.example.com/a?x=1&amp;y=2  \n",
+        Sitemaps.Parsed p = Sitemaps.parse(utf8(urlset(
+                "https://www.example.com/",
+                "\n  https://www.example.com/a?x=1&amp;y=2  \n",
                 "<![CDATA[https://www.example.com/b]]>")));
 
         assertThat(p.index()).isFalse();
-        assertThat(p.locations()).containsExactly("https://www.example.com/", "https://www.example.com/a?x=1&y=2",
-                "https://www.example.com/b");
+        assertThat(p.locations())
+                .containsExactly(
+                        "https://www.example.com/", "https://www.example.com/a?x=1&y=2", "https://www.example.com/b");
     }
 
     @Test
@@ -62,7 +66,8 @@ class SitemapsTest {
         Sitemaps.Parsed p = Sitemaps.parse(gz.toByteArray());
 
         assertThat(p.index()).isTrue();
-        assertThat(p.locations()).containsExactly("https://www.example.com/s1.xml", "https://www.example.com/s2.xml.gz");
+        assertThat(p.locations())
+                .containsExactly("https://www.example.com/s1.xml", "https://www.example.com/s2.xml.gz");
     }
 
     @Test
@@ -98,11 +103,17 @@ class SitemapsTest {
     @Test
     void collect_followsIndexes_readsChildrenFromTheIndexHost_dedupes_skipsCycles() throws Exception {
         Map<String, String> docs = Map.of(
-                "http://127.0.0.1:9/sitemap.xml", index("https://www.example.com/a.xml", "https://www.example.com/b.xml",
-                        "https://www.example.com/sitemap.xml"),
+                "http://127.0.0.1:9/sitemap.xml",
+                        index(
+                                "https://www.example.com/a.xml",
+                                "https://www.example.com/b.xml",
+                                "https://www.example.com/sitemap.xml"),
                 "http://127.0.0.1:9/a.xml", urlset("https://www.example.com/", "https://www.example.com/posts/1"),
-                "http://127.0.0.1:9/b.xml", urlset("https://www.example.com/posts/1", "https://www.example.com/posts/2?p=1",
-                        "mailto:someone@example.com"));
+                "http://127.0.0.1:9/b.xml",
+                        urlset(
+                                "https://www.example.com/posts/1",
+                                "https://www.example.com/posts/2?p=1",
+                                "mailto:someone@example.com"));
         List<URI> fetched = new ArrayList<>();
 
         Sitemaps.Found found = Sitemaps.collect(URI.create("http://127.0.0.1:9/sitemap.xml"), uri -> {
@@ -114,8 +125,10 @@ class SitemapsTest {
             return utf8(d);
         });
 
-        assertThat(fetched).extracting(URI::toString).containsExactly("http://127.0.0.1:9/sitemap.xml",
-                "http://127.0.0.1:9/a.xml", "http://127.0.0.1:9/b.xml");
+        assertThat(fetched)
+                .extracting(URI::toString)
+                .containsExactly(
+                        "http://127.0.0.1:9/sitemap.xml", "http://127.0.0.1:9/a.xml", "http://127.0.0.1:9/b.xml");
         assertThat(found.sitemaps()).isEqualTo(3);
         assertThat(found.pages()).extracting(WarmCommand::target).containsExactly("/", "/posts/1", "/posts/2?p=1");
     }
@@ -123,18 +136,21 @@ class SitemapsTest {
     @Test
     void collect_unreadableChild_namesIt() {
         assertThatThrownBy(() -> Sitemaps.collect(URI.create("http://h/s.xml"), uri -> {
-            if (uri.getPath().equals("/s.xml")) {
-                return utf8(index("http://h/missing.xml"));
-            }
-            throw new IOException("answered HTTP 404");
-        })).hasMessage("sitemap http://h/missing.xml: answered HTTP 404");
+                    if (uri.getPath().equals("/s.xml")) {
+                        return utf8(index("http://h/missing.xml"));
+                    }
+                    throw new IOException("answered HTTP 404");
+                }))
+                .hasMessage("sitemap http://h/missing.xml: answered HTTP 404");
     }
 
     @Test
     void classify_byCacheStatus() {
-        assertThat(WarmCommand.classify("/a", 200, "MISS", "regen; fwd=uri-miss; stored=true", 0).kind())
+        assertThat(WarmCommand.classify("/a", 200, "MISS", "regen; fwd=uri-miss; stored=true", 0)
+                        .kind())
                 .isEqualTo(WarmCommand.Kind.RENDERED);
-        assertThat(WarmCommand.classify("/a", 200, "MISS", "regen; fwd=uri-miss; stored=false", 0).kind())
+        assertThat(WarmCommand.classify("/a", 200, "MISS", "regen; fwd=uri-miss; stored=false", 0)
+                        .kind())
                 .isEqualTo(WarmCommand.Kind.NOT_CACHEABLE);
         assertThat(WarmCommand.classify("/a", 200, "HIT", "", 0).kind()).isEqualTo(WarmCommand.Kind.FRESH);
         assertThat(WarmCommand.classify("/a", 200, "STALE", "", 0).kind()).isEqualTo(WarmCommand.Kind.STALE);

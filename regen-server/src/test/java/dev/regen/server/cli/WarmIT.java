@@ -41,9 +41,18 @@ class WarmIT {
         site = DemoSite.start("127.0.0.1", 0, Duration.ofMillis(40));
         // the sitemap lists public URLs on another host: warm must request their paths through --url
         site.setPublicBase("https://www.example.com");
-        ServerConfig cfg = new ServerConfig(URI.create("http://127.0.0.1:" + site.port()), "127.0.0.1", 0,
+        ServerConfig cfg = new ServerConfig(
+                URI.create("http://127.0.0.1:" + site.port()),
+                "127.0.0.1",
+                0,
                 RegenConfig.builder().revalidate(Duration.ofSeconds(3600)).build(),
-                null, new StoreSpec.Memory(), 64L << 20, Duration.ofSeconds(1), "/api/revalidate", false, false);
+                null,
+                new StoreSpec.Memory(),
+                64L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                false);
         server = RegenServer.start(cfg, new MemoryStore(64L << 20, InstantSource.system()), InstantSource.system());
     }
 
@@ -60,7 +69,7 @@ class WarmIT {
         return "http://127.0.0.1:" + server.port();
     }
 
-    private record Run(int exit, String out, String err) { }
+    private record Run(int exit, String out, String err) {}
 
     private static Run warm(String... args) {
         StringWriter out = new StringWriter();
@@ -86,7 +95,8 @@ class WarmIT {
         Run first = warm("--url", proxy(), "--sitemap", "/sitemap.xml", "--concurrency", "3");
 
         assertThat(first.exit()).as(first.out() + first.err()).isZero();
-        assertThat(first.out()).contains("warming 51 pages through " + proxy() + ", 3 at a time")
+        assertThat(first.out())
+                .contains("warming 51 pages through " + proxy() + ", 3 at a time")
                 .containsPattern("rendered +51 ")
                 .containsPattern("already cached +0 ")
                 .containsPattern("failed +0");
@@ -116,21 +126,31 @@ class WarmIT {
     void sitemapIndex_followed_childSitemapsReadFromTheIndexHost() throws Exception {
         sitemaps = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
         String ns = "http://www.sitemaps.org/schemas/sitemap/0.9";
-        serve("/sitemap_index.xml", "<?xml version=\"1.0\"?><sitemapindex xmlns=\"" + ns + "\">"
-                + "<sitemap><loc>https://www.example.com/sitemap-1.xml</loc></sitemap>"
-                + "<sitemap><loc>https://www.example.com/sitemap-2.xml</loc></sitemap></sitemapindex>");
-        serve("/sitemap-1.xml", "<urlset xmlns=\"" + ns + "\"><url><loc>https://www.example.com/posts/1</loc></url>"
-                + "<url><loc>https://www.example.com/posts/2</loc></url></urlset>");
-        serve("/sitemap-2.xml", "<urlset xmlns=\"" + ns + "\"><url><loc>https://www.example.com/posts/3</loc></url></urlset>");
+        serve(
+                "/sitemap_index.xml",
+                "<?xml version=\"1.0\"?><sitemapindex xmlns=\"" + ns + "\">"
+                        + "<sitemap><loc>https://www.example.com/sitemap-1.xml</loc></sitemap>"
+                        + "<sitemap><loc>https://www.example.com/sitemap-2.xml</loc></sitemap></sitemapindex>");
+        serve(
+                "/sitemap-1.xml",
+                "<urlset xmlns=\"" + ns + "\"><url><loc>https://www.example.com/posts/1</loc></url>"
+                        + "<url><loc>https://www.example.com/posts/2</loc></url></urlset>");
+        serve(
+                "/sitemap-2.xml",
+                "<urlset xmlns=\"" + ns + "\"><url><loc>https://www.example.com/posts/3</loc></url></urlset>");
         sitemaps.start();
 
-        Run run = warm("--url", proxy(), "--sitemap",
+        Run run = warm(
+                "--url",
+                proxy(),
+                "--sitemap",
                 "http://127.0.0.1:" + sitemaps.getAddress().getPort() + "/sitemap_index.xml");
 
         assertThat(run.exit()).as(run.out() + run.err()).isZero();
         assertThat(run.err()).contains("read 3 sitemaps");
         assertThat(run.out()).containsPattern("rendered +3 ");
-        assertThat(site.renders("/posts/1") + site.renders("/posts/2") + site.renders("/posts/3")).isEqualTo(3);
+        assertThat(site.renders("/posts/1") + site.renders("/posts/2") + site.renders("/posts/3"))
+                .isEqualTo(3);
     }
 
     private void serve(String path, String xml) {
@@ -147,12 +167,16 @@ class WarmIT {
     @Test
     void pathsFile_failuresListedWithReasons_exit1() throws Exception {
         Path file = dir.resolve("paths.txt");
-        Files.writeString(file, "# after the deploy\n/\n\n/posts/7\nhttps://www.example.com/posts/8?ref=x\n/nope\n/posts/7\n");
+        Files.writeString(
+                file, "# after the deploy\n/\n\n/posts/7\nhttps://www.example.com/posts/8?ref=x\n/nope\n/posts/7\n");
 
         Run run = warm("--url", proxy(), "--paths-file", file.toString(), "--concurrency", "2");
 
         assertThat(run.exit()).isEqualTo(1);
-        assertThat(run.out()).contains("warming 4 pages").containsPattern("rendered +3 ").containsPattern("failed +1")
+        assertThat(run.out())
+                .contains("warming 4 pages")
+                .containsPattern("rendered +3 ")
+                .containsPattern("failed +1")
                 .contains("/nope  HTTP 404");
         assertThat(site.renders("/posts/8")).isEqualTo(1);
     }
@@ -175,11 +199,21 @@ class WarmIT {
     @Test
     void badUsage_exit2() throws IOException {
         assertThat(warm("--url", proxy()).exit()).isEqualTo(2);
-        assertThat(warm("--url", proxy(), "--sitemap", "/s.xml", "--paths-file", "x").exit()).isEqualTo(2);
+        assertThat(warm("--url", proxy(), "--sitemap", "/s.xml", "--paths-file", "x")
+                        .exit())
+                .isEqualTo(2);
         Run run = warm("--url", proxy() + "/base", "--sitemap", "/sitemap.xml");
         assertThat(run.exit()).isEqualTo(2);
         assertThat(run.err()).contains("--url must be just scheme, host and port");
-        assertThat(warm("--url", proxy(), "--sitemap", "/sitemap.xml", "--concurrency", "0").exit()).isEqualTo(2);
-        assertThat(warm("--url", proxy(), "--paths-file", dir.resolve("missing.txt").toString()).exit()).isEqualTo(2);
+        assertThat(warm("--url", proxy(), "--sitemap", "/sitemap.xml", "--concurrency", "0")
+                        .exit())
+                .isEqualTo(2);
+        assertThat(warm(
+                                "--url",
+                                proxy(),
+                                "--paths-file",
+                                dir.resolve("missing.txt").toString())
+                        .exit())
+                .isEqualTo(2);
     }
 }

@@ -74,8 +74,8 @@ class ConfigLoaderTest {
 
     @Test
     void load_designExample_givesEveryValue() throws IOException {
-        ServerConfig c = ConfigLoader.load(write(DESIGN_EXAMPLE), Overrides.NONE,
-                Map.of("REGEN_SECRET", SECRET, "REGEN_BYPASS_TOKEN", TOKEN));
+        ServerConfig c = ConfigLoader.load(
+                write(DESIGN_EXAMPLE), Overrides.NONE, Map.of("REGEN_SECRET", SECRET, "REGEN_BYPASS_TOKEN", TOKEN));
 
         assertThat(c.origin()).isEqualTo(URI.create("http://127.0.0.1:4321"));
         assertThat(c.listenHost()).isEqualTo("0.0.0.0");
@@ -98,9 +98,10 @@ class ConfigLoaderTest {
         assertThat(e.renderTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(e.cacheableStatuses()).containsExactlyInAnyOrder(200, 203, 204, 300, 301, 308, 404, 410);
         assertThat(e.maxBodyBytes()).isEqualTo(8L * 1024 * 1024);
-        assertThat(e.routes()).containsExactly(
-                new RouteRule("/blog/**", Duration.ofSeconds(300), List.of("blog"), true),
-                new RouteRule("/account/**", null, List.of(), false));
+        assertThat(e.routes())
+                .containsExactly(
+                        new RouteRule("/blog/**", Duration.ofSeconds(300), List.of("blog"), true),
+                        new RouteRule("/account/**", null, List.of(), false));
     }
 
     @Test
@@ -130,8 +131,8 @@ class ConfigLoaderTest {
 
     @Test
     void load_emptyFile_givesDefaults() throws IOException {
-        ServerConfig c = ConfigLoader.load(write("# nothing here\n"),
-                new Overrides("http://o.test", null, null, null), Map.of());
+        ServerConfig c = ConfigLoader.load(
+                write("# nothing here\n"), new Overrides("http://o.test", null, null, null), Map.of());
 
         assertThat(c.listenPort()).isEqualTo(8080);
         assertThat(c.engine().revalidate()).isEqualTo(Duration.ofSeconds(60));
@@ -139,7 +140,8 @@ class ConfigLoaderTest {
 
     @Test
     void renders_readsEachField_andDefaults() throws IOException {
-        ServerConfig c = load(ORIGIN + "renders: {budget: 8, background-queue: 50, refresh-ahead: 25%, eager-window: 30m}\n");
+        ServerConfig c =
+                load(ORIGIN + "renders: {budget: 8, background-queue: 50, refresh-ahead: 25%, eager-window: 30m}\n");
         assertThat(c.engine().renderBudget()).isEqualTo(8);
         assertThat(c.engine().backgroundQueue()).isEqualTo(50);
         assertThat(c.engine().refreshAhead()).isEqualTo(0.25);
@@ -208,44 +210,50 @@ class ConfigLoaderTest {
 
     @Test
     void load_hostSchemeContradictsScheme_namesScheme() throws IOException {
-        assertThat(failure(ORIGIN + "host: https://www.example.com\nscheme: http\n").field()).isEqualTo("scheme");
+        assertThat(failure(ORIGIN + "host: https://www.example.com\nscheme: http\n")
+                        .field())
+                .isEqualTo("scheme");
     }
 
     @ParameterizedTest
     @CsvSource({
-            "30,        PT30S",
-            "'\"45\"',  PT45S",
-            "500ms,     PT0.5S",
-            "2s,        PT2S",
-            "5m,        PT5M",
-            "1h,        PT1H",
-            "1d,        PT24H"})
+        "30,        PT30S",
+        "'\"45\"',  PT45S",
+        "500ms,     PT0.5S",
+        "2s,        PT2S",
+        "5m,        PT5M",
+        "1h,        PT1H",
+        "1d,        PT24H"
+    })
     void load_durationSyntax_isParsed(String yaml, Duration expected) throws IOException {
-        assertThat(load(ORIGIN + "revalidate: " + yaml + "\n").engine().revalidate()).isEqualTo(expected);
+        assertThat(load(ORIGIN + "revalidate: " + yaml + "\n").engine().revalidate())
+                .isEqualTo(expected);
     }
 
     @ParameterizedTest
     @CsvSource({
-            "1024,   1024",
-            "64KiB,  65536",
-            "64KB,   65536",
-            "256MB,  268435456",
-            "2MiB,   2097152",
-            "1GB,    1073741824",
-            "1GiB,   1073741824",
-            "'10 MB', 10485760"})
+        "1024,   1024",
+        "64KiB,  65536",
+        "64KB,   65536",
+        "256MB,  268435456",
+        "2MiB,   2097152",
+        "1GB,    1073741824",
+        "1GiB,   1073741824",
+        "'10 MB', 10485760"
+    })
     void load_sizeSyntax_is1024Based(String yaml, long expected) throws IOException {
         assertThat(load(ORIGIN + "memory: " + yaml + "\n").memoryBytes()).isEqualTo(expected);
     }
 
     @ParameterizedTest
     @CsvSource({
-            "'0.0.0.0:9000', 0.0.0.0,   9000",
-            "'127.0.0.1:0',  127.0.0.1, 0",
-            "':9001',        0.0.0.0,   9001",
-            "9002,           0.0.0.0,   9002",
-            "'\"9003\"',     0.0.0.0,   9003",
-            "'\"[::1]:9004\"', ::1,     9004"})
+        "'0.0.0.0:9000', 0.0.0.0,   9000",
+        "'127.0.0.1:0',  127.0.0.1, 0",
+        "':9001',        0.0.0.0,   9001",
+        "9002,           0.0.0.0,   9002",
+        "'\"9003\"',     0.0.0.0,   9003",
+        "'\"[::1]:9004\"', ::1,     9004"
+    })
     void load_listenForms_areParsed(String yaml, String host, int port) throws IOException {
         ServerConfig c = load(ORIGIN + "listen: " + yaml + "\n");
 
@@ -282,8 +290,8 @@ class ConfigLoaderTest {
                 webhook-path: /hook/$${literal}
                 """);
 
-        ServerConfig c = ConfigLoader.load(file, Overrides.NONE, Map.of("ORIGIN_HOST", "app", "REVALIDATE", "15",
-                "PUBLIC_HOST", ""));
+        ServerConfig c = ConfigLoader.load(
+                file, Overrides.NONE, Map.of("ORIGIN_HOST", "app", "REVALIDATE", "15", "PUBLIC_HOST", ""));
 
         assertThat(c.origin()).isEqualTo(URI.create("http://app:4321"));
         assertThat(c.front().hosts()).containsExactly("www.example.com");
@@ -309,8 +317,8 @@ class ConfigLoaderTest {
 
     @Test
     void load_secretNotInFile_fallsBackToEnv() throws IOException {
-        ServerConfig c = ConfigLoader.load(write(ORIGIN), Overrides.NONE,
-                Map.of("REGEN_SECRET", SECRET, "REGEN_BYPASS_TOKEN", TOKEN));
+        ServerConfig c = ConfigLoader.load(
+                write(ORIGIN), Overrides.NONE, Map.of("REGEN_SECRET", SECRET, "REGEN_BYPASS_TOKEN", TOKEN));
 
         assertThat(c.secret()).isEqualTo(SECRET);
         assertThat(c.engine().bypassToken()).isEqualTo(TOKEN);
@@ -318,8 +326,8 @@ class ConfigLoaderTest {
 
     @Test
     void load_secretInFile_winsOverEnv() throws IOException {
-        ServerConfig c = ConfigLoader.load(write(ORIGIN + "secret: file-secret-0123456789\n"), Overrides.NONE,
-                Map.of("REGEN_SECRET", SECRET));
+        ServerConfig c = ConfigLoader.load(
+                write(ORIGIN + "secret: file-secret-0123456789\n"), Overrides.NONE, Map.of("REGEN_SECRET", SECRET));
 
         assertThat(c.secret()).isEqualTo("file-secret-0123456789");
     }
@@ -355,8 +363,8 @@ class ConfigLoaderTest {
 
     @Test
     void toString_hidesSecretAndBypassToken() throws IOException {
-        ServerConfig c = ConfigLoader.load(write(ORIGIN), Overrides.NONE,
-                Map.of("REGEN_SECRET", SECRET, "REGEN_BYPASS_TOKEN", TOKEN));
+        ServerConfig c = ConfigLoader.load(
+                write(ORIGIN), Overrides.NONE, Map.of("REGEN_SECRET", SECRET, "REGEN_BYPASS_TOKEN", TOKEN));
 
         assertThat(c.toString()).doesNotContain(SECRET).doesNotContain(TOKEN).contains("***");
     }
@@ -372,7 +380,8 @@ class ConfigLoaderTest {
                 revalidate: 60
                 """);
 
-        ServerConfig c = ConfigLoader.load(file,
+        ServerConfig c = ConfigLoader.load(
+                file,
                 new Overrides("https://origin.test:8443", 9090, "embedded:/var/lib/regen", Duration.ofSeconds(5)),
                 Map.of());
 
@@ -385,13 +394,17 @@ class ConfigLoaderTest {
 
     @Test
     void load_badFlags_nameTheOption() {
-        ConfigException origin = catchThrowableOfType(ConfigException.class,
+        ConfigException origin = catchThrowableOfType(
+                ConfigException.class,
                 () -> ConfigLoader.load(null, new Overrides("ftp://x", null, null, null), Map.of()));
-        ConfigException port = catchThrowableOfType(ConfigException.class,
+        ConfigException port = catchThrowableOfType(
+                ConfigException.class,
                 () -> ConfigLoader.load(null, new Overrides("http://x", 70000, null, null), Map.of()));
-        ConfigException store = catchThrowableOfType(ConfigException.class,
+        ConfigException store = catchThrowableOfType(
+                ConfigException.class,
                 () -> ConfigLoader.load(null, new Overrides("http://x", null, "disk", null), Map.of()));
-        ConfigException revalidate = catchThrowableOfType(ConfigException.class,
+        ConfigException revalidate = catchThrowableOfType(
+                ConfigException.class,
                 () -> ConfigLoader.load(null, new Overrides("http://x", null, null, Duration.ofSeconds(-1)), Map.of()));
 
         assertThat(origin.field()).isEqualTo("origin");
@@ -483,9 +496,20 @@ class ConfigLoaderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"disk", "embedded:", "redis://", "redis://host:99999", "redis://host/notanumber",
-            "http://host:6379", "memory:", "embedded:./c?max-size=lots", "embedded:./c?max-size=10KB",
-            "embedded:./c?size=10GB", "embedded:?max-size=10GB"})
+    @ValueSource(
+            strings = {
+                "disk",
+                "embedded:",
+                "redis://",
+                "redis://host:99999",
+                "redis://host/notanumber",
+                "http://host:6379",
+                "memory:",
+                "embedded:./c?max-size=lots",
+                "embedded:./c?max-size=10KB",
+                "embedded:./c?size=10GB",
+                "embedded:?max-size=10GB"
+            })
     void load_badStore_namesStore(String store) throws IOException {
         ConfigException e = failure(ORIGIN + "store: \"" + store + "\"\n");
 
@@ -519,13 +543,21 @@ class ConfigLoaderTest {
 
         assertThat(e.field()).isEqualTo("origin");
         assertThat(e.getMessage()).contains("--origin");
-        assertThat(catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(null, null, null)).field())
+        assertThat(catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(null, null, null))
+                        .field())
                 .isEqualTo("origin");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"127.0.0.1:4321", "ftp://host", "http://", "http://host/base", "http://host?x=1",
-            "http://user:pw@host"})
+    @ValueSource(
+            strings = {
+                "127.0.0.1:4321",
+                "ftp://host",
+                "http://",
+                "http://host/base",
+                "http://host?x=1",
+                "http://user:pw@host"
+            })
     void load_badOrigin_namesOrigin(String origin) throws IOException {
         assertThat(failure("origin: \"" + origin + "\"\n").field()).isEqualTo("origin");
     }
@@ -605,7 +637,8 @@ class ConfigLoaderTest {
         assertThat(StoreSpec.parse("embedded:data/regen")).isEqualTo(new StoreSpec.Embedded(Path.of("data/regen")));
         assertThat(StoreSpec.parse("embedded:data/regen?max-size=10GB"))
                 .isEqualTo(new StoreSpec.Embedded(Path.of("data/regen"), 10L << 30));
-        assertThat(StoreSpec.parse("redis://127.0.0.1:6379")).isEqualTo(new StoreSpec.Redis(URI.create("redis://127.0.0.1:6379")));
+        assertThat(StoreSpec.parse("redis://127.0.0.1:6379"))
+                .isEqualTo(new StoreSpec.Redis(URI.create("redis://127.0.0.1:6379")));
         assertThat(StoreSpec.parse("redis://redis_cache:6379/1")).isInstanceOf(StoreSpec.Redis.class);
         assertThat(StoreSpec.parse("rediss://:pw@cache.example.com")).isInstanceOf(StoreSpec.Redis.class);
         // the README's forms: a Redis Cluster by its seed nodes, a Sentinel set by its master's name
@@ -619,8 +652,10 @@ class ConfigLoaderTest {
     @Test
     void load_storeStrict_requiresTheStoreAtStart() throws IOException {
         ServerConfig file = load(ORIGIN + "store: redis://cache:6379\nstore-strict: true\n");
-        ServerConfig flag = ConfigLoader.load(write(ORIGIN + "store: redis://cache:6379\n"),
-                new ConfigLoader.Overrides(null, null, null, null, true), Map.of());
+        ServerConfig flag = ConfigLoader.load(
+                write(ORIGIN + "store: redis://cache:6379\n"),
+                new ConfigLoader.Overrides(null, null, null, null, true),
+                Map.of());
         ServerConfig neither = load(ORIGIN + "store: redis://cache:6379\n");
 
         assertThat(file.store()).isEqualTo(new StoreSpec.Redis(URI.create("redis://cache:6379"), true));
@@ -638,7 +673,8 @@ class ConfigLoaderTest {
 
     @Test
     void storeSpec_badRedisPort_doesNotShowPassword() {
-        ConfigException e = catchThrowableOfType(ConfigException.class, () -> StoreSpec.parse("redis://:s3cret@cache:0"));
+        ConfigException e =
+                catchThrowableOfType(ConfigException.class, () -> StoreSpec.parse("redis://:s3cret@cache:0"));
 
         assertThat(e.field()).isEqualTo("store");
         assertThat(e.getMessage()).doesNotContain("s3cret");
@@ -652,8 +688,14 @@ class ConfigLoaderTest {
     }
 
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"true, COMBINED", "false, OFF", "text, COMBINED", "combined, COMBINED",
-            "json, JSON", "off, OFF"})
+    @org.junit.jupiter.params.provider.CsvSource({
+        "true, COMBINED",
+        "false, OFF",
+        "text, COMBINED",
+        "combined, COMBINED",
+        "json, JSON",
+        "off, OFF"
+    })
     void load_accessLogFormats(String value, ServerConfig.AccessLog expected) throws Exception {
         java.nio.file.Path f = java.nio.file.Files.createTempFile("regen", ".yaml");
         java.nio.file.Files.writeString(f, "origin: http://127.0.0.1:4321\naccess-log: " + value + "\n");
@@ -665,7 +707,9 @@ class ConfigLoaderTest {
         java.nio.file.Path f = java.nio.file.Files.createTempFile("regen", ".yaml");
         java.nio.file.Files.writeString(f, "origin: http://127.0.0.1:4321\naccess-log: xml\n");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ConfigLoader.load(f, null, java.util.Map.of()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("access-log").hasMessageContaining("json");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("access-log")
+                .hasMessageContaining("json");
     }
 
     @org.junit.jupiter.api.Test
@@ -674,6 +718,7 @@ class ConfigLoaderTest {
         java.nio.file.Files.writeString(f, "origin: http://127.0.0.1:4321\naccess-log-file: /tmp/a.log\n");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ConfigLoader.load(f, null, java.util.Map.of()))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("access-log-file").hasMessageContaining("access-log is off");
+                .hasMessageContaining("access-log-file")
+                .hasMessageContaining("access-log is off");
     }
 }

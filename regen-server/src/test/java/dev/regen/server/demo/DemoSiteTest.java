@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 
 class DemoSiteTest {
 
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient client =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private DemoSite site;
 
     @BeforeEach
@@ -62,9 +63,15 @@ class DemoSiteTest {
         assertThat(r.headers().firstValue("Cache-Tag")).hasValue("posts, index");
         assertThat(r.headers().firstValue("Cache-Control")).isEmpty();
         assertThat(count(r.body(), "<a href=\"/posts/\\d+\">[^<]+</a>")).isEqualTo(50);
-        assertThat(r.body()).contains("href=\"/posts/1\"").contains("href=\"/posts/50\"")
+        assertThat(r.body())
+                .contains("href=\"/posts/1\"")
+                .contains("href=\"/posts/50\"")
                 .doesNotContain("href=\"/posts/51\"");
-        assertThat(r.body()).contains("X-Cache-Status").contains("MISS").contains("STALE").contains("10 s");
+        assertThat(r.body())
+                .contains("X-Cache-Status")
+                .contains("MISS")
+                .contains("STALE")
+                .contains("10 s");
     }
 
     @Test
@@ -74,7 +81,9 @@ class DemoSiteTest {
 
         assertThat(first.statusCode()).isEqualTo(200);
         assertThat(first.headers().firstValue("Cache-Tag")).hasValue("posts, post-7");
-        assertThat(first.body()).contains("Render #1").contains("<h1>" + DemoSite.title(7) + "</h1>")
+        assertThat(first.body())
+                .contains("Render #1")
+                .contains("<h1>" + DemoSite.title(7) + "</h1>")
                 .containsPattern("<meta name=\"x-render\" content=\"1;\\d{13}\">")
                 .containsPattern("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d");
         assertThat(second.body()).contains("Render #2").containsPattern("content=\"2;\\d{13}\"");
@@ -129,7 +138,8 @@ class DemoSiteTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).hasValue("application/xml; charset=utf-8");
         assertThat(count(r.body(), "<loc>")).isEqualTo(51);
-        assertThat(r.body()).contains("<loc>https://demo.example/</loc>")
+        assertThat(r.body())
+                .contains("<loc>https://demo.example/</loc>")
                 .contains("<loc>https://demo.example/posts/50</loc>");
     }
 
@@ -141,7 +151,8 @@ class DemoSiteTest {
     @Test
     void head_hasHeadersButNoBody() throws Exception {
         HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/posts/3"))
-                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
+                .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                .build());
 
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Cache-Tag")).hasValue("posts, post-3");
@@ -151,7 +162,8 @@ class DemoSiteTest {
     @Test
     void post_methodNotAllowed() throws Exception {
         HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/posts/3"))
-                .POST(HttpRequest.BodyPublishers.ofString("x")).build());
+                .POST(HttpRequest.BodyPublishers.ofString("x"))
+                .build());
 
         assertThat(r.statusCode()).isEqualTo(405);
         assertThat(r.headers().firstValue("Allow")).hasValue("GET, HEAD");
@@ -165,15 +177,17 @@ class DemoSiteTest {
 
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
         for (int i = 1; i <= 8; i++) {
-            calls.add(client.sendAsync(HttpRequest.newBuilder(uri("/posts/" + i)).build(),
-                    HttpResponse.BodyHandlers.ofString()));
+            calls.add(client.sendAsync(
+                    HttpRequest.newBuilder(uri("/posts/" + i)).build(), HttpResponse.BodyHandlers.ofString()));
         }
         CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).join();
         long elapsedMs = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(calls).allSatisfy(c -> assertThat(c.join().statusCode()).isEqualTo(200));
-        assertThat(elapsedMs).as("8 renders of 400 ms in parallel, not one after another (3200 ms)")
-                .isGreaterThanOrEqualTo(400).isLessThan(2400);
+        assertThat(elapsedMs)
+                .as("8 renders of 400 ms in parallel, not one after another (3200 ms)")
+                .isGreaterThanOrEqualTo(400)
+                .isLessThan(2400);
         assertThat(site.totalRenders()).isEqualTo(8);
     }
 
@@ -187,8 +201,8 @@ class DemoSiteTest {
 
     @Test
     void favicon_anIcoOfRegensIcon_notARender() throws Exception {
-        HttpResponse<byte[]> r = client.send(HttpRequest.newBuilder(uri("/favicon.ico")).build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> r = client.send(
+                HttpRequest.newBuilder(uri("/favicon.ico")).build(), HttpResponse.BodyHandlers.ofByteArray());
 
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).hasValue("image/x-icon");
@@ -199,7 +213,8 @@ class DemoSiteTest {
     }
 
     @Test
-    void counts_keptInAFile_goOnAfterARestart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    void counts_keptInAFile_goOnAfterARestart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
         java.nio.file.Path file = dir.resolve("store").resolve(DemoSite.COUNTS_FILE);
         site.close();
         site = DemoSite.start("127.0.0.1", 0, Duration.ZERO, file);
@@ -217,7 +232,8 @@ class DemoSiteTest {
     }
 
     @Test
-    void counts_unreadableFile_startFromZero(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    void counts_unreadableFile_startFromZero(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
         java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve(DemoSite.COUNTS_FILE), "garbage\n");
         site.close();
 

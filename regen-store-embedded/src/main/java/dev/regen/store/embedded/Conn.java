@@ -127,8 +127,12 @@ final class Conn {
     /** Whether {@code e} may have left the connection itself broken, not just one statement. */
     static boolean connectionFault(SQLException e) {
         int code = primaryCode(e);
-        return code == SQLITE_IOERR || code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_CANTOPEN
-                || code == SQLITE_NOMEM || String.valueOf(e.getMessage()).contains("closed");
+        return code == SQLITE_IOERR
+                || code == SQLITE_CORRUPT
+                || code == SQLITE_NOTADB
+                || code == SQLITE_CANTOPEN
+                || code == SQLITE_NOMEM
+                || String.valueOf(e.getMessage()).contains("closed");
     }
 
     /** SQLite's primary result code (the low byte of an extended code), or 0 when not from SQLite. */

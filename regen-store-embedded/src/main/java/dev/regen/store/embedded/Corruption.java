@@ -25,7 +25,7 @@ final class Corruption {
     private static final int MAX_PENDING = 10_000;
 
     /** @param id the row, or -1 when it could not be read at all */
-    record Found(long id, String key) { }
+    record Found(long id, String key) {}
 
     private final Path file;
     private final InstantSource clock;
@@ -47,8 +47,13 @@ final class Corruption {
         count.incrementAndGet();
         last = clock.instant();
         pending.add(new Found(id, key));
-        log.warn("embedded store {}: the entry {} is corrupt ({}): it is removed and will be rendered again; "
-                + "run `regen store check {}` to check the whole store", file, key, what, file.getParent());
+        log.warn(
+                "embedded store {}: the entry {} is corrupt ({}): it is removed and will be rendered again; "
+                        + "run `regen store check {}` to check the whole store",
+                file,
+                key,
+                what,
+                file.getParent());
     }
 
     /** The entries to remove, taken off the queue; they may be logged again if found corrupt again later. */

@@ -12,7 +12,6 @@ import dev.regen.store.WellFormed;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -121,8 +120,10 @@ public final class EmbeddedStore implements KvStore {
               expiration = excluded.expiration, size = excluded.size, crc = excluded.crc, owner = excluded.owner
             RETURNING id""";
     /** Metadata, its checksum, expiration and owner of a live row; size, crc and the body stay. */
-    private static final String REPLACE_METADATA = "UPDATE entries SET metadata = ?, mcrc = ?, expiration = ?, owner = ?"
-            + " WHERE key = ? AND (expiration IS NULL OR expiration > ?)";
+    private static final String REPLACE_METADATA =
+            "UPDATE entries SET metadata = ?, mcrc = ?, expiration = ?, owner = ?"
+                    + " WHERE key = ? AND (expiration IS NULL OR expiration > ?)";
+
     private static final String PUT_BODY = "INSERT OR REPLACE INTO bodies (id, value) VALUES (?, ?)";
     private static final String DELETE_BODY = "DELETE FROM bodies WHERE id = ?";
     private static final String DELETE_ENTRY = "DELETE FROM entries WHERE id = ?";
@@ -131,14 +132,17 @@ public final class EmbeddedStore implements KvStore {
     private static final String DELETE_OWNED = "DELETE FROM entries WHERE owner = ?";
     private static final String EXPIRED = "SELECT id, key FROM entries WHERE expiration <= ? LIMIT ?";
     /** The clock's next candidates: entries after the hand, in id order; owned ones are never evicted alone. */
-    private static final String AFTER_HAND = "SELECT id, key FROM entries WHERE id > ? AND owner IS NULL ORDER BY id LIMIT ?";
+    private static final String AFTER_HAND =
+            "SELECT id, key FROM entries WHERE id > ? AND owner IS NULL ORDER BY id LIMIT ?";
+
     private static final String OWNER_EXISTS = "SELECT 1 FROM entries WHERE key = ?";
     private static final String SIZE_AND_CRC = "SELECT id, size, crc FROM entries WHERE key = ?";
     private static final String BODY = "SELECT value FROM bodies WHERE id = ?";
     private static final String PROBE = "INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)";
     private static final String PAGE_COUNT = "PRAGMA page_count";
     private static final String FREE_PAGES = "PRAGMA freelist_count";
-    private static final String USED_PAGES = "SELECT p.page_count - f.freelist_count FROM pragma_page_count() p, pragma_freelist_count() f";
+    private static final String USED_PAGES =
+            "SELECT p.page_count - f.freelist_count FROM pragma_page_count() p, pragma_freelist_count() f";
 
     private final Path file;
     private final InstantSource clock;
@@ -155,6 +159,7 @@ public final class EmbeddedStore implements KvStore {
     private final ReferenceBits referenced = new ReferenceBits();
     /** The CLOCK's hand: the id after which the next eviction looks. Guarded by the writer lock. */
     private long hand;
+
     private final Corruption corruption;
     // Operations hold the read side; close() takes the write side, so it never closes a
     // connection in use.
@@ -221,8 +226,8 @@ public final class EmbeddedStore implements KvStore {
         }
     }
 
-    private EmbeddedStore(Path file, InstantSource clock, Settings settings, Budget budget, Conn writer,
-                          List<Conn> readers) {
+    private EmbeddedStore(
+            Path file, InstantSource clock, Settings settings, Budget budget, Conn writer, List<Conn> readers) {
         this.file = file;
         this.clock = clock;
         this.settings = settings;
@@ -296,17 +301,19 @@ public final class EmbeddedStore implements KvStore {
             int pageSize = prepareDatabase(file);
             long maxBytes = settings.maxBytes() > 0 ? settings.maxBytes() : defaultBudget(file);
             Budget budget = Budget.of(maxBytes, pageSize);
-            Conn writer = Conn.open(file, List.of(
-                    // Per connection. The WAL is fsynced at checkpoints, not at every commit: the
-                    // database never corrupts, a process crash (even SIGKILL) loses nothing committed
-                    // since the OS holds the writes, and a power loss may roll back the last few puts,
-                    // which a cache can afford (a commit costs ~30 µs instead of an fsync's ~200 µs).
-                    "synchronous = NORMAL",
-                    // the hard limit: SQLite answers SQLITE_FULL rather than grow the file past it
-                    "max_page_count = " + budget.maxPages(),
-                    // checkpoints before the WAL outgrows its share, then shrinks it back to that
-                    "wal_autocheckpoint = " + Math.max(16, budget.walBytes() / 2 / pageSize),
-                    "journal_size_limit = " + budget.walBytes()));
+            Conn writer = Conn.open(
+                    file,
+                    List.of(
+                            // Per connection. The WAL is fsynced at checkpoints, not at every commit: the
+                            // database never corrupts, a process crash (even SIGKILL) loses nothing committed
+                            // since the OS holds the writes, and a power loss may roll back the last few puts,
+                            // which a cache can afford (a commit costs ~30 µs instead of an fsync's ~200 µs).
+                            "synchronous = NORMAL",
+                            // the hard limit: SQLite answers SQLITE_FULL rather than grow the file past it
+                            "max_page_count = " + budget.maxPages(),
+                            // checkpoints before the WAL outgrows its share, then shrinks it back to that
+                            "wal_autocheckpoint = " + Math.max(16, budget.walBytes() / 2 / pageSize),
+                            "journal_size_limit = " + budget.walBytes()));
             opened.add(writer);
             int readerCount = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
             List<Conn> readers = new ArrayList<>();
@@ -316,8 +323,13 @@ public final class EmbeddedStore implements KvStore {
                 opened.add(reader);
                 readers.add(reader);
             }
-            log.info("embedded store {}: max size {} ({})", file, mebibytes(maxBytes), settings.maxBytes() > 0
-                    ? "configured" : "half of the free space at start, plus what the store held: set max-size to change");
+            log.info(
+                    "embedded store {}: max size {} ({})",
+                    file,
+                    mebibytes(maxBytes),
+                    settings.maxBytes() > 0
+                            ? "configured"
+                            : "half of the free space at start, plus what the store held: set max-size to change");
             return new EmbeddedStore(file, clock, settings, budget, writer, readers);
         } catch (SQLException e) {
             opened.forEach(Conn::closeQuietly);
@@ -346,8 +358,11 @@ public final class EmbeddedStore implements KvStore {
             }
             if (version > 0 && version < SCHEMA_VERSION) {
                 c.closeQuietly();
-                log.info("embedded store {} was written by an older Regen (schema {}): starting empty, pages are "
-                        + "rendered again as they are asked for", file, version);
+                log.info(
+                        "embedded store {} was written by an older Regen (schema {}): starting empty, pages are "
+                                + "rendered again as they are asked for",
+                        file,
+                        version);
                 deleteDatabaseFiles(file);
                 return prepareDatabase(file);
             }
@@ -362,8 +377,10 @@ public final class EmbeddedStore implements KvStore {
             // WAL: readers work on a snapshot while the one writer appends (persistent: set once).
             String mode = queryString(s, "PRAGMA journal_mode = WAL");
             if (!"wal".equalsIgnoreCase(mode)) {
-                log.warn("embedded store {}: the filesystem refused WAL mode (got {}); readers will wait for writers",
-                        file, mode);
+                log.warn(
+                        "embedded store {}: the filesystem refused WAL mode (got {}); readers will wait for writers",
+                        file,
+                        mode);
             }
             if (version == 0) {
                 c.transaction(t -> {
@@ -386,7 +403,8 @@ public final class EmbeddedStore implements KvStore {
             try {
                 Files.deleteIfExists(p);
             } catch (IOException e) {
-                throw new StoreException("cannot replace the embedded store " + file + ": deleting " + p + " failed: " + e, e);
+                throw new StoreException(
+                        "cannot replace the embedded store " + file + ": deleting " + p + " failed: " + e, e);
             }
         }
     }
@@ -685,22 +703,25 @@ public final class EmbeddedStore implements KvStore {
     public boolean delete(String key) {
         WellFormed.require("key", key);
         long now = millis(clock.instant());
-        return write("delete", key, c -> c.transaction(t -> {
-            PreparedStatement find = t.prepare(FIND);
-            find.setString(1, key);
-            long id;
-            boolean live;
-            try (ResultSet rs = find.executeQuery()) {
-                if (!rs.next()) {
-                    return false;
-                }
-                id = rs.getLong(1);
-                long expiration = rs.getLong(2);
-                live = rs.wasNull() || expiration > now;
-            }
-            deleteRow(t, id);
-            return live; // an expired row may remain until the sweep: removed too, but reported as absent
-        }));
+        return write(
+                "delete",
+                key,
+                c -> c.transaction(t -> {
+                    PreparedStatement find = t.prepare(FIND);
+                    find.setString(1, key);
+                    long id;
+                    boolean live;
+                    try (ResultSet rs = find.executeQuery()) {
+                        if (!rs.next()) {
+                            return false;
+                        }
+                        id = rs.getLong(1);
+                        long expiration = rs.getLong(2);
+                        live = rs.wasNull() || expiration > now;
+                    }
+                    deleteRow(t, id);
+                    return live; // an expired row may remain until the sweep: removed too, but reported as absent
+                }));
     }
 
     private static void deleteRow(Conn c, long id) throws SQLException {
@@ -788,12 +809,15 @@ public final class EmbeddedStore implements KvStore {
         int total = 0;
         while (true) {
             long now = millis(clock.instant());
-            int deleted = write("sweep", "expired entries", c -> c.transaction(t -> {
-                PreparedStatement ps = t.prepare(EXPIRED);
-                ps.setLong(1, now);
-                ps.setInt(2, BATCH);
-                return dropAll(t, ps);
-            }));
+            int deleted = write(
+                    "sweep",
+                    "expired entries",
+                    c -> c.transaction(t -> {
+                        PreparedStatement ps = t.prepare(EXPIRED);
+                        ps.setLong(1, now);
+                        ps.setInt(2, BATCH);
+                        return dropAll(t, ps);
+                    }));
             total += deleted;
             if (deleted < BATCH) {
                 return total;
@@ -858,23 +882,26 @@ public final class EmbeddedStore implements KvStore {
     void removeCorrupt() {
         List<Corruption.Found> found = corruption.drain();
         if (!found.isEmpty()) {
-            write("remove", found.size() + " corrupt entries", c -> c.transaction(t -> {
-                for (Corruption.Found f : found) {
-                    // the row may be unreadable: by key, and only if it is still the one found corrupt
-                    PreparedStatement ps = t.prepare(FIND);
-                    ps.setString(1, f.key());
-                    Long id = null;
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (rs.next()) {
-                            id = rs.getLong(1);
+            write(
+                    "remove",
+                    found.size() + " corrupt entries",
+                    c -> c.transaction(t -> {
+                        for (Corruption.Found f : found) {
+                            // the row may be unreadable: by key, and only if it is still the one found corrupt
+                            PreparedStatement ps = t.prepare(FIND);
+                            ps.setString(1, f.key());
+                            Long id = null;
+                            try (ResultSet rs = ps.executeQuery()) {
+                                if (rs.next()) {
+                                    id = rs.getLong(1);
+                                }
+                            }
+                            if (id != null && (f.id() < 0 || id == f.id())) {
+                                drop(t, id, f.key());
+                            }
                         }
-                    }
-                    if (id != null && (f.id() < 0 || id == f.id())) {
-                        drop(t, id, f.key());
-                    }
-                }
-                return null;
-            }));
+                        return null;
+                    }));
         }
     }
 
@@ -892,7 +919,9 @@ public final class EmbeddedStore implements KvStore {
             if (used <= budget.lowWaterPages() || (evicted == 0 && used <= budget.highWaterPages())) {
                 break;
             }
-            int n = write("evict", "entries not read lately",
+            int n = write(
+                    "evict",
+                    "entries not read lately",
                     c -> evictLeastRecent(c, used - budget.lowWaterPages(), 4 * BATCH));
             // None went: every entry looked at was read lately (spared and unmarked: the next look takes
             // them), or there is nothing left to evict (owned entries only).
@@ -903,7 +932,10 @@ public final class EmbeddedStore implements KvStore {
             evicted += n;
         }
         if (evicted > 0) {
-            log.debug("embedded store {}: evicted {} entries not read lately to stay under {}", file, evicted,
+            log.debug(
+                    "embedded store {}: evicted {} entries not read lately to stay under {}",
+                    file,
+                    evicted,
                     mebibytes(budget.maxBytes()));
         }
         boolean shrink = measure(c -> pragma(c, PAGE_COUNT)) > budget.maxPages();
@@ -1133,8 +1165,8 @@ public final class EmbeddedStore implements KvStore {
     }
 
     private StoreException fault(String op, String key, String why, SQLException e) {
-        return new StoreException("embedded store " + file + ": " + op + " " + key + " failed: " + why
-                + " (" + e.getMessage() + ")", e);
+        return new StoreException(
+                "embedded store " + file + ": " + op + " " + key + " failed: " + why + " (" + e.getMessage() + ")", e);
     }
 
     /**
@@ -1167,8 +1199,9 @@ public final class EmbeddedStore implements KvStore {
     }
 
     private static String listSqlText(boolean afterCursor, boolean bounded) {
-        return "SELECT e.key, e.metadata, e.expiration, e.size, e.id FROM entries e WHERE e.key " + (afterCursor ? ">" : ">=")
-                + " ?" + (bounded ? " AND e.key < ?" : "") + " AND " + LIVE + " ORDER BY e.key LIMIT ?";
+        return "SELECT e.key, e.metadata, e.expiration, e.size, e.id FROM entries e WHERE e.key "
+                + (afterCursor ? ">" : ">=") + " ?" + (bounded ? " AND e.key < ?" : "") + " AND " + LIVE
+                + " ORDER BY e.key LIMIT ?";
     }
 
     /**
@@ -1206,7 +1239,9 @@ public final class EmbeddedStore implements KvStore {
     }
 
     static String mebibytes(long bytes) {
-        return bytes >= 10L << 30 ? (bytes >> 30) + " GiB" : String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+        return bytes >= 10L << 30
+                ? (bytes >> 30) + " GiB"
+                : String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 
     private static long millis(Instant t) {

@@ -23,12 +23,12 @@ public final class StoreCheck {
 
     /** At most this many problems are listed in a report; all are counted. */
     static final int MAX_LISTED = 50;
+
     private static final int CHUNK = 500;
     /** Rows skipped one by one past a damaged part of the table before giving up. */
     private static final int MAX_SKIPS = 1000;
 
-    private StoreCheck() {
-    }
+    private StoreCheck() {}
 
     /**
      * What a check found.
@@ -44,8 +44,16 @@ public final class StoreCheck {
      * @param integrityOk    SQLite's {@code integrity_check} found nothing
      * @param complete       false when damage stopped the walk before the end of the table
      */
-    public record Report(Path file, int schemaVersion, long entries, long bytes, long corrupt, long unreadable,
-                         List<String> problems, boolean integrityOk, boolean complete) {
+    public record Report(
+            Path file,
+            int schemaVersion,
+            long entries,
+            long bytes,
+            long corrupt,
+            long unreadable,
+            List<String> problems,
+            boolean integrityOk,
+            boolean complete) {
         public Report {
             problems = List.copyOf(problems);
         }
@@ -132,7 +140,8 @@ public final class StoreCheck {
                         value = value == null ? new byte[0] : value;
                         entries++;
                         bytes += value.length;
-                        String wrong = EmbeddedStore.damage(metadata, rs.getLong(7), value, rs.getLong(4), rs.getLong(5));
+                        String wrong =
+                                EmbeddedStore.damage(metadata, rs.getLong(7), value, rs.getLong(4), rs.getLong(5));
                         if (wrong == null && EmbeddedStore.tryDecode(metadata) == null) {
                             wrong = "unreadable metadata";
                         }

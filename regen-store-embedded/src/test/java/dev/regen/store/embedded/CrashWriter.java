@@ -18,8 +18,7 @@ public final class CrashWriter {
     /** Distinct keys; fewer than the writes of a run, so later writes overwrite earlier ones. */
     static final int KEYS = 40;
 
-    private CrashWriter() {
-    }
+    private CrashWriter() {}
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);

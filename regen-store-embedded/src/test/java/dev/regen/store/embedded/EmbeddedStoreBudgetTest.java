@@ -84,7 +84,9 @@ class EmbeddedStoreBudgetTest {
             // every index entry names a stored page, and every stored page is indexed
             assertThat(tagged).hasSameSizeAs(pages);
             for (String entry : tagged) {
-                assertThat(store.get(entry.substring("tag:all ".length()))).as(entry).isNotNull();
+                assertThat(store.get(entry.substring("tag:all ".length())))
+                        .as(entry)
+                        .isNotNull();
             }
             for (String page : pages) {
                 assertThat(store.get("tag:all " + page)).as(page).isNotNull();
@@ -126,8 +128,10 @@ class EmbeddedStoreBudgetTest {
 
     private EmbeddedStore open(long maxBytes) {
         // the background round is left to the test (keepBudget), except when a put passes the high-water mark
-        return EmbeddedStore.open(dir, clock, EmbeddedStore.Settings.DEFAULTS.withMaxBytes(maxBytes)
-                .withMaintenanceInterval(Duration.ofHours(1)));
+        return EmbeddedStore.open(
+                dir,
+                clock,
+                EmbeddedStore.Settings.DEFAULTS.withMaxBytes(maxBytes).withMaintenanceInterval(Duration.ofHours(1)));
     }
 
     private long filesSize() throws IOException {

@@ -33,7 +33,8 @@ class EmbeddedStoreCorruptionTest {
         Map<String, byte[]> pages = fill(20, 5_000);
         changeValue("/p/7", 4_999);
 
-        try (EmbeddedStore store = open(); LogCapture logs = new LogCapture(EmbeddedStore.class)) {
+        try (EmbeddedStore store = open();
+                LogCapture logs = new LogCapture(EmbeddedStore.class)) {
             assertThat(store.get("/p/7")).isNull();
             assertThat(store.get("/p/7")).isNull(); // read again before the background round removed it
             store.removeCorrupt();
@@ -43,7 +44,9 @@ class EmbeddedStoreCorruptionTest {
             assertThat(store.list("/p/7", null, 10).keys()).isEmpty();
             assertThat(store.get("/p/8").value()).isEqualTo(pages.get("/p/8"));
             assertThat(store.health().state()).isEqualTo(StoreHealth.State.DEGRADED);
-            assertThat(store.health().reason()).contains("1 corrupt entry found").contains("regen store check");
+            assertThat(store.health().reason())
+                    .contains("1 corrupt entry found")
+                    .contains("regen store check");
 
             clock.advance(Corruption.RECENT);
             assertThat(store.health()).isEqualTo(StoreHealth.UP);
@@ -92,7 +95,8 @@ class EmbeddedStoreCorruptionTest {
     /** Writes {@code length} random bytes at 1000 bytes into each of {@code pages} 4 KiB pages from the middle on. */
     private void overwriteMiddle(int pages, int length) throws Exception {
         Random random = new Random(7);
-        try (RandomAccessFile raf = new RandomAccessFile(dir.resolve(EmbeddedStore.FILE_NAME).toFile(), "rw")) {
+        try (RandomAccessFile raf =
+                new RandomAccessFile(dir.resolve(EmbeddedStore.FILE_NAME).toFile(), "rw")) {
             long middle = raf.length() / 2 / 4096 * 4096;
             for (int i = 0; i < pages; i++) {
                 byte[] garbage = new byte[length];
@@ -122,7 +126,8 @@ class EmbeddedStoreCorruptionTest {
         StoreCheck.Report report = StoreCheck.run(dir);
 
         assertThat(report.ok()).isFalse();
-        assertThat(report.corrupt() + report.unreadable() + (report.integrityOk() ? 0 : 1)).isPositive();
+        assertThat(report.corrupt() + report.unreadable() + (report.integrityOk() ? 0 : 1))
+                .isPositive();
         assertThat(report.problems()).isNotEmpty();
     }
 
@@ -144,7 +149,7 @@ class EmbeddedStoreCorruptionTest {
             store.put("/m", new byte[] {1, 2, 3}, PutOptions.metadata(java.util.Map.of("h", "Content-Type:text/html")));
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(EmbeddedStore.FILE_NAME));
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             // still well-formed metadata, with another content type: only the checksum tells
             s.execute("UPDATE entries SET metadata = CAST(replace(CAST(metadata AS TEXT), 'html', 'json') AS BLOB)"
                     + " WHERE key = '/m'");
@@ -153,12 +158,15 @@ class EmbeddedStoreCorruptionTest {
         try (EmbeddedStore store = open()) {
             assertThat(store.get("/m")).isNull();
         }
-        assertThat(StoreCheck.run(dir).problems()).containsExactly("entry /m: metadata that does not match its checksum");
+        assertThat(StoreCheck.run(dir).problems())
+                .containsExactly("entry /m: metadata that does not match its checksum");
     }
 
     private EmbeddedStore open() {
-        return EmbeddedStore.open(dir, clock, EmbeddedStore.Settings.DEFAULTS.withMaxBytes(1L << 30)
-                .withMaintenanceInterval(Duration.ofHours(1)));
+        return EmbeddedStore.open(
+                dir,
+                clock,
+                EmbeddedStore.Settings.DEFAULTS.withMaxBytes(1L << 30).withMaintenanceInterval(Duration.ofHours(1)));
     }
 
     /** Puts {@code n} pages of random bytes, closes the store (its WAL checkpointed into the file). */
@@ -179,7 +187,7 @@ class EmbeddedStoreCorruptionTest {
     /** Flips one byte of a stored value behind the store's back, as a bad disk would. */
     private void changeValue(String key, int at) throws Exception {
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(EmbeddedStore.FILE_NAME));
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("UPDATE bodies SET value = substr(value, 1, " + at + ") || x'00' || substr(value, " + (at + 2)
                     + ") WHERE id = (SELECT id FROM entries WHERE key = '" + key + "')");
             s.execute("PRAGMA wal_checkpoint(TRUNCATE)");

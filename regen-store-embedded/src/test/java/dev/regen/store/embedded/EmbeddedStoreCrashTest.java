@@ -66,7 +66,9 @@ class EmbeddedStoreCrashTest {
                 }
                 LockSupport.parkNanos(random.nextInt(3_000_000)); // land anywhere inside a put
                 writer.destroyForcibly();
-                assertThat(writer.waitFor(10, TimeUnit.SECONDS)).as("writer died, " + context).isTrue();
+                assertThat(writer.waitFor(10, TimeUnit.SECONDS))
+                        .as("writer died, " + context)
+                        .isTrue();
                 nextSeq = Math.max(nextSeq, acked + 1);
             } finally {
                 writer.destroyForcibly();
@@ -86,24 +88,31 @@ class EmbeddedStoreCrashTest {
                 ListPage page = store.list("/page/", cursor, 16);
                 for (ListedKey listed : page.keys()) {
                     KvEntry entry = store.get(listed.name());
-                    assertThat(entry).as("%s listed but not found, %s", listed.name(), context).isNotNull();
+                    assertThat(entry)
+                            .as("%s listed but not found, %s", listed.name(), context)
+                            .isNotNull();
                     long seq = Long.parseLong(entry.metadata().get("seq"));
                     assertThat(CrashWriter.key(seq)).as(context).isEqualTo(listed.name());
                     assertThat(CrashWriter.sha256(entry.value()))
                             .as("checksum of %s (seq %d), %s", listed.name(), seq, context)
                             .isEqualTo(entry.metadata().get("sha256"));
-                    assertThat(entry.value()).as("value of seq %d, %s", seq, context).isEqualTo(CrashWriter.value(seq));
+                    assertThat(entry.value())
+                            .as("value of seq %d, %s", seq, context)
+                            .isEqualTo(CrashWriter.value(seq));
                     assertThat(listed.size()).isEqualTo(entry.value().length);
                     maxSeq = Math.max(maxSeq, seq);
                     count++;
                     Long acked = lastAcked.get(listed.name());
-                    assertThat(seq).as("%s lost an acknowledged put, %s", listed.name(), context)
+                    assertThat(seq)
+                            .as("%s lost an acknowledged put, %s", listed.name(), context)
                             .isGreaterThanOrEqualTo(acked == null ? 0 : acked);
                 }
                 cursor = page.cursor();
             } while (cursor != null);
         }
-        assertThat(count).as("entries after the crash, " + context).isGreaterThanOrEqualTo(lastAcked.size())
+        assertThat(count)
+                .as("entries after the crash, " + context)
+                .isGreaterThanOrEqualTo(lastAcked.size())
                 .isLessThanOrEqualTo(CrashWriter.KEYS);
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(EmbeddedStore.FILE_NAME));
                 Statement s = c.createStatement();
@@ -117,9 +126,14 @@ class EmbeddedStoreCrashTest {
     private static Process startWriter(Path dir, long fromSeq, Path errors) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         return new ProcessBuilder(
-                        java.toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1",
-                        "-cp", System.getProperty("java.class.path"),
-                        CrashWriter.class.getName(), dir.toString(), Long.toString(fromSeq))
+                        java.toString(),
+                        "-Xmx256m",
+                        "-XX:TieredStopAtLevel=1",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CrashWriter.class.getName(),
+                        dir.toString(),
+                        Long.toString(fromSeq))
                 .redirectError(errors.toFile())
                 .start();
     }
@@ -127,19 +141,21 @@ class EmbeddedStoreCrashTest {
     /** Lines of the writer's stdout, then {@link #EOF}; read on a thread so waits can time out. */
     private static BlockingQueue<String> pump(Process process) {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread t = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(
-                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = in.readLine()) != null) {
-                    lines.add(line);
-                }
-            } catch (IOException e) {
-                // the process was killed
-            } finally {
-                lines.add(EOF);
-            }
-        }, "crash-writer-stdout");
+        Thread t = new Thread(
+                () -> {
+                    try (BufferedReader in = new BufferedReader(
+                            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                        String line;
+                        while ((line = in.readLine()) != null) {
+                            lines.add(line);
+                        }
+                    } catch (IOException e) {
+                        // the process was killed
+                    } finally {
+                        lines.add(EOF);
+                    }
+                },
+                "crash-writer-stdout");
         t.setDaemon(true);
         t.start();
         return lines;
@@ -154,5 +170,4 @@ class EmbeddedStoreCrashTest {
         }
         return line;
     }
-
 }

@@ -55,7 +55,7 @@ class EmbeddedStoreDiskFullIT {
     void put_onAFullDisk_throwsEveryTimeAndWorksAgainOnceSpaceIsFreed() throws Exception {
         Path mount = tmp.resolve("disk");
         try (SmallDisk disk = SmallDisk.mount(mount, 4 << 20);
-             LogCapture logs = new LogCapture(EmbeddedStore.class)) {
+                LogCapture logs = new LogCapture(EmbeddedStore.class)) {
             assumeTrue(disk != null, "this process may not mount a tmpfs");
             Path ballast = Files.write(mount.resolve("ballast"), new byte[1 << 20]);
             // a budget larger than the disk: the disk fills first
@@ -75,14 +75,16 @@ class EmbeddedStoreDiskFullIT {
                 for (int i = 0; i < 20; i++) {
                     String key = "/full/" + i;
                     assertThatThrownBy(() -> store.put(key, PAGE, PutOptions.NONE))
-                            .isInstanceOf(StoreException.class).hasMessageContaining("disk full");
+                            .isInstanceOf(StoreException.class)
+                            .hasMessageContaining("disk full");
                 }
                 assertThat(store.get("/p/0").value()).hasSize(PAGE.length);
                 assertThat(store.get("/full/3")).isNull();
                 // metadata that needs new pages fails the same way, and the entry keeps what it had
                 PutOptions bigMetadata = PutOptions.metadata(Map.of("big", "x".repeat(200_000)));
                 assertThatThrownBy(() -> store.replaceMetadata("/p/1", bigMetadata))
-                        .isInstanceOf(StoreException.class).hasMessageContaining("disk full");
+                        .isInstanceOf(StoreException.class)
+                        .hasMessageContaining("disk full");
                 assertThat(store.get("/p/1").metadata()).isEmpty();
                 assertThat(store.get("/p/1").value()).hasSize(PAGE.length);
                 assertThat(store.health().state()).isEqualTo(StoreHealth.State.DEGRADED);
@@ -95,7 +97,8 @@ class EmbeddedStoreDiskFullIT {
                     store.put("/after/" + i, PAGE, PutOptions.NONE);
                 }
                 assertThat(store.get("/after/4").value()).hasSize(PAGE.length);
-                assertThat(store.replaceMetadata("/p/1", PutOptions.metadata(Map.of("r", "2")))).isTrue();
+                assertThat(store.replaceMetadata("/p/1", PutOptions.metadata(Map.of("r", "2"))))
+                        .isTrue();
                 assertThat(store.get("/p/1").metadata()).containsEntry("r", "2");
                 assertThat(store.get("/p/0").value()).hasSize(PAGE.length);
             }

@@ -30,7 +30,7 @@ class EmbeddedStoreLockedIT {
         try (EmbeddedStore store = EmbeddedStore.open(dir, new FakeClock(), 1L << 30)) {
             store.put("/before", new byte[] {1}, PutOptions.NONE);
             try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(EmbeddedStore.FILE_NAME));
-                 Statement s = other.createStatement()) {
+                    Statement s = other.createStatement()) {
                 s.execute("BEGIN EXCLUSIVE");
 
                 assertThatThrownBy(() -> store.put("/locked", new byte[] {2}, PutOptions.NONE))

@@ -36,7 +36,8 @@ class EmbeddedStoreTest {
             assertThat(nested.resolve("regen.db")).isRegularFile();
         }
         assertThat(pragma(nested.resolve("regen.db"), "journal_mode")).isEqualTo("wal");
-        assertThat(pragma(nested.resolve("regen.db"), "user_version")).isEqualTo(String.valueOf(EmbeddedStore.SCHEMA_VERSION));
+        assertThat(pragma(nested.resolve("regen.db"), "user_version"))
+                .isEqualTo(String.valueOf(EmbeddedStore.SCHEMA_VERSION));
     }
 
     @Test
@@ -83,7 +84,9 @@ class EmbeddedStoreTest {
         store.close();
 
         Path wal = dir.resolve("regen.db-wal");
-        assertThat(!Files.exists(wal) || Files.size(wal) == 0).as("WAL empty or gone").isTrue();
+        assertThat(!Files.exists(wal) || Files.size(wal) == 0)
+                .as("WAL empty or gone")
+                .isTrue();
         assertThat(Files.size(dir.resolve("regen.db"))).isGreaterThan(50 * 10_000);
     }
 
@@ -105,7 +108,9 @@ class EmbeddedStoreTest {
         EmbeddedStore store = EmbeddedStore.open(dir, clock);
         store.close();
 
-        assertThatThrownBy(() -> store.get("/a")).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> store.get("/a"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed");
     }
 
     @Test
@@ -113,10 +118,16 @@ class EmbeddedStoreTest {
         try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
             int expired = EmbeddedStore.BATCH * 2 + 7;
             for (int i = 0; i < expired; i++) {
-                store.put("/e/" + i, new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
+                store.put(
+                        "/e/" + i,
+                        new byte[] {1},
+                        PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
             }
             store.put("/keep", new byte[] {1}, PutOptions.NONE);
-            store.put("/later", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(60)));
+            store.put(
+                    "/later",
+                    new byte[] {1},
+                    PutOptions.NONE.withExpiration(clock.instant().plusSeconds(60)));
             clock.advance(Duration.ofSeconds(10));
 
             assertThat(store.sweepExpired()).isEqualTo(expired);
@@ -127,9 +138,12 @@ class EmbeddedStoreTest {
 
     @Test
     void sweep_scheduled_runsInTheBackground() throws Exception {
-        try (EmbeddedStore store = EmbeddedStore.open(dir, clock,
-                EmbeddedStore.Settings.DEFAULTS.withSweepInterval(Duration.ofMillis(20)))) {
-            store.put("/e", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
+        try (EmbeddedStore store = EmbeddedStore.open(
+                dir, clock, EmbeddedStore.Settings.DEFAULTS.withSweepInterval(Duration.ofMillis(20)))) {
+            store.put(
+                    "/e",
+                    new byte[] {1},
+                    PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
             clock.advance(Duration.ofSeconds(10));
 
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -176,7 +190,9 @@ class EmbeddedStoreTest {
 
             store.put("/p", big.clone(), PutOptions.metadata(java.util.Map.of("i", "1"))); // marked stale, say
 
-            assertThat(Files.size(dir.resolve("regen.db-wal"))).as("WAL bytes written").isLessThan(50_000);
+            assertThat(Files.size(dir.resolve("regen.db-wal")))
+                    .as("WAL bytes written")
+                    .isLessThan(50_000);
             assertThat(store.get("/p").metadata()).containsEntry("i", "1");
             assertThat(store.get("/p").value()).isEqualTo(big);
             store.put("/p", other, PutOptions.NONE); // same size, other bytes: written
@@ -195,19 +211,26 @@ class EmbeddedStoreTest {
             assertThat(store.replaceMetadata("/p", PutOptions.metadata(java.util.Map.of("r", "2", "etag", "\"e\""))))
                     .isTrue();
 
-            assertThat(Files.size(dir.resolve("regen.db-wal"))).as("WAL bytes written").isLessThan(50_000);
+            assertThat(Files.size(dir.resolve("regen.db-wal")))
+                    .as("WAL bytes written")
+                    .isLessThan(50_000);
             assertThat(store.get("/p").metadata()).containsEntry("r", "2");
             assertThat(store.get("/p").value()).isEqualTo(big);
         }
         StoreCheck.Report report = StoreCheck.run(dir);
-        assertThat(report.problems()).as("metadata checksum recomputed, value checksum kept").isEmpty();
+        assertThat(report.problems())
+                .as("metadata checksum recomputed, value checksum kept")
+                .isEmpty();
         assertThat(report.ok()).isTrue();
     }
 
     @Test
     void replaceMetadata_withAnOwner_isSweptWithItsOwner() {
         try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
-            store.put("page:/p", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
+            store.put(
+                    "page:/p",
+                    new byte[] {1},
+                    PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
             store.put("tag:t page:/p", new byte[0], PutOptions.NONE);
             store.put("tag:u page:/p", new byte[0], PutOptions.NONE.withOwner("page:/p"));
 
@@ -217,7 +240,9 @@ class EmbeddedStoreTest {
             store.sweepExpired();
 
             assertThat(store.get("tag:t page:/p")).as("went with its new owner").isNull();
-            assertThat(store.get("tag:u page:/p")).as("stays: its owner was taken away").isNotNull();
+            assertThat(store.get("tag:u page:/p"))
+                    .as("stays: its owner was taken away")
+                    .isNotNull();
         }
     }
 
@@ -226,7 +251,8 @@ class EmbeddedStoreTest {
         try (EmbeddedStore store = EmbeddedStore.open(dir, clock)) {
             store.put("tag:t page:/gone", new byte[0], PutOptions.NONE);
 
-            assertThat(store.replaceMetadata("tag:t page:/gone", PutOptions.NONE.withOwner("page:/gone"))).isTrue();
+            assertThat(store.replaceMetadata("tag:t page:/gone", PutOptions.NONE.withOwner("page:/gone")))
+                    .isTrue();
 
             assertThat(store.get("tag:t page:/gone")).isNull();
         }
@@ -248,7 +274,8 @@ class EmbeddedStoreTest {
         store.close();
 
         assertThatThrownBy(() -> store.replaceMetadata("/a", PutOptions.NONE))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed");
     }
 
     @Test

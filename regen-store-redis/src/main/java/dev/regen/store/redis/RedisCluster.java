@@ -123,19 +123,22 @@ public final class RedisCluster implements Cluster {
 
     /** Locks are local until this nanoTime (after a failure); 0 when Redis grants them. */
     private volatile long locksLocalUntil;
+
     private final AtomicBoolean locksLocal = new AtomicBoolean();
     /** Keys whose change message did not go out: sent again by the probe. */
     private final Set<String> unsent = ConcurrentHashMap.newKeySet();
+
     private final AtomicBoolean unsentOverflow = new AtomicBoolean();
     private final AtomicBoolean publishFailing = new AtomicBoolean();
     /** The pub/sub connection dropped (or was never there): messages may have been missed until resubscribed. */
     private final AtomicBoolean subscriptionLost = new AtomicBoolean();
+
     private volatile boolean closed;
 
-    private record Held(RenderLock lock, long endNanos) { }
+    private record Held(RenderLock lock, long endNanos) {}
 
-    private RedisCluster(RedisConfig config, String nodeId, RedisConnector connector, boolean waitForRedis,
-                         long leaseMillis) {
+    private RedisCluster(
+            RedisConfig config, String nodeId, RedisConnector connector, boolean waitForRedis, long leaseMillis) {
         this.config = config;
         this.leaseMillis = leaseMillis;
         this.layout = KeyLayout.of(config);
@@ -188,8 +191,11 @@ public final class RedisCluster implements Cluster {
                 @Override
                 public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
                     if (!closed && subscriptionLost.compareAndSet(false, true)) {
-                        log.warn("redis {}: node {} lost its subscription to change messages; it drops its "
-                                + "copies in memory once subscribed again", config.display(), nodeId);
+                        log.warn(
+                                "redis {}: node {} lost its subscription to change messages; it drops its "
+                                        + "copies in memory once subscribed again",
+                                config.display(),
+                                nodeId);
                     }
                 }
             });
@@ -204,7 +210,8 @@ public final class RedisCluster implements Cluster {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            throw e instanceof StoreException se ? se
+            throw e instanceof StoreException se
+                    ? se
                     : new StoreException("cannot subscribe to " + config.display() + ": " + RedisStore.describe(e), e);
         }
         this.commands = connection;
@@ -250,8 +257,8 @@ public final class RedisCluster implements Cluster {
     private static RedisCluster open(URI uri, String nodeId, boolean waitForRedis, long leaseMillis) {
         Objects.requireNonNull(nodeId, "nodeId");
         if (nodeId.isEmpty() || nodeId.startsWith(LOCAL_TOKEN_PREFIX)) {
-            throw new IllegalArgumentException("nodeId must be non-empty and not start with "
-                    + LOCAL_TOKEN_PREFIX + ": '" + nodeId + "'");
+            throw new IllegalArgumentException(
+                    "nodeId must be non-empty and not start with " + LOCAL_TOKEN_PREFIX + ": '" + nodeId + "'");
         }
         Wire.utf8("nodeId", nodeId);
         RedisConfig config = RedisConfig.parse(uri);
@@ -342,7 +349,11 @@ public final class RedisCluster implements Cluster {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             // lost mark: at worst a render that began before the change is stored fresh
-            log.debug("redis {}: marking an invalidation of {} failed: {}", config.display(), key, RedisStore.describe(e));
+            log.debug(
+                    "redis {}: marking an invalidation of {} failed: {}",
+                    config.display(),
+                    key,
+                    RedisStore.describe(e));
         }
     }
 
@@ -405,7 +416,12 @@ public final class RedisCluster implements Cluster {
             }
             try {
                 byte[][] keys = {layout.lock(Wire.utf8("key", h.lock().key()))};
-                RENEW.<Long>run(r, ScriptOutputType.INTEGER, keys, Wire.utf8("token", h.lock().token()), lease)
+                RENEW.<Long>run(
+                                r,
+                                ScriptOutputType.INTEGER,
+                                keys,
+                                Wire.utf8("token", h.lock().token()),
+                                lease)
                         .whenComplete((renewed, e) -> {
                             if (e == null && renewed != null && renewed == 0) {
                                 held.remove(h.lock().token(), h);
@@ -468,7 +484,7 @@ public final class RedisCluster implements Cluster {
             return CompletableFuture.failedFuture(e);
         }
         // not kept to send again: the caller is told, and retries the whole revalidation
-        return send(message, () -> { });
+        return send(message, () -> {});
     }
 
     private CompletableFuture<Void> send(byte[] message, Runnable onFailure) {
@@ -480,7 +496,8 @@ public final class RedisCluster implements Cluster {
         }
         CompletableFuture<Void> sent = new CompletableFuture<>();
         try {
-            r.publish(channel, message).toCompletableFuture()
+            r.publish(channel, message)
+                    .toCompletableFuture()
                     .orTimeout(awaitMillis, TimeUnit.MILLISECONDS)
                     .whenComplete((receivers, e) -> {
                         if (e == null) {
@@ -489,15 +506,19 @@ public final class RedisCluster implements Cluster {
                         } else {
                             onFailure.run();
                             publishFails(e);
-                            sent.completeExceptionally(new StoreException("redis " + config.display()
-                                    + ": the change was not announced to the other nodes: " + RedisStore.describe(e), e));
+                            sent.completeExceptionally(new StoreException(
+                                    "redis " + config.display() + ": the change was not announced to the other nodes: "
+                                            + RedisStore.describe(e),
+                                    e));
                         }
                     });
         } catch (RuntimeException e) {
             onFailure.run();
             publishFails(e);
-            sent.completeExceptionally(new StoreException("redis " + config.display()
-                    + ": the change was not announced to the other nodes: " + RedisStore.describe(e), e));
+            sent.completeExceptionally(new StoreException(
+                    "redis " + config.display() + ": the change was not announced to the other nodes: "
+                            + RedisStore.describe(e),
+                    e));
         }
         return sent;
     }
@@ -545,11 +566,17 @@ public final class RedisCluster implements Cluster {
         locksLocalUntil = System.nanoTime() + LOCK_RETRY_NANOS;
         if (locksLocal.compareAndSet(false, true)) {
             if (RedisHealth.outOfMemory(e)) {
-                log.warn("redis {} is over its maxmemory and refuses render locks: renders take local locks "
-                        + "(not coordinated across nodes) until it has room", config.display());
+                log.warn(
+                        "redis {} is over its maxmemory and refuses render locks: renders take local locks "
+                                + "(not coordinated across nodes) until it has room",
+                        config.display());
             } else {
-                log.warn("redis {}: node {} cannot take render locks there ({}): renders take local locks (not "
-                        + "coordinated across nodes) until it can", config.display(), nodeId, RedisStore.describe(e));
+                log.warn(
+                        "redis {}: node {} cannot take render locks there ({}): renders take local locks (not "
+                                + "coordinated across nodes) until it can",
+                        config.display(),
+                        nodeId,
+                        RedisStore.describe(e));
             }
         }
     }
@@ -573,8 +600,11 @@ public final class RedisCluster implements Cluster {
 
     private void publishFails(Throwable e) {
         if (!closed && publishFailing.compareAndSet(false, true)) {
-            log.warn("redis {}: node {} cannot send change messages ({}): they are sent once it can",
-                    config.display(), nodeId, RedisStore.describe(e));
+            log.warn(
+                    "redis {}: node {} cannot send change messages ({}): they are sent once it can",
+                    config.display(),
+                    nodeId,
+                    RedisStore.describe(e));
         }
     }
 
@@ -617,8 +647,11 @@ public final class RedisCluster implements Cluster {
             if (closed || !pubsub.isOpen() || !subscriptionLost.compareAndSet(true, false)) {
                 return;
             }
-            log.info("redis {}: node {} is subscribed to change messages again; dropping its copies in memory, "
-                    + "since messages may have been missed", config.display(), nodeId);
+            log.info(
+                    "redis {}: node {} is subscribed to change messages again; dropping its copies in memory, "
+                            + "since messages may have been missed",
+                    config.display(),
+                    nodeId);
             for (Listener listener : listeners) {
                 try {
                     listener.missedChanges();
@@ -632,7 +665,7 @@ public final class RedisCluster implements Cluster {
 
     private void resendUnsent() {
         if (unsentOverflow.get()) {
-            send(Wire.encodeMissed(nodeId), () -> { }).thenRun(() -> {
+            send(Wire.encodeMissed(nodeId), () -> {}).thenRun(() -> {
                 // what was kept is covered by "drop everything"
                 unsentOverflow.set(false);
                 unsent.clear();
@@ -643,7 +676,7 @@ public final class RedisCluster implements Cluster {
             return;
         }
         List<String> keys = new ArrayList<>(unsent);
-        send(Wire.encodeChanged(nodeId, keys), () -> { }).thenRun(() -> keys.forEach(unsent::remove));
+        send(Wire.encodeChanged(nodeId, keys), () -> {}).thenRun(() -> keys.forEach(unsent::remove));
     }
 
     private void received(byte[] bytes) {

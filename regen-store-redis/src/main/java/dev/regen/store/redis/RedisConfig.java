@@ -39,6 +39,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
      * than 500 ms, and it runs off the serving path.
      */
     static final Duration MIN_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
+
     private static final int MAX_SHARDS = 1024;
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s)?");
     private static final Pattern PREFIX = Pattern.compile("[^{}\\s]{0,64}");
@@ -53,9 +54,10 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
         boolean tls = switch (scheme) {
             case "redis", "redis-sentinel" -> false;
             case "rediss", "rediss-sentinel" -> true;
-            default -> throw new IllegalArgumentException(
-                    "store URI must start with redis://, rediss:// or redis-sentinel://, not '"
-                            + (scheme.isEmpty() ? uri : scheme + ":") + "'");
+            default ->
+                throw new IllegalArgumentException(
+                        "store URI must start with redis://, rediss:// or redis-sentinel://, not '"
+                                + (scheme.isEmpty() ? uri : scheme + ":") + "'");
         };
         boolean sentinel = scheme.endsWith("-sentinel");
         if (uri.isOpaque()) {
@@ -99,14 +101,16 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
         }
         List<String[]> hosts = hosts(hostList, sentinel ? DEFAULT_SENTINEL_PORT : DEFAULT_PORT);
         if (sentinel) {
-            String master = uri.getFragment() != null && !uri.getFragment().isEmpty() ? uri.getFragment()
+            String master = uri.getFragment() != null && !uri.getFragment().isEmpty()
+                    ? uri.getFragment()
                     : query.sentinelMasterId;
             if (master == null || master.isBlank()) {
                 throw new IllegalArgumentException("a " + scheme + ":// store URI needs the master's name, e.g. "
                         + scheme + "://10.0.0.1:26379,10.0.0.2:26379?sentinelMasterId=mymaster (or #mymaster)");
             }
             if (query.cluster != null && query.cluster || query.shards != null && query.shards != 1) {
-                throw new IllegalArgumentException("store URI: Sentinel watches one master; cluster and shards do not apply");
+                throw new IllegalArgumentException(
+                        "store URI: Sentinel watches one master; cluster and shards do not apply");
             }
             display += (display.contains("?") ? "&" : "?") + "sentinelMasterId=" + master;
             Duration handshake = max(query.timeout, MIN_HANDSHAKE_TIMEOUT);
@@ -131,8 +135,8 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
                     "store URI database must be 0 with Redis Cluster (it has no other): " + db);
         }
         if (!cluster && query.shards != null && query.shards != 1) {
-            throw new IllegalArgumentException("store URI shards applies to Redis Cluster only (add cluster=true): "
-                    + query.shards);
+            throw new IllegalArgumentException(
+                    "store URI shards applies to Redis Cluster only (add cluster=true): " + query.shards);
         }
         int shards = cluster ? (query.shards == null ? DEFAULT_CLUSTER_SHARDS : query.shards) : 1;
         if (cluster) {
@@ -273,15 +277,17 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
                     }
                     case "timeout" -> q.timeout = duration(name, value);
                     case "shards" -> {
-                        if (!value.matches("\\d{1,4}") || Integer.parseInt(value) < 1
+                        if (!value.matches("\\d{1,4}")
+                                || Integer.parseInt(value) < 1
                                 || Integer.parseInt(value) > MAX_SHARDS) {
-                            throw new IllegalArgumentException("store URI shards must be 1-" + MAX_SHARDS + ": '"
-                                    + value + "'");
+                            throw new IllegalArgumentException(
+                                    "store URI shards must be 1-" + MAX_SHARDS + ": '" + value + "'");
                         }
                         q.shards = Integer.parseInt(value);
                     }
-                    default -> throw new IllegalArgumentException("store URI has an unknown parameter '" + name
-                            + "' (known: cluster, prefix, timeout, shards, verifyPeer, sentinelMasterId)");
+                    default ->
+                        throw new IllegalArgumentException("store URI has an unknown parameter '" + name
+                                + "' (known: cluster, prefix, timeout, shards, verifyPeer, sentinelMasterId)");
                 }
             }
             return q;
@@ -291,8 +297,8 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
             return switch (value) {
                 case "true" -> true;
                 case "false" -> false;
-                default -> throw new IllegalArgumentException("store URI " + name + " must be true or false: '"
-                        + value + "'");
+                default ->
+                    throw new IllegalArgumentException("store URI " + name + " must be true or false: '" + value + "'");
             };
         }
 

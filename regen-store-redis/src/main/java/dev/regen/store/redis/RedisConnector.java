@@ -16,12 +16,12 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
-import io.lettuce.core.event.connection.ConnectionActivatedEvent;
-import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,6 +48,7 @@ final class RedisConnector implements AutoCloseable {
     private final AbstractRedisClient client;
     /** Redis servers (by address) whose connection dropped and has not come back. */
     private final Set<String> lost = ConcurrentHashMap.newKeySet();
+
     private volatile Disposable watch;
     private volatile boolean closing;
 
@@ -70,7 +71,9 @@ final class RedisConnector implements AutoCloseable {
             if (event instanceof ConnectionDeactivatedEvent e) {
                 String server = address(e.remoteAddress());
                 if (lost.add(server)) {
-                    log.warn("redis {}: the server {} is unreachable; Regen retries it every second", config.display(),
+                    log.warn(
+                            "redis {}: the server {} is unreachable; Regen retries it every second",
+                            config.display(),
                             server);
                 }
             } else if (event instanceof ConnectionActivatedEvent e) {
@@ -91,8 +94,7 @@ final class RedisConnector implements AutoCloseable {
     }
 
     /** The commands of one connection, the same interface for standalone and cluster. */
-    record Connection(StatefulConnection<byte[], byte[]> stateful, RedisClusterAsyncCommands<byte[], byte[]> async) {
-    }
+    record Connection(StatefulConnection<byte[], byte[]> stateful, RedisClusterAsyncCommands<byte[], byte[]> async) {}
 
     static RedisConnector create(RedisConfig config) {
         ClientResources resources = DefaultClientResources.builder()
@@ -144,7 +146,8 @@ final class RedisConnector implements AutoCloseable {
                     // whose node connection is still opening: open one to every master now.
                     for (RedisClusterNode node : c.getPartitions()) {
                         if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-                            c.getConnection(node.getUri().getHost(), node.getUri().getPort());
+                            c.getConnection(
+                                    node.getUri().getHost(), node.getUri().getPort());
                         }
                     }
                 } catch (RuntimeException e) {

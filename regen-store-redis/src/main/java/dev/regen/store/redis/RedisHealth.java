@@ -38,7 +38,9 @@ final class RedisHealth {
         while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
             t = t.getCause();
         }
-        return t instanceof RedisCommandExecutionException && t.getMessage() != null && t.getMessage().startsWith("OOM");
+        return t instanceof RedisCommandExecutionException
+                && t.getMessage() != null
+                && t.getMessage().startsWith("OOM");
     }
 
     void succeeded(boolean write) {
@@ -52,8 +54,10 @@ final class RedisHealth {
         if (outOfMemory(e)) {
             down.set(null);
             if (full.compareAndSet(false, true)) {
-                log.warn("redis store {}: Redis is over its maxmemory and refuses writes: pages are served but not "
-                        + "stored until it has room (see the README on sizing Redis)", name);
+                log.warn(
+                        "redis store {}: Redis is over its maxmemory and refuses writes: pages are served but not "
+                                + "stored until it has room (see the README on sizing Redis)",
+                        name);
             }
         } else {
             down.set(reason);
@@ -76,7 +80,9 @@ final class RedisHealth {
         }
         long now = System.nanoTime();
         long last = lastRecheck.get();
-        if (now - last > RECHECK_NANOS && lastRecheck.compareAndSet(last, now) && rechecking.compareAndSet(false, true)) {
+        if (now - last > RECHECK_NANOS
+                && lastRecheck.compareAndSet(last, now)
+                && rechecking.compareAndSet(false, true)) {
             try {
                 memory.get().whenComplete((info, e) -> {
                     rechecking.set(false);

@@ -120,6 +120,7 @@ public final class RedisStore implements KvStore {
     static final int MAX_PAGE = 1000;
     /** Index members one shard may skip (dead or expired) in one listing call before returning. */
     static final int LIST_SCAN_BUDGET = 1000;
+
     static final long MAX_REDIS_TTL_MILLIS = Duration.ofDays(3650).toMillis();
 
     private static final Logger log = LoggerFactory.getLogger(RedisStore.class);
@@ -258,6 +259,7 @@ public final class RedisStore implements KvStore {
     private final RedisConnector connector;
     /** Null until connected: {@link #openInBackground} may return before Redis answers. */
     private volatile RedisConnector.Connection connection;
+
     private volatile RedisClusterAsyncCommands<byte[], byte[]> redis;
     private volatile ScheduledExecutorService retries;
     private final long awaitMillis;
@@ -327,8 +329,11 @@ public final class RedisStore implements KvStore {
             }
             String why = describe(e);
             store.health.failed(e, "unreachable since start: " + why);
-            log.warn("redis {} is unreachable at start ({}): pages are served from memory and rendered here until "
-                    + "it answers; trying every second", config.display(), why);
+            log.warn(
+                    "redis {} is unreachable at start ({}): pages are served from memory and rendered here until "
+                            + "it answers; trying every second",
+                    config.display(),
+                    why);
             store.retryInBackground();
             return store;
         } catch (RuntimeException e) {
@@ -343,24 +348,28 @@ public final class RedisStore implements KvStore {
             t.setDaemon(true);
             return t;
         });
-        retries.scheduleWithFixedDelay(() -> {
-            if (closed.get() || connection != null) {
-                return;
-            }
-            try {
-                RedisConnector.Connection c = connector.connect();
-                if (closed.get()) {
-                    c.stateful().close();
-                    return;
-                }
-                connected(c);
-                log.info("redis {} answers: pages are stored there and shared from now on", config.display());
-                retries.shutdown();
-            } catch (RuntimeException e) {
-                // still unreachable (or refusing us: said at the next try); health says why
-                health.failed(e, "unreachable since start: " + describe(e));
-            }
-        }, 1, 1, TimeUnit.SECONDS);
+        retries.scheduleWithFixedDelay(
+                () -> {
+                    if (closed.get() || connection != null) {
+                        return;
+                    }
+                    try {
+                        RedisConnector.Connection c = connector.connect();
+                        if (closed.get()) {
+                            c.stateful().close();
+                            return;
+                        }
+                        connected(c);
+                        log.info("redis {} answers: pages are stored there and shared from now on", config.display());
+                        retries.shutdown();
+                    } catch (RuntimeException e) {
+                        // still unreachable (or refusing us: said at the next try); health says why
+                        health.failed(e, "unreachable since start: " + describe(e));
+                    }
+                },
+                1,
+                1,
+                TimeUnit.SECONDS);
     }
 
     /** The commands, or a fast failure while not connected yet. */
@@ -418,8 +427,20 @@ public final class RedisStore implements KvStore {
         }
         int shard = layout.shard(k);
         byte[][] keys = {layout.hash(shard, k), layout.index(shard), layout.expiries(shard)};
-        await(PUT.run(commands("put", key), ScriptOutputType.INTEGER, keys, k, value, metadata, x, ttl, layout.hashPrefix(shard),
-                crc32c(value)), "put", key);
+        await(
+                PUT.run(
+                        commands("put", key),
+                        ScriptOutputType.INTEGER,
+                        keys,
+                        k,
+                        value,
+                        metadata,
+                        x,
+                        ttl,
+                        layout.hashPrefix(shard),
+                        crc32c(value)),
+                "put",
+                key);
     }
 
     /**
@@ -449,8 +470,18 @@ public final class RedisStore implements KvStore {
         }
         int shard = layout.shard(k);
         byte[][] keys = {layout.hash(shard, k), layout.expiries(shard)};
-        Long replaced = await(REPLACE_METADATA.<Long>run(commands(REPLACE_METADATA_OP, key), ScriptOutputType.INTEGER, keys,
-                k, metadata, x, ttl, Wire.ascii(now)), REPLACE_METADATA_OP, key);
+        Long replaced = await(
+                REPLACE_METADATA.<Long>run(
+                        commands(REPLACE_METADATA_OP, key),
+                        ScriptOutputType.INTEGER,
+                        keys,
+                        k,
+                        metadata,
+                        x,
+                        ttl,
+                        Wire.ascii(now)),
+                REPLACE_METADATA_OP,
+                key);
         return replaced != null && replaced == 1L;
     }
 
@@ -482,8 +513,11 @@ public final class RedisStore implements KvStore {
         if (reportedCorrupt.size() >= 10_000 || !reportedCorrupt.add(key)) {
             return;
         }
-        log.warn("redis store {}: the entry {} is corrupt ({}): it is removed and will be rendered again",
-                config.display(), key, what);
+        log.warn(
+                "redis store {}: the entry {} is corrupt ({}): it is removed and will be rendered again",
+                config.display(),
+                key,
+                what);
         int shard = layout.shard(k);
         byte[][] keys = {layout.hash(shard, k), layout.index(shard), layout.expiries(shard)};
         DELETE.run(commands("remove", key), ScriptOutputType.VALUE, keys, k)
@@ -524,7 +558,8 @@ public final class RedisStore implements KvStore {
         for (int s = only < 0 ? 0 : only; s < (only < 0 ? layout.shards() : only + 1); s++) {
             byte[][] keys = {layout.index(s), layout.expiries(s)};
             byte[] hashPrefix = layout.hashPrefix(s);
-            shards.add(LIST.run(commands("list", prefix), ScriptOutputType.MULTI, keys, min, max, want, budget, hashPrefix, now));
+            shards.add(LIST.run(
+                    commands("list", prefix), ScriptOutputType.MULTI, keys, min, max, want, budget, hashPrefix, now));
         }
         String what = prefix == null || prefix.isEmpty() ? "(all keys)" : prefix;
         byte[] horizon = null; // every key at or below it has been seen in every shard; null = all of them
@@ -536,8 +571,8 @@ public final class RedisStore implements KvStore {
             @SuppressWarnings("unchecked")
             List<Object> out = (List<Object>) reply.get(2);
             for (int i = 0; i + 3 < out.size(); i += 4) {
-                rows.add(new Row((byte[]) out.get(i), (byte[]) out.get(i + 1), (byte[]) out.get(i + 2),
-                        (Long) out.get(i + 3)));
+                rows.add(new Row(
+                        (byte[]) out.get(i), (byte[]) out.get(i + 1), (byte[]) out.get(i + 2), (Long) out.get(i + 3)));
             }
             if (!done && (horizon == null || Arrays.compareUnsigned(last, horizon) < 0)) {
                 horizon = last;
@@ -614,8 +649,10 @@ public final class RedisStore implements KvStore {
             String why = describe(e.getCause());
             health.failed(e.getCause(), why);
             if (RedisHealth.outOfMemory(e.getCause())) {
-                throw new StoreException("redis store " + config.display() + ": " + key + " not stored: Redis is over"
-                        + " its maxmemory (" + why + ")", e.getCause());
+                throw new StoreException(
+                        "redis store " + config.display() + ": " + key + " not stored: Redis is over"
+                                + " its maxmemory (" + why + ")",
+                        e.getCause());
             }
             throw new StoreException(failure(op, key, why), e.getCause());
         } catch (TimeoutException e) {
@@ -653,8 +690,9 @@ public final class RedisStore implements KvStore {
             }
             if (c instanceof java.net.ConnectException || c instanceof io.netty.channel.ConnectTimeoutException) {
                 String m = String.valueOf(c.getMessage()).toLowerCase(java.util.Locale.ROOT);
-                return m.contains("refused") ? "connection refused" : m.contains("timed out") ? "connect timed out"
-                        : "cannot connect (" + c.getMessage() + ")";
+                return m.contains("refused")
+                        ? "connection refused"
+                        : m.contains("timed out") ? "connect timed out" : "cannot connect (" + c.getMessage() + ")";
             }
             if (c instanceof io.lettuce.core.RedisCommandExecutionException) {
                 return c.getMessage(); // Redis's own answer: NOAUTH, WRONGPASS, OOM, ...
@@ -675,8 +713,8 @@ public final class RedisStore implements KvStore {
         try {
             return MetadataBytes.decode(bytes);
         } catch (IllegalArgumentException e) {
-            throw new StoreException("redis store " + config.display() + ": corrupt metadata under " + key + ": "
-                    + e.getMessage());
+            throw new StoreException(
+                    "redis store " + config.display() + ": corrupt metadata under " + key + ": " + e.getMessage());
         }
     }
 

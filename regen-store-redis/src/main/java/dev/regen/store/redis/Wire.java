@@ -37,16 +37,14 @@ final class Wire {
 
     private static final int VERSION = 1;
 
-    private Wire() {
-    }
+    private Wire() {}
 
     /**
      * A decoded pub/sub message: {@code keys} are the changed keys, the paths of a revalidation or the
      * refreshed keys; {@code tags} are a revalidation's tags, {@code refreshes} a refresh's pages, else
      * empty.
      */
-    record Message(int type, String nodeId, List<String> keys, List<String> tags, List<Cluster.Refresh> refreshes) {
-    }
+    record Message(int type, String nodeId, List<String> keys, List<String> tags, List<Cluster.Refresh> refreshes) {}
 
     // --- messages ------------------------------------------------------------------------------
 
@@ -163,7 +161,8 @@ final class Wire {
     /** Strict decoding: bytes that are not UTF-8 are corruption, not text to patch up. */
     static String string(byte[] bytes) {
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes))

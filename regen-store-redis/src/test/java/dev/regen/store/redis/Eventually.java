@@ -7,8 +7,7 @@ import java.util.function.Supplier;
 /** Polls a condition that another thread or process makes true; for integration tests only. */
 final class Eventually {
 
-    private Eventually() {
-    }
+    private Eventually() {}
 
     /** Waits until {@code condition} holds; returns how long it took. Fails after {@code within}. */
     static Duration await(Duration within, String what, BooleanSupplier condition) {

@@ -73,7 +73,8 @@ class KeyLayoutTest {
         assertThat(layout.shardOfPrefix("tag:posts ".getBytes(UTF_8))).isEqualTo(crc32Mod("tag:posts", 16));
         assertThat(layout.shardOfPrefix("page:/blog/".getBytes(UTF_8))).isEqualTo(-1);
         assertThat(layout.shardOfPrefix("".getBytes(UTF_8))).isEqualTo(-1);
-        assertThat(new KeyLayout("regen:", 1, false).shardOfPrefix("page:/".getBytes(UTF_8))).isZero();
+        assertThat(new KeyLayout("regen:", 1, false).shardOfPrefix("page:/".getBytes(UTF_8)))
+                .isZero();
     }
 
     @Test
@@ -84,7 +85,8 @@ class KeyLayoutTest {
     @Test
     void prefixEnd_incrementsLastByteBelow0xFF() {
         assertThat(RedisStore.prefixEnd("/ab".getBytes(UTF_8))).isEqualTo("/ac".getBytes(UTF_8));
-        assertThat(RedisStore.prefixEnd(new byte[] {'a', (byte) 0xFF, (byte) 0xFF})).containsExactly('b');
+        assertThat(RedisStore.prefixEnd(new byte[] {'a', (byte) 0xFF, (byte) 0xFF}))
+                .containsExactly('b');
         assertThat(RedisStore.prefixEnd(new byte[] {(byte) 0xFF})).isNull();
         assertThat(RedisStore.prefixEnd(new byte[0])).isNull();
     }

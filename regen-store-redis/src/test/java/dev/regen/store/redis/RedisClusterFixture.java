@@ -43,13 +43,15 @@ public final class RedisClusterFixture implements AutoCloseable {
         List<RedisServerFixture> nodes = new ArrayList<>();
         try {
             for (int i = 0; i < masters * (1 + replicas); i++) {
-                nodes.add(RedisServerFixture.start(clusterPort(), List.of(
-                        "--cluster-enabled", "yes",
-                        "--cluster-config-file", "nodes.conf",
-                        "--cluster-node-timeout", Integer.toString(nodeTimeoutMillis),
-                        // what docs/proxy.md advises: the healthy masters keep serving their slots
-                        // while one is down, instead of the whole cluster answering CLUSTERDOWN
-                        "--cluster-require-full-coverage", "no")));
+                nodes.add(RedisServerFixture.start(
+                        clusterPort(),
+                        List.of(
+                                "--cluster-enabled", "yes",
+                                "--cluster-config-file", "nodes.conf",
+                                "--cluster-node-timeout", Integer.toString(nodeTimeoutMillis),
+                                // what docs/proxy.md advises: the healthy masters keep serving their slots
+                                // while one is down, instead of the whole cluster answering CLUSTERDOWN
+                                "--cluster-require-full-coverage", "no")));
             }
             create(nodes, replicas);
             awaitReady(nodes);
@@ -66,8 +68,8 @@ public final class RedisClusterFixture implements AutoCloseable {
 
     /** Every node as a seed: {@code redis://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3} plus {@code suffix}. */
     public URI uri(String suffix) {
-        return URI.create("redis://" + nodes.stream().map(n -> "127.0.0.1:" + n.port()).collect(Collectors.joining(","))
-                + suffix);
+        return URI.create("redis://"
+                + nodes.stream().map(n -> "127.0.0.1:" + n.port()).collect(Collectors.joining(",")) + suffix);
     }
 
     public URI uri() {
@@ -98,7 +100,8 @@ public final class RedisClusterFixture implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             try {
                 String info = node.call("CLUSTER", "INFO");
-                if (info.contains("cluster_state:ok") && info.contains("cluster_slots_fail:0")
+                if (info.contains("cluster_state:ok")
+                        && info.contains("cluster_slots_fail:0")
                         && info.contains("cluster_slots_pfail:0")) {
                     return true;
                 }
@@ -116,7 +119,8 @@ public final class RedisClusterFixture implements AutoCloseable {
     }
 
     private static void create(List<RedisServerFixture> nodes, int replicas) {
-        List<String> command = new ArrayList<>(List.of(RedisServerFixture.executable("redis-cli"), "--cluster", "create"));
+        List<String> command =
+                new ArrayList<>(List.of(RedisServerFixture.executable("redis-cli"), "--cluster", "create"));
         nodes.forEach(n -> command.add("127.0.0.1:" + n.port()));
         command.addAll(List.of("--cluster-replicas", Integer.toString(replicas), "--cluster-yes"));
         try {
@@ -148,7 +152,8 @@ public final class RedisClusterFixture implements AutoCloseable {
                     ready = false;
                     break;
                 }
-                if (!last.contains("cluster_state:ok") || !last.contains("cluster_slots_ok:16384")
+                if (!last.contains("cluster_state:ok")
+                        || !last.contains("cluster_slots_ok:16384")
                         || !last.contains("cluster_known_nodes:" + nodes.size())) {
                     ready = false;
                     break;
@@ -159,7 +164,8 @@ public final class RedisClusterFixture implements AutoCloseable {
             }
             RedisServerFixture.sleep(50);
         }
-        throw new IllegalStateException("the Redis Cluster did not become ready within " + READY_TIMEOUT + ":\n" + last);
+        throw new IllegalStateException(
+                "the Redis Cluster did not become ready within " + READY_TIMEOUT + ":\n" + last);
     }
 
     /** A free port whose cluster bus port (+10000) is free too. */

@@ -71,7 +71,9 @@ class RedisClusterIT {
         assertThat(lock).isNotNull();
         assertThat(lock.token()).startsWith("node-a:");
         assertThat(b.tryLock("/page", Duration.ofSeconds(10))).isNull();
-        assertThat(a.tryLock("/page", Duration.ofSeconds(10))).as("not reentrant either").isNull();
+        assertThat(a.tryLock("/page", Duration.ofSeconds(10)))
+                .as("not reentrant either")
+                .isNull();
     }
 
     @Test
@@ -79,7 +81,9 @@ class RedisClusterIT {
         RenderLock lock = a.tryLock("/page", Duration.ofSeconds(10));
         a.unlock(lock);
 
-        Eventually.await(Duration.ofSeconds(2), "b gets the lock a released",
+        Eventually.await(
+                Duration.ofSeconds(2),
+                "b gets the lock a released",
                 () -> b.tryLock("/page", Duration.ofSeconds(10)) != null);
     }
 
@@ -90,7 +94,9 @@ class RedisClusterIT {
         a.close(); // the owner is gone without releasing
 
         assertThat(b.tryLock("/dies", Duration.ofSeconds(10))).isNull();
-        Eventually.await(Duration.ofSeconds(3), "b gets the expired lock",
+        Eventually.await(
+                Duration.ofSeconds(3),
+                "b gets the expired lock",
                 () -> b.tryLock("/dies", Duration.ofSeconds(10)) != null);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
     }
@@ -101,7 +107,9 @@ class RedisClusterIT {
             assertThat(shortLeases.tryLock("/long", Duration.ofSeconds(30))).isNotNull();
             assertThat(Long.parseLong(redis.call("PTTL", "regen:lock:/long"))).isBetween(1L, 300L);
             Thread.sleep(1_000); // three leases
-            assertThat(b.tryLock("/long", Duration.ofSeconds(10))).as("still held: renewed").isNull();
+            assertThat(b.tryLock("/long", Duration.ofSeconds(10)))
+                    .as("still held: renewed")
+                    .isNull();
         }
     }
 
@@ -111,7 +119,9 @@ class RedisClusterIT {
         assertThat(dies.tryLock("/orphan", Duration.ofSeconds(30))).isNotNull();
         dies.close(); // stops renewing, as a killed process would
         long start = System.nanoTime();
-        Eventually.await(Duration.ofSeconds(2), "b takes the lapsed lease",
+        Eventually.await(
+                Duration.ofSeconds(2),
+                "b takes the lapsed lease",
                 () -> b.tryLock("/orphan", Duration.ofSeconds(10)) != null);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(700));
     }
@@ -133,7 +143,9 @@ class RedisClusterIT {
     void unlock_afterLockExpiredAndWasTaken_leavesNewOwnersLock() throws Exception {
         RenderLock old = a.tryLock("/t", Duration.ofMillis(200));
         RenderLock[] taken = new RenderLock[1];
-        Eventually.await(Duration.ofSeconds(3), "b takes the expired lock",
+        Eventually.await(
+                Duration.ofSeconds(3),
+                "b takes the expired lock",
                 () -> (taken[0] = b.tryLock("/t", Duration.ofSeconds(10))) != null);
 
         a.unlock(old);
@@ -199,7 +211,9 @@ class RedisClusterIT {
     @Test
     void publishRefreshed_reachesOtherNodesWithExactKeyEtagAndRenderTime() {
         List<Cluster.Refresh> refreshes = List.of(
-                new Cluster.Refresh("page:/blog/a b?x=ü 😀 @example.com", "\"5d41402abc4b2a76\"",
+                new Cluster.Refresh(
+                        "page:/blog/a b?x=ü 😀 @example.com",
+                        "\"5d41402abc4b2a76\"",
                         Instant.parse("2026-03-01T12:34:56.789Z")),
                 new Cluster.Refresh("page:/ü", "W/\"weak\"", Instant.parse("2026-03-01T12:35:00Z")));
 
@@ -223,11 +237,11 @@ class RedisClusterIT {
             }
 
             @Override
-            public void missedChanges() {
-            }
+            public void missedChanges() {}
         });
 
-        assertThat(a.publishRefreshed(List.of(new Cluster.Refresh("/r", "\"e\"", Instant.parse("2026-03-01T00:00:00Z")))))
+        assertThat(a.publishRefreshed(
+                        List.of(new Cluster.Refresh("/r", "\"e\"", Instant.parse("2026-03-01T00:00:00Z")))))
                 .succeedsWithin(Duration.ofSeconds(2));
 
         Eventually.await(Duration.ofSeconds(2), "b's plain listener hears a change", () -> !changes.isEmpty());
@@ -255,8 +269,7 @@ class RedisClusterIT {
             }
 
             @Override
-            public void missedChanges() {
-            }
+            public void missedChanges() {}
         });
         long[] latencies = new long[200];
         for (int i = 0; i < latencies.length; i++) {
@@ -270,7 +283,8 @@ class RedisClusterIT {
         Arrays.sort(latencies);
         long p50 = latencies[99] / 1_000;
         long p99 = latencies[197] / 1_000;
-        System.out.printf("publish -> other node's listener over loopback: p50 %d us, p99 %d us, max %d us%n",
+        System.out.printf(
+                "publish -> other node's listener over loopback: p50 %d us, p99 %d us, max %d us%n",
                 p50, p99, latencies[199] / 1_000);
         assertThat(Duration.ofNanos(latencies[197])).isLessThan(Duration.ofMillis(100));
     }
@@ -290,7 +304,9 @@ class RedisClusterIT {
             try (RedisServerFixture there = RedisServerFixture.start(port, List.of())) {
                 Eventually.await(Duration.ofSeconds(10), "joined", late::connected);
 
-                assertThat(heard.missed.get()).as("its own copies dropped on joining").isEqualTo(1);
+                assertThat(heard.missed.get())
+                        .as("its own copies dropped on joining")
+                        .isEqualTo(1);
                 assertThat(late.tryLock("k", Duration.ofSeconds(5)).token()).startsWith("node-late:");
             }
         }
@@ -307,12 +323,16 @@ class RedisClusterIT {
                 RenderLock lock = a.tryLock("/down/" + i, Duration.ofSeconds(10));
                 assertThat(lock.token()).startsWith("local:");
                 a.unlock(lock);
-                assertThat(a.publish(List.of("/down/" + i))).as("not sent: the caller is told").isCompletedExceptionally();
+                assertThat(a.publish(List.of("/down/" + i)))
+                        .as("not sent: the caller is told")
+                        .isCompletedExceptionally();
                 assertThat(a.publishRefreshed(List.of(new Cluster.Refresh("/down/r" + i, "e", Instant.EPOCH))))
-                        .as("not sent either").isCompletedExceptionally();
+                        .as("not sent either")
+                        .isCompletedExceptionally();
                 b.unlock(new RenderLock("/down/" + i, "node-b:1"));
             }
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("nothing waits on a dead Redis")
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .as("nothing waits on a dead Redis")
                     .isLessThan(Duration.ofSeconds(1));
             assertThat(logs.lines("lost its subscription")).hasSize(2);
             assertThat(logs.lines("cannot take render locks")).hasSize(1);
@@ -320,23 +340,35 @@ class RedisClusterIT {
 
             long down = System.nanoTime();
             redis.restart();
-            Duration back = Eventually.await(Duration.ofSeconds(5), () -> "both nodes back and told; logs: " + logs.all(),
+            Duration back = Eventually.await(
+                    Duration.ofSeconds(5),
+                    () -> "both nodes back and told; logs: " + logs.all(),
                     () -> heardByA.missed.get() == 1 && heardByB.missed.get() == 1);
             // what a could not send is sent once Redis is back; b hears it unless b resubscribed after a
             // sent it, and then b dropped every copy anyway (the missed changes above)
             Eventually.await(Duration.ofSeconds(5), "a sends the changes it kept", a::connected);
-            Eventually.await(Duration.ofSeconds(5), "a takes locks in Redis again",
+            Eventually.await(
+                    Duration.ofSeconds(5),
+                    "a takes locks in Redis again",
                     () -> a.tryLock("/after", Duration.ofSeconds(10)).token().startsWith("node-a:"));
-            System.out.printf("redis restart -> both nodes resubscribed %d ms, kept changes delivered %d ms after the "
-                    + "restart%n", back.toMillis(), (System.nanoTime() - down) / 1_000_000);
+            System.out.printf(
+                    "redis restart -> both nodes resubscribed %d ms, kept changes delivered %d ms after the "
+                            + "restart%n",
+                    back.toMillis(), (System.nanoTime() - down) / 1_000_000);
             Eventually.await(Duration.ofSeconds(2), "both connected", () -> a.connected() && b.connected());
 
-            assertThat(logs.lines("subscribed to change messages again")).as("one line per node coming back").hasSize(2);
+            assertThat(logs.lines("subscribed to change messages again"))
+                    .as("one line per node coming back")
+                    .hasSize(2);
             assertThat(logs.lines("takes render locks there again")).hasSize(1);
             assertThat(logs.lines("sends change messages again")).hasSize(1);
             assertThat(heardByA.changes).isEmpty();
-            assertThat(heardByB.refreshes).as("refreshes kept are sent again as changes").isEmpty();
-            assertThat(heardByB.missed).as("once per outage, not per dropped message").hasValue(1);
+            assertThat(heardByB.refreshes)
+                    .as("refreshes kept are sent again as changes")
+                    .isEmpty();
+            assertThat(heardByB.missed)
+                    .as("once per outage, not per dropped message")
+                    .hasValue(1);
             assertThat(heardByA.missed).hasValue(1);
         } finally {
             if (!redis.running()) {
@@ -357,19 +389,26 @@ class RedisClusterIT {
             assertThat(took).isBetween(Duration.ofMillis(250), Duration.ofMillis(1500));
             start = System.nanoTime();
             assertThat(a.tryLock("/hang-2", Duration.ofSeconds(30)).token()).startsWith("local:");
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the next second's locks do not ask")
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .as("the next second's locks do not ask")
                     .isLessThan(Duration.ofMillis(100));
             var sent = a.publish(List.of("/hang"));
 
             redis.resume();
-            Eventually.await(Duration.ofSeconds(5), "b hears the change",
+            Eventually.await(
+                    Duration.ofSeconds(5),
+                    "b hears the change",
                     () -> heardByB.changes.stream().anyMatch(c -> c.contains("/hang")));
             assertThat(sent).isDone();
             assertThat(heardByA.missed).as("a's subscription never dropped").hasValue(0);
-            assertThat(heardByB.missed).as("nobody drops everything for a stall").hasValue(0);
+            assertThat(heardByB.missed)
+                    .as("nobody drops everything for a stall")
+                    .hasValue(0);
             assertThat(logs.lines("cannot take render locks")).hasSize(1);
             // The timed-out SET ran once Redis resumed; the release queued behind it freed the key.
-            Eventually.await(Duration.ofSeconds(2), "the orphaned lock is released",
+            Eventually.await(
+                    Duration.ofSeconds(2),
+                    "the orphaned lock is released",
                     () -> b.tryLock("/hang", Duration.ofSeconds(10)) != null);
         } finally {
             redis.resume();

@@ -60,7 +60,9 @@ class RedisClusterModeIT {
             assertThat(store.get("/spread/123").metadata()).containsEntry("i", "123");
         }
         for (RedisServerFixture node : cluster.nodes()) {
-            assertThat(Long.parseLong(node.call("DBSIZE"))).as("keys on master %d", node.port()).isGreaterThan(0);
+            assertThat(Long.parseLong(node.call("DBSIZE")))
+                    .as("keys on master %d", node.port())
+                    .isGreaterThan(0);
         }
     }
 
@@ -74,11 +76,16 @@ class RedisClusterModeIT {
                 assertThat(b.tryLock("/l/" + i, Duration.ofSeconds(10))).isNull();
                 a.unlock(lock);
             }
-            Eventually.await(Duration.ofSeconds(2), "b gets a released lock", () -> b.tryLock("/l/49", Duration.ofSeconds(10)) != null);
+            Eventually.await(
+                    Duration.ofSeconds(2),
+                    "b gets a released lock",
+                    () -> b.tryLock("/l/49", Duration.ofSeconds(10)) != null);
 
             assertThat(a.tryLock("/dies", Duration.ofMillis(300))).isNotNull();
             a.close();
-            Eventually.await(Duration.ofSeconds(3), "b gets the lock of a dead node",
+            Eventually.await(
+                    Duration.ofSeconds(3),
+                    "b gets the lock of a dead node",
                     () -> b.tryLock("/dies", Duration.ofSeconds(10)) != null);
         }
     }
@@ -100,9 +107,11 @@ class RedisClusterModeIT {
             assertThat(heardByA.changes).containsExactly(List.of("/z"));
             assertThat(heardByB.changes).containsExactly(List.of("/x", "/y"));
 
-            List<Cluster.Refresh> refreshes = List.of(new Cluster.Refresh("/x", "\"e\"", Instant.parse("2026-03-01T00:00:00.001Z")));
+            List<Cluster.Refresh> refreshes =
+                    List.of(new Cluster.Refresh("/x", "\"e\"", Instant.parse("2026-03-01T00:00:00.001Z")));
             assertThat(a.publishRefreshed(refreshes)).succeedsWithin(Duration.ofSeconds(2));
-            Eventually.await(Duration.ofSeconds(2), "b hears a's refresh", () -> heardByB.refreshes.contains(refreshes));
+            Eventually.await(
+                    Duration.ofSeconds(2), "b hears a's refresh", () -> heardByB.refreshes.contains(refreshes));
         }
     }
 
@@ -125,7 +134,9 @@ class RedisClusterModeIT {
 
             long restart = System.nanoTime();
             cluster.nodes().forEach(RedisServerFixture::restart);
-            Eventually.await(Duration.ofSeconds(30), () -> "both back; logs: " + logs.all(),
+            Eventually.await(
+                    Duration.ofSeconds(30),
+                    () -> "both back; logs: " + logs.all(),
                     () -> a.connected() && b.connected() && heardByA.missed.get() >= 1 && heardByB.missed.get() >= 1);
             long backAt = System.nanoTime();
             Eventually.await(Duration.ofSeconds(30), "b hears a again", () -> {
@@ -133,8 +144,9 @@ class RedisClusterModeIT {
                 RedisServerFixture.sleep(50);
                 return heardByB.changes.contains(List.of("/back"));
             });
-            System.out.printf("cluster restart (3 processes started one after another) -> nodes back %d ms, "
-                    + "publish delivered %d ms after the first process started%n",
+            System.out.printf(
+                    "cluster restart (3 processes started one after another) -> nodes back %d ms, "
+                            + "publish delivered %d ms after the first process started%n",
                     Duration.ofNanos(backAt - restart).toMillis(), (System.nanoTime() - restart) / 1_000_000);
             assertThat(logs.lines("node node-a lost its subscription")).hasSize(1);
             assertThat(logs.lines("node node-b lost its subscription")).hasSize(1);

@@ -29,7 +29,8 @@ class RedisConfigTest {
         assertThat(node.getPort()).isEqualTo(6379);
         assertThat(node.getDatabase()).isZero();
         assertThat(node.isSsl()).isFalse();
-        assertThat(node.getCredentialsProvider().resolveCredentials().block().hasPassword()).isFalse();
+        assertThat(node.getCredentialsProvider().resolveCredentials().block().hasPassword())
+                .isFalse();
         assertThat(config.display()).isEqualTo("redis://cache.internal");
     }
 
@@ -41,7 +42,10 @@ class RedisConfigTest {
         assertThat(node.isSsl()).isTrue();
         assertThat(node.getPort()).isEqualTo(6380);
         assertThat(node.getDatabase()).isEqualTo(3);
-        assertThat(new String(node.getCredentialsProvider().resolveCredentials().block().getPassword()))
+        assertThat(new String(node.getCredentialsProvider()
+                        .resolveCredentials()
+                        .block()
+                        .getPassword()))
                 .isEqualTo("p@ss/w0rd+x");
         assertThat(config.timeout()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.prefix()).isEqualTo("site-a:");
@@ -53,7 +57,11 @@ class RedisConfigTest {
     void parse_userAndPassword_usesAclUser() {
         RedisConfig config = parse("redis://regen:secret@h:1");
 
-        var credentials = config.nodes().get(0).getCredentialsProvider().resolveCredentials().block();
+        var credentials = config.nodes()
+                .get(0)
+                .getCredentialsProvider()
+                .resolveCredentials()
+                .block();
         assertThat(credentials.getUsername()).isEqualTo("regen");
         assertThat(new String(credentials.getPassword())).isEqualTo("secret");
         assertThat(config.display()).isEqualTo("redis://regen:***@h:1");
@@ -88,29 +96,33 @@ class RedisConfigTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
-        "http://h:6379                        | must start with redis://, rediss:// or redis-sentinel://",
-        "h:6379                               | must start with redis://, rediss:// or redis-sentinel://",
-        "redis:h                              | must be redis://host:port",
-        "redis://h:0                          | port must be 1-65535: '0'",
-        "redis://h:99999                      | port must be 1-65535",
-        "redis://h:x                          | port must be 1-65535: 'x'",
-        "redis://h/db1                        | path must be a database number like /0: /db1",
-        "redis://h?timeout=0                  | timeout must be like 500ms or 2s",
-        "redis://h?timeout=5m                 | timeout must be like 500ms or 2s",
-        "redis://h?timeout=61s                | at most 60s",
-        "redis://h?cluster=yes                | cluster must be true or false: 'yes'",
-        "redis://h?prefix=%7Bx%7D             | prefix must be at most 64 characters without braces",
-        "redis://h?shards=4                   | shards applies to Redis Cluster only",
-        "redis://h?cluster=true&shards=0      | shards must be 1-1024: '0'",
-        "redis://h?pool=8                     | unknown parameter 'pool'",
-        "redis://a,b/2                        | database must be 0 with Redis Cluster",
-        "redis://a,b?cluster=false            | lists 2 hosts but cluster=false",
-        "redis://a,,b                         | empty host",
-        "redis://:@h                          | empty password",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "http://h:6379                        | must start with redis://, rediss:// or redis-sentinel://",
+                "h:6379                               | must start with redis://, rediss:// or redis-sentinel://",
+                "redis:h                              | must be redis://host:port",
+                "redis://h:0                          | port must be 1-65535: '0'",
+                "redis://h:99999                      | port must be 1-65535",
+                "redis://h:x                          | port must be 1-65535: 'x'",
+                "redis://h/db1                        | path must be a database number like /0: /db1",
+                "redis://h?timeout=0                  | timeout must be like 500ms or 2s",
+                "redis://h?timeout=5m                 | timeout must be like 500ms or 2s",
+                "redis://h?timeout=61s                | at most 60s",
+                "redis://h?cluster=yes                | cluster must be true or false: 'yes'",
+                "redis://h?prefix=%7Bx%7D             | prefix must be at most 64 characters without braces",
+                "redis://h?shards=4                   | shards applies to Redis Cluster only",
+                "redis://h?cluster=true&shards=0      | shards must be 1-1024: '0'",
+                "redis://h?pool=8                     | unknown parameter 'pool'",
+                "redis://a,b/2                        | database must be 0 with Redis Cluster",
+                "redis://a,b?cluster=false            | lists 2 hosts but cluster=false",
+                "redis://a,,b                         | empty host",
+                "redis://:@h                          | empty password",
+            })
     void parse_badUri_namesTheFaultyPart(String uri, String message) {
-        assertThatThrownBy(() -> parse(uri)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(message);
+        assertThatThrownBy(() -> parse(uri))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(message);
     }
 
     @Test
@@ -128,19 +140,24 @@ class RedisConfigTest {
         assertThat(config.shards()).isEqualTo(1);
         RedisURI node = config.nodes().get(0);
         assertThat(node.getSentinelMasterId()).isEqualTo("main");
-        assertThat(node.getSentinels()).extracting(RedisURI::getHost, RedisURI::getPort)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.1", 26379),
+        assertThat(node.getSentinels())
+                .extracting(RedisURI::getHost, RedisURI::getPort)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("10.0.0.1", 26379),
                         org.assertj.core.groups.Tuple.tuple("10.0.0.2", 26380));
         assertThat(node.getDatabase()).isEqualTo(2);
         assertThat(config.display()).isEqualTo("redis-sentinel://***@10.0.0.1,10.0.0.2:26380/2?sentinelMasterId=main");
-        assertThat(parse("redis-sentinel://10.0.0.1#main").nodes().get(0).getSentinelMasterId()).isEqualTo("main");
+        assertThat(parse("redis-sentinel://10.0.0.1#main").nodes().get(0).getSentinelMasterId())
+                .isEqualTo("main");
     }
 
     @Test
     void parse_sentinelWithoutMasterName_rejectedWithAnExample() {
         assertThatThrownBy(() -> parse("redis-sentinel://10.0.0.1:26379"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sentinelMasterId=mymaster");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("sentinelMasterId=mymaster");
         assertThatThrownBy(() -> parse("redis-sentinel://10.0.0.1?sentinelMasterId=m&cluster=true"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Sentinel watches one master");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Sentinel watches one master");
     }
 }

@@ -61,7 +61,9 @@ class RedisMemoryLimitIT {
                         .isInstanceOf(StoreException.class)
                         .hasMessageContaining(key + " not stored: Redis is over its maxmemory");
             }
-            assertThat(usedMemory()).as("used_memory after 50 refused puts of 20 KB").isLessThan(before + 64 * 1024);
+            assertThat(usedMemory())
+                    .as("used_memory after 50 refused puts of 20 KB")
+                    .isLessThan(before + 64 * 1024);
             // a metadata rewrite is refused whole too: the entry keeps what it had
             assertThatThrownBy(() -> store.replaceMetadata("page:/p/0", PutOptions.metadata(Map.of("t", "b c"))))
                     .isInstanceOf(StoreException.class)
@@ -74,7 +76,9 @@ class RedisMemoryLimitIT {
             for (int i = 0; i < stored / 2; i++) {
                 store.delete("page:/p/" + i);
             }
-            Eventually.await(Duration.ofSeconds(10), "health up once Redis has room, without a put",
+            Eventually.await(
+                    Duration.ofSeconds(10),
+                    "health up once Redis has room, without a put",
                     () -> store.health().up());
             store.put("page:/after", PAGE, PutOptions.NONE);
             assertThat(store.get("page:/after").value()).hasSize(PAGE.length);
@@ -87,7 +91,7 @@ class RedisMemoryLimitIT {
     @Test
     void tryLock_overMaxmemory_isLocalWithoutCallingRedisDown_andSharedAgainOnceThereIsRoom() throws Exception {
         try (RedisCluster node = RedisCluster.open(redis.uri(), "node-a");
-             LogCapture logs = new LogCapture(RedisCluster.class)) {
+                LogCapture logs = new LogCapture(RedisCluster.class)) {
             int stored = fill();
             overTheLimit();
 
@@ -103,8 +107,12 @@ class RedisMemoryLimitIT {
                 store.delete("page:/p/" + i);
             }
             // asked again a second after the last refusal
-            Eventually.await(Duration.ofSeconds(3), "a lock taken in Redis again",
-                    () -> node.tryLock("page:/p/x", Duration.ofSeconds(10)).token().startsWith("node-a:"));
+            Eventually.await(
+                    Duration.ofSeconds(3),
+                    "a lock taken in Redis again",
+                    () -> node.tryLock("page:/p/x", Duration.ofSeconds(10))
+                            .token()
+                            .startsWith("node-a:"));
             assertThat(logs.lines("refuses render locks")).hasSize(1);
             assertThat(logs.lines("takes render locks there again")).hasSize(1);
             assertThat(logs.lines("lost its subscription")).isEmpty();
@@ -129,7 +137,8 @@ class RedisMemoryLimitIT {
     /** Lowers maxmemory to 256 KiB under what Redis uses now: every write that may grow memory is refused. */
     private void overTheLimit() throws IOException {
         long limit = usedMemory() - 256 * 1024;
-        assertThat(redis.call("CONFIG", "SET", "maxmemory", Long.toString(limit))).isEqualTo("OK");
+        assertThat(redis.call("CONFIG", "SET", "maxmemory", Long.toString(limit)))
+                .isEqualTo("OK");
     }
 
     private long usedMemory() throws IOException {

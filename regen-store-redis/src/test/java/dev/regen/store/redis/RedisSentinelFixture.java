@@ -19,7 +19,8 @@ public final class RedisSentinelFixture implements AutoCloseable {
     private final RedisServerFixture replica;
     private final List<RedisServerFixture> sentinels;
 
-    private RedisSentinelFixture(RedisServerFixture master, RedisServerFixture replica, List<RedisServerFixture> sentinels) {
+    private RedisSentinelFixture(
+            RedisServerFixture master, RedisServerFixture replica, List<RedisServerFixture> sentinels) {
         this.master = master;
         this.replica = replica;
         this.sentinels = sentinels;
@@ -31,7 +32,8 @@ public final class RedisSentinelFixture implements AutoCloseable {
         RedisServerFixture replica = null;
         List<RedisServerFixture> sentinels = new ArrayList<>();
         try {
-            replica = RedisServerFixture.start(RedisServerFixture.freePort(),
+            replica = RedisServerFixture.start(
+                    RedisServerFixture.freePort(),
                     List.of("--replicaof", "127.0.0.1", Integer.toString(master.port())));
             for (int i = 0; i < 3; i++) {
                 sentinels.add(RedisServerFixture.startSentinel(MASTER_NAME, master.port(), downAfterMillis));
@@ -51,8 +53,9 @@ public final class RedisSentinelFixture implements AutoCloseable {
 
     /** {@code redis-sentinel://127.0.0.1:s1,...?sentinelMasterId=regen-main} plus {@code &suffix}. */
     public URI uri(String parameters) {
-        return URI.create("redis-sentinel://" + sentinels.stream().map(s -> "127.0.0.1:" + s.port())
-                .collect(Collectors.joining(",")) + "?sentinelMasterId=" + MASTER_NAME
+        return URI.create("redis-sentinel://"
+                + sentinels.stream().map(s -> "127.0.0.1:" + s.port()).collect(Collectors.joining(","))
+                + "?sentinelMasterId=" + MASTER_NAME
                 + (parameters.isEmpty() ? "" : "&" + parameters));
     }
 

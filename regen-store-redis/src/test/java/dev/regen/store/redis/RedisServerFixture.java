@@ -67,16 +67,19 @@ public final class RedisServerFixture implements AutoCloseable {
         Path dir;
         try {
             dir = Files.createTempDirectory("regen-sentinel-" + port + "-");
-            Files.writeString(dir.resolve("sentinel.conf"), String.join("\n",
-                    "port " + port,
-                    "bind 127.0.0.1",
-                    "daemonize no",
-                    "dir " + dir,
-                    "sentinel monitor " + name + " 127.0.0.1 " + masterPort + " 2",
-                    "sentinel down-after-milliseconds " + name + " " + downAfterMillis,
-                    "sentinel failover-timeout " + name + " " + Math.max(3000, 3 * downAfterMillis),
-                    "sentinel parallel-syncs " + name + " 1",
-                    ""));
+            Files.writeString(
+                    dir.resolve("sentinel.conf"),
+                    String.join(
+                            "\n",
+                            "port " + port,
+                            "bind 127.0.0.1",
+                            "daemonize no",
+                            "dir " + dir,
+                            "sentinel monitor " + name + " 127.0.0.1 " + masterPort + " 2",
+                            "sentinel down-after-milliseconds " + name + " " + downAfterMillis,
+                            "sentinel failover-timeout " + name + " " + Math.max(3000, 3 * downAfterMillis),
+                            "sentinel parallel-syncs " + name + " 1",
+                            ""));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -103,17 +106,27 @@ public final class RedisServerFixture implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("redis-server on port " + port + " is running");
         }
-        List<String> command = new ArrayList<>(Files.exists(dir.resolve("sentinel.conf"))
-                // a Sentinel: its own config file, which it rewrites as it learns the topology
-                ? List.of(executable("redis-server"), dir.resolve("sentinel.conf").toString(), "--sentinel")
-                : List.of(
-                executable("redis-server"),
-                "--port", Integer.toString(port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--daemonize", "no",
-                "--dir", dir.toString()));
+        List<String> command = new ArrayList<>(
+                Files.exists(dir.resolve("sentinel.conf"))
+                        // a Sentinel: its own config file, which it rewrites as it learns the topology
+                        ? List.of(
+                                executable("redis-server"),
+                                dir.resolve("sentinel.conf").toString(),
+                                "--sentinel")
+                        : List.of(
+                                executable("redis-server"),
+                                "--port",
+                                Integer.toString(port),
+                                "--bind",
+                                "127.0.0.1",
+                                "--save",
+                                "",
+                                "--appendonly",
+                                "no",
+                                "--daemonize",
+                                "no",
+                                "--dir",
+                                dir.toString()));
         if (!Files.exists(dir.resolve("sentinel.conf"))) {
             command.addAll(extraArgs);
         }
@@ -121,7 +134,8 @@ public final class RedisServerFixture implements AutoCloseable {
             process = new ProcessBuilder(command)
                     .directory(dir.toFile())
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("redis.log").toFile()))
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                            dir.resolve("redis.log").toFile()))
                     .start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start redis-server: " + e.getMessage(), e);
@@ -129,8 +143,8 @@ public final class RedisServerFixture implements AutoCloseable {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new IllegalStateException("redis-server on port " + port + " exited with " + process.exitValue()
-                        + ":\n" + log());
+                throw new IllegalStateException(
+                        "redis-server on port " + port + " exited with " + process.exitValue() + ":\n" + log());
             }
             try {
                 String reply = call("PING");
@@ -143,8 +157,8 @@ public final class RedisServerFixture implements AutoCloseable {
             sleep(20);
         }
         kill();
-        throw new IllegalStateException("redis-server on port " + port + " did not answer PING within "
-                + START_TIMEOUT + ":\n" + log());
+        throw new IllegalStateException(
+                "redis-server on port " + port + " did not answer PING within " + START_TIMEOUT + ":\n" + log());
     }
 
     /** SIGKILL: a crash, no goodbye to clients. */
@@ -286,8 +300,8 @@ public final class RedisServerFixture implements AutoCloseable {
                 return p.toString();
             }
         }
-        throw new IllegalStateException(name + " is not installed: run ./test.sh, which installs it, or "
-                + "apt-get install -y redis-server");
+        throw new IllegalStateException(
+                name + " is not installed: run ./test.sh, which installs it, or " + "apt-get install -y redis-server");
     }
 
     static void sleep(long millis) {
@@ -301,7 +315,9 @@ public final class RedisServerFixture implements AutoCloseable {
 
     private void signal(String signal) {
         try {
-            Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start();
+            Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid()))
+                    .inheritIO()
+                    .start();
             if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
                 throw new IllegalStateException("kill " + signal + " " + process.pid() + " failed");
             }

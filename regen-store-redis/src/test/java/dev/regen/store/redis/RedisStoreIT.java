@@ -99,7 +99,8 @@ class RedisStoreIT {
         assertThat(MetadataBytes.decode(fields.get("m"))).isEqualTo(Map.of("etag", "\"x\"", "tags", "a b"));
         assertThat(raw.zscore(b("regen:idx"), b("/bin"))).isEqualTo(0.0);
         assertThat(raw.zscore(b("regen:exp"), b("/bin"))).isNotNull();
-        assertThat(raw.keys("*")).extracting(k -> new String(k, UTF_8))
+        assertThat(raw.keys("*"))
+                .extracting(k -> new String(k, UTF_8))
                 .containsExactlyInAnyOrder("regen:k:/bin", "regen:idx", "regen:exp");
     }
 
@@ -109,7 +110,9 @@ class RedisStoreIT {
 
         store.put("/plain", new byte[] {1, 2, 3}, PutOptions.NONE);
 
-        assertThat(raw.hkeys(b("regen:k:/plain"))).extracting(k -> new String(k, UTF_8)).containsExactlyInAnyOrder("v", "c");
+        assertThat(raw.hkeys(b("regen:k:/plain")))
+                .extracting(k -> new String(k, UTF_8))
+                .containsExactlyInAnyOrder("v", "c");
         assertThat(raw.pttl(b("regen:k:/plain"))).isEqualTo(-1L);
         assertThat(raw.exists(b("regen:exp"))).isZero();
     }
@@ -122,21 +125,26 @@ class RedisStoreIT {
         store.put("/r", value, new PutOptions(clock.instant().plusSeconds(60), Map.of("etag", "\"1\"", "r", "1")));
         Instant at = clock.instant().plusSeconds(3600);
 
-        assertThat(store.replaceMetadata("/r", new PutOptions(at, Map.of("etag", "\"1\"", "r", "2")))).isTrue();
+        assertThat(store.replaceMetadata("/r", new PutOptions(at, Map.of("etag", "\"1\"", "r", "2"))))
+                .isTrue();
 
         assertThat(raw.hget(b("regen:k:/r"), b("v"))).isEqualTo(value);
         assertThat(raw.hget(b("regen:k:/r"), b("c"))).isEqualTo(RedisStore.crc32c(value));
-        assertThat(MetadataBytes.decode(raw.hget(b("regen:k:/r"), b("m")))).isEqualTo(Map.of("etag", "\"1\"", "r", "2"));
+        assertThat(MetadataBytes.decode(raw.hget(b("regen:k:/r"), b("m"))))
+                .isEqualTo(Map.of("etag", "\"1\"", "r", "2"));
         assertThat(new String(raw.hget(b("regen:k:/r"), b("x")), UTF_8)).isEqualTo(Long.toString(at.toEpochMilli()));
         assertThat(raw.pttl(b("regen:k:/r"))).isBetween(3_590_000L, 3_600_000L);
         Double expiry = raw.zscore(b("regen:exp"), b("/r"));
         assertThat(expiry).isNotNull();
-        assertThat(expiry.longValue() - System.currentTimeMillis()).as("when Redis drops it, in Redis time")
+        assertThat(expiry.longValue() - System.currentTimeMillis())
+                .as("when Redis drops it, in Redis time")
                 .isBetween(3_500_000L, 3_600_000L);
 
         assertThat(store.replaceMetadata("/r", PutOptions.NONE)).isTrue();
 
-        assertThat(raw.hkeys(b("regen:k:/r"))).extracting(k -> new String(k, UTF_8)).containsExactlyInAnyOrder("v", "c");
+        assertThat(raw.hkeys(b("regen:k:/r")))
+                .extracting(k -> new String(k, UTF_8))
+                .containsExactlyInAnyOrder("v", "c");
         assertThat(raw.pttl(b("regen:k:/r"))).isEqualTo(-1L);
         assertThat(raw.zscore(b("regen:exp"), b("/r"))).isNull();
         assertThat(raw.zscore(b("regen:idx"), b("/r"))).isEqualTo(0.0);
@@ -149,7 +157,8 @@ class RedisStoreIT {
         store.put("/e", new byte[] {1}, new PutOptions(clock.instant().plusSeconds(60), Map.of("a", "1")));
         clock.advance(Duration.ofSeconds(61)); // Redis keeps the hash for another minute of its own time
 
-        assertThat(store.replaceMetadata("/e", PutOptions.metadata(Map.of("a", "2")))).isFalse();
+        assertThat(store.replaceMetadata("/e", PutOptions.metadata(Map.of("a", "2"))))
+                .isFalse();
 
         assertThat(MetadataBytes.decode(raw.hget(b("regen:k:/e"), b("m")))).isEqualTo(Map.of("a", "1"));
         assertThat(raw.pttl(b("regen:k:/e"))).isPositive();
@@ -164,11 +173,14 @@ class RedisStoreIT {
 
         try (LogCapture logs = new LogCapture(RedisStore.class)) {
             assertThat(store.get("/a")).isNull();
-            Eventually.await(Duration.ofSeconds(5), "the corrupt entry removed", () -> raw.exists(b("regen:k:/a")) == 0);
+            Eventually.await(
+                    Duration.ofSeconds(5), "the corrupt entry removed", () -> raw.exists(b("regen:k:/a")) == 0);
 
             assertThat(logs.lines("the entry /a is corrupt")).hasSize(1);
             assertThat(store.get("/a")).isNull();
-            assertThat(store.list("/", null, 10).keys()).extracting(ListedKey::name).containsExactly("/b");
+            assertThat(store.list("/", null, 10).keys())
+                    .extracting(ListedKey::name)
+                    .containsExactly("/b");
             assertThat(store.get("/b").value()).isEqualTo("<p>another</p>".getBytes(UTF_8));
         }
     }
@@ -206,12 +218,17 @@ class RedisStoreIT {
         FakeClock clock = new FakeClock(Instant.parse("2020-01-01T00:00:00Z"));
         RedisStore store = open(redis.uri(), clock);
 
-        store.put("/old-clock", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(3600)));
+        store.put(
+                "/old-clock",
+                new byte[] {1},
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(3600)));
 
         assertThat(raw.pttl(b("regen:k:/old-clock"))).isBetween(3_590_000L, 3_600_000L);
         assertThat(store.get("/old-clock")).isNotNull();
         clock.advance(Duration.ofSeconds(3600));
-        assertThat(store.get("/old-clock")).as("the store's clock decides for readers").isNull();
+        assertThat(store.get("/old-clock"))
+                .as("the store's clock decides for readers")
+                .isNull();
     }
 
     @Test
@@ -219,7 +236,10 @@ class RedisStoreIT {
         FakeClock clock = new FakeClock(Instant.parse("2090-01-01T00:00:00Z"));
         RedisStore store = open(redis.uri(), clock);
 
-        store.put("/new-clock", new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(60)));
+        store.put(
+                "/new-clock",
+                new byte[] {1},
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(60)));
 
         assertThat(raw.pttl(b("regen:k:/new-clock"))).isBetween(50_000L, 60_000L);
         assertThat(store.get("/new-clock").expiration()).isEqualTo(Instant.parse("2090-01-01T00:01:00Z"));
@@ -240,28 +260,38 @@ class RedisStoreIT {
     @Test
     void expiredEntry_isDroppedByRedisItself_andLeavesTheIndexOnTheNextListing() {
         RedisStore store = open(redis.uri(), InstantSource.system());
-        store.put("/short", new byte[] {1}, PutOptions.NONE.withExpiration(Instant.now().plusMillis(200)));
+        store.put(
+                "/short",
+                new byte[] {1},
+                PutOptions.NONE.withExpiration(Instant.now().plusMillis(200)));
         store.put("/long", new byte[] {1}, PutOptions.NONE);
 
         Eventually.await(Duration.ofSeconds(3), "Redis drops the hash", () -> raw.exists(b("regen:k:/short")) == 0);
         assertThat(raw.zcard(b("regen:idx"))).as("index members go lazily").isEqualTo(2L);
 
         assertThat(store.list("", null, 10).keys()).extracting(ListedKey::name).containsExactly("/long");
-        assertThat(raw.zrange(b("regen:idx"), 0, -1)).extracting(m -> new String(m, UTF_8)).containsExactly("/long");
+        assertThat(raw.zrange(b("regen:idx"), 0, -1))
+                .extracting(m -> new String(m, UTF_8))
+                .containsExactly("/long");
     }
 
     @Test
     void put_afterOtherEntriesExpiredInRedis_prunesTheirIndexMembers() {
         RedisStore store = open(redis.uri(), InstantSource.system());
         for (int i = 0; i < 5; i++) {
-            store.put("/gone/" + i, new byte[] {1}, PutOptions.NONE.withExpiration(Instant.now().plusMillis(100)));
+            store.put(
+                    "/gone/" + i,
+                    new byte[] {1},
+                    PutOptions.NONE.withExpiration(Instant.now().plusMillis(100)));
         }
         // Puts prune members whose hash expired more than a second ago.
         RedisServerFixture.sleep(1_300);
 
         store.put("/new", new byte[] {1}, PutOptions.NONE);
 
-        assertThat(raw.zrange(b("regen:idx"), 0, -1)).extracting(m -> new String(m, UTF_8)).containsExactly("/new");
+        assertThat(raw.zrange(b("regen:idx"), 0, -1))
+                .extracting(m -> new String(m, UTF_8))
+                .containsExactly("/new");
         assertThat(raw.zcard(b("regen:exp"))).isZero();
     }
 
@@ -270,7 +300,10 @@ class RedisStoreIT {
         FakeClock clock = new FakeClock();
         RedisStore store = open(redis.uri(), clock);
         for (int i = 0; i < 2_500; i++) {
-            store.put(String.format("/a/%05d", i), new byte[] {1}, PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
+            store.put(
+                    String.format("/a/%05d", i),
+                    new byte[] {1},
+                    PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
         }
         for (int i = 0; i < 5; i++) {
             store.put("/b/" + i, new byte[] {1}, PutOptions.NONE);
@@ -339,11 +372,14 @@ class RedisStoreIT {
         long start = System.nanoTime();
         for (int i = 0; i < 20; i++) {
             assertThatThrownBy(() -> store.get("/k")).isInstanceOf(StoreException.class);
-            assertThatThrownBy(() -> store.put("/k", new byte[] {2}, PutOptions.NONE)).isInstanceOf(StoreException.class);
+            assertThatThrownBy(() -> store.put("/k", new byte[] {2}, PutOptions.NONE))
+                    .isInstanceOf(StoreException.class);
             assertThatThrownBy(() -> store.list("", null, 10)).isInstanceOf(StoreException.class);
-            assertThatThrownBy(() -> store.replaceMetadata("/k", PutOptions.NONE)).isInstanceOf(StoreException.class);
+            assertThatThrownBy(() -> store.replaceMetadata("/k", PutOptions.NONE))
+                    .isInstanceOf(StoreException.class);
         }
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("no call waits for the timeout")
+        assertThat(Duration.ofNanos(System.nanoTime() - start))
+                .as("no call waits for the timeout")
                 .isLessThan(Duration.ofSeconds(1));
 
         redis.restart(); // empty: no persistence
@@ -366,8 +402,11 @@ class RedisStoreIT {
         redis.pause();
         try {
             long start = System.nanoTime();
-            assertThatThrownBy(() -> store.get("/k")).isInstanceOf(StoreException.class).hasMessageContaining("timed out");
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(250), Duration.ofMillis(1500));
+            assertThatThrownBy(() -> store.get("/k"))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("timed out");
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .isBetween(Duration.ofMillis(250), Duration.ofMillis(1500));
         } finally {
             redis.resume();
         }
@@ -387,7 +426,8 @@ class RedisStoreIT {
         store.close();
 
         assertThatThrownBy(() -> store.get("/k")).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> store.replaceMetadata("/k", PutOptions.NONE)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> store.replaceMetadata("/k", PutOptions.NONE))
+                .isInstanceOf(IllegalStateException.class);
     }
 
     private static byte[] b(String s) {

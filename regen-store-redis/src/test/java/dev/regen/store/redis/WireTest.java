@@ -33,7 +33,8 @@ class WireTest {
     @Test
     void message_refreshed_roundTripsKeyEtagAndRenderTimeToTheMillisecond() {
         List<Cluster.Refresh> refreshes = List.of(
-                new Cluster.Refresh("page:/ü 😀?a=1 @host ~v", "\"abc-123\"", Instant.parse("2026-03-01T12:34:56.789Z")),
+                new Cluster.Refresh(
+                        "page:/ü 😀?a=1 @host ~v", "\"abc-123\"", Instant.parse("2026-03-01T12:34:56.789Z")),
                 new Cluster.Refresh("", "W/\"x\"", Instant.EPOCH),
                 new Cluster.Refresh("/old", "e", Instant.parse("1969-12-31T23:59:59.999Z")),
                 new Cluster.Refresh("/far", "f", Instant.ofEpochMilli(Long.MAX_VALUE)));
@@ -48,8 +49,10 @@ class WireTest {
 
     @Test
     void message_refreshed_isCompact() {
-        byte[] bytes = Wire.encodeRefreshed("n", List.of(
-                new Cluster.Refresh("page:/blog/a", "\"0123456789abcdef\"", Instant.parse("2026-03-01T12:34:56.789Z"))));
+        byte[] bytes = Wire.encodeRefreshed(
+                "n",
+                List.of(new Cluster.Refresh(
+                        "page:/blog/a", "\"0123456789abcdef\"", Instant.parse("2026-03-01T12:34:56.789Z"))));
 
         // version, type, node id, count, key and etag: 37 bytes; the render time 6, not 8 nor 13 digits
         assertThat(bytes).hasSize(43);
@@ -59,14 +62,16 @@ class WireTest {
     void encodeRefreshed_refreshWithoutEtag_throwsIllegalArgument() {
         List<Cluster.Refresh> refreshes = List.of(new Cluster.Refresh("/k", null, Instant.EPOCH));
 
-        assertThatThrownBy(() -> Wire.encodeRefreshed("n", refreshes)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Wire.encodeRefreshed("n", refreshes))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("etag");
     }
 
     @Test
     void message_foreignBytes_throwIllegalArgument() {
         assertThatThrownBy(() -> Wire.decodeMessage("hello".getBytes())).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> Wire.decodeMessage(new byte[] {1, 7, 0})).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Wire.decodeMessage(new byte[] {1, 7, 0}))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("type 7");
         byte[] valid = Wire.encodeMissed("n");
         byte[] trailing = java.util.Arrays.copyOf(valid, valid.length + 1);
@@ -75,7 +80,8 @@ class WireTest {
 
     @Test
     void utf8_unpairedSurrogate_isRejectedNotReplaced() {
-        assertThatThrownBy(() -> Wire.utf8("key", "/a\uD800b")).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Wire.utf8("key", "/a\uD800b"))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("key has an unpaired surrogate at index 2");
         assertThat(Wire.utf8("key", "/😀")).hasSize(5);
     }

@@ -147,7 +147,10 @@ public abstract class KvStoreContract {
 
     @Test
     void put_existingKeyWithoutExpiration_removesOldExpiration() {
-        store.put("/k", bytes(1, 10), PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
+        store.put(
+                "/k",
+                bytes(1, 10),
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(10)));
         store.put("/k", bytes(2, 10), PutOptions.NONE);
 
         clock.advance(Duration.ofDays(365));
@@ -174,7 +177,10 @@ public abstract class KvStoreContract {
     @Test
     void put_withOwner_isReadAndListedLikeAnyEntry() {
         store.put("page:/o", bytes(1, 10), PutOptions.NONE);
-        store.put("tag:t page:/o", new byte[0], PutOptions.metadata(Map.of("a", "1")).withOwner("page:/o"));
+        store.put(
+                "tag:t page:/o",
+                new byte[0],
+                PutOptions.metadata(Map.of("a", "1")).withOwner("page:/o"));
 
         assertThat(store.get("tag:t page:/o").metadata()).isEqualTo(Map.of("a", "1"));
         assertThat(names(store.list("tag:", null, 10))).containsExactly("tag:t page:/o");
@@ -187,7 +193,9 @@ public abstract class KvStoreContract {
 
         store.delete("page:/o");
 
-        assertThat(store.get("tag:t page:/o")).as("the caller deletes what it indexed").isNotNull();
+        assertThat(store.get("tag:t page:/o"))
+                .as("the caller deletes what it indexed")
+                .isNotNull();
     }
 
     // --- replaceMetadata -----------------------------------------------------------------------
@@ -217,7 +225,8 @@ public abstract class KvStoreContract {
     void replaceMetadata_emptyValue_staysEmpty() {
         store.put("/empty", new byte[0], PutOptions.metadata(Map.of("a", "1")));
 
-        assertThat(store.replaceMetadata("/empty", PutOptions.metadata(Map.of("a", "2")))).isTrue();
+        assertThat(store.replaceMetadata("/empty", PutOptions.metadata(Map.of("a", "2"))))
+                .isTrue();
 
         KvEntry entry = store.get("/empty");
         assertThat(entry.value()).isEmpty();
@@ -240,7 +249,8 @@ public abstract class KvStoreContract {
 
     @Test
     void replaceMetadata_missingKey_returnsFalseAndWritesNothing() {
-        assertThat(store.replaceMetadata("/none", PutOptions.metadata(Map.of("a", "1")))).isFalse();
+        assertThat(store.replaceMetadata("/none", PutOptions.metadata(Map.of("a", "1"))))
+                .isFalse();
 
         assertThat(store.get("/none")).isNull();
         assertThat(store.list("", null, 10).keys()).isEmpty();
@@ -251,7 +261,8 @@ public abstract class KvStoreContract {
         store.put("/d", bytes(1, 10), PutOptions.NONE);
         store.delete("/d");
 
-        assertThat(store.replaceMetadata("/d", PutOptions.metadata(Map.of("a", "1")))).isFalse();
+        assertThat(store.replaceMetadata("/d", PutOptions.metadata(Map.of("a", "1"))))
+                .isFalse();
 
         assertThat(store.get("/d")).isNull();
         assertThat(store.list("", null, 10).keys()).isEmpty();
@@ -274,7 +285,9 @@ public abstract class KvStoreContract {
     void replaceMetadata_expirationAlreadyPassed_entryIsGone() {
         store.put("/k", bytes(1, 10), PutOptions.NONE);
 
-        assertThat(store.replaceMetadata("/k", PutOptions.NONE.withExpiration(clock.instant().minusSeconds(1)))).isTrue();
+        assertThat(store.replaceMetadata(
+                        "/k", PutOptions.NONE.withExpiration(clock.instant().minusSeconds(1))))
+                .isTrue();
 
         assertThat(store.get("/k")).isNull();
         assertThat(store.list("", null, 10).keys()).isEmpty();
@@ -288,9 +301,10 @@ public abstract class KvStoreContract {
 
         store.replaceMetadata("/l/1", new PutOptions(at, Map.of("etag", "\"x\"", "r", "2")));
 
-        assertThat(store.list("/l/", null, 10).keys()).containsExactly(
-                new ListedKey("/l/1", Map.of("etag", "\"x\"", "r", "2"), at, 1234),
-                new ListedKey("/l/2", Map.of("etag", "\"y\""), null, 10));
+        assertThat(store.list("/l/", null, 10).keys())
+                .containsExactly(
+                        new ListedKey("/l/1", Map.of("etag", "\"x\"", "r", "2"), at, 1234),
+                        new ListedKey("/l/2", Map.of("etag", "\"y\""), null, 10));
     }
 
     @Test
@@ -354,7 +368,8 @@ public abstract class KvStoreContract {
                         } else {
                             List<ListedKey> listed = store.list("/r/", null, 10).keys();
                             if (listed.size() != keys.size()) {
-                                failures.add("list saw " + listed.stream().map(ListedKey::name).toList());
+                                failures.add("list saw "
+                                        + listed.stream().map(ListedKey::name).toList());
                             }
                             for (ListedKey k : listed) {
                                 String wrong = versionMismatch(k.metadata(), k.expiration(), base);
@@ -379,8 +394,10 @@ public abstract class KvStoreContract {
         }
 
         assertThat(failures).isEmpty();
-        assertThat(store.get("/r/a").metadata()).isEqualTo(metadataVersion(400, base).metadata());
-        assertThat(store.get("/r/b").metadata()).isEqualTo(metadataVersion(399, base).metadata());
+        assertThat(store.get("/r/a").metadata())
+                .isEqualTo(metadataVersion(400, base).metadata());
+        assertThat(store.get("/r/b").metadata())
+                .isEqualTo(metadataVersion(399, base).metadata());
     }
 
     @Test
@@ -426,7 +443,10 @@ public abstract class KvStoreContract {
 
     @Test
     void delete_expiredKey_returnsFalse() {
-        store.put("/d", bytes(1, 10), PutOptions.NONE.withExpiration(clock.instant().plusSeconds(1)));
+        store.put(
+                "/d",
+                bytes(1, 10),
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(1)));
         clock.advance(Duration.ofSeconds(2));
 
         assertThat(store.delete("/d")).isFalse();
@@ -448,7 +468,10 @@ public abstract class KvStoreContract {
 
     @Test
     void get_afterExpiration_returnsNull() {
-        store.put("/e", bytes(1, 10), PutOptions.NONE.withExpiration(clock.instant().plusSeconds(30)));
+        store.put(
+                "/e",
+                bytes(1, 10),
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(30)));
         clock.advance(Duration.ofSeconds(30).plusMillis(1));
 
         assertThat(store.get("/e")).isNull();
@@ -456,7 +479,10 @@ public abstract class KvStoreContract {
 
     @Test
     void list_afterExpiration_omitsKey() {
-        store.put("/e/1", bytes(1, 10), PutOptions.NONE.withExpiration(clock.instant().plusSeconds(30)));
+        store.put(
+                "/e/1",
+                bytes(1, 10),
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(30)));
         store.put("/e/2", bytes(1, 10), PutOptions.NONE);
         clock.advance(Duration.ofSeconds(31));
 
@@ -465,7 +491,10 @@ public abstract class KvStoreContract {
 
     @Test
     void put_expirationAlreadyPassed_isNeverReturned() {
-        store.put("/past", bytes(1, 10), PutOptions.NONE.withExpiration(clock.instant().minusSeconds(1)));
+        store.put(
+                "/past",
+                bytes(1, 10),
+                PutOptions.NONE.withExpiration(clock.instant().minusSeconds(1)));
 
         assertThat(store.get("/past")).isNull();
         assertThat(store.list("", null, 10).keys()).isEmpty();
@@ -473,7 +502,10 @@ public abstract class KvStoreContract {
 
     @Test
     void put_overExpiredEntry_storesNewEntry() {
-        store.put("/k", bytes(1, 10), PutOptions.NONE.withExpiration(clock.instant().plusSeconds(1)));
+        store.put(
+                "/k",
+                bytes(1, 10),
+                PutOptions.NONE.withExpiration(clock.instant().plusSeconds(1)));
         clock.advance(Duration.ofSeconds(5));
         store.put("/k", bytes(2, 10), PutOptions.NONE);
 
@@ -521,7 +553,8 @@ public abstract class KvStoreContract {
 
         assertThat(names(store.list("/ab", null, 100))).containsExactly("/ab", "/ab/x", "/abc", "/abd", "/abz");
         assertThat(names(store.list("/abc", null, 100))).containsExactly("/abc");
-        assertThat(names(store.list("/a", null, 100))).containsExactly("/a", "/aa", "/ab", "/ab/x", "/abc", "/abd", "/abz");
+        assertThat(names(store.list("/a", null, 100)))
+                .containsExactly("/a", "/aa", "/ab", "/ab/x", "/abc", "/abd", "/abz");
         assertThat(names(store.list("/c", null, 100))).isEmpty();
         assertThat(names(store.list("", null, 100))).containsExactlyElementsOf(sortedUtf8(keys));
     }
@@ -589,7 +622,10 @@ public abstract class KvStoreContract {
 
         List<ListPage> pages = listAll("/page/", 100);
 
-        List<String> seen = pages.stream().flatMap(p -> p.keys().stream()).map(ListedKey::name).toList();
+        List<String> seen = pages.stream()
+                .flatMap(p -> p.keys().stream())
+                .map(ListedKey::name)
+                .toList();
         assertThat(seen).containsExactlyElementsOf(keys);
         assertThat(pages).allSatisfy(p -> assertThat(p.keys()).hasSizeLessThanOrEqualTo(100));
         for (int i = 0; i < pages.size() - 1; i++) {
@@ -619,7 +655,10 @@ public abstract class KvStoreContract {
         List<String> keys = List.of("/w/a", "/w/b", "/w/c");
         keys.forEach(k -> store.put(k, new byte[] {1}, PutOptions.NONE));
 
-        List<String> seen = listAll("/w/", 1).stream().flatMap(p -> p.keys().stream()).map(ListedKey::name).toList();
+        List<String> seen = listAll("/w/", 1).stream()
+                .flatMap(p -> p.keys().stream())
+                .map(ListedKey::name)
+                .toList();
 
         assertThat(seen).containsExactlyElementsOf(keys);
     }
@@ -632,7 +671,10 @@ public abstract class KvStoreContract {
         }
         clock.advance(Duration.ofSeconds(11));
 
-        List<String> seen = listAll("/x/", 4).stream().flatMap(p -> p.keys().stream()).map(ListedKey::name).toList();
+        List<String> seen = listAll("/x/", 4).stream()
+                .flatMap(p -> p.keys().stream())
+                .map(ListedKey::name)
+                .toList();
 
         assertThat(seen).hasSize(20).doesNotHaveDuplicates().isSortedAccordingTo(Comparator.naturalOrder());
         assertThat(seen).noneMatch(k -> Integer.parseInt(k.substring(3)) % 3 == 0);
@@ -667,9 +709,10 @@ public abstract class KvStoreContract {
 
         List<ListedKey> keys = store.list("/l/", null, 10).keys();
 
-        assertThat(keys).containsExactly(
-                new ListedKey("/l/1", Map.of("tags", "a b", "etag", "\"x\""), at, 1234),
-                new ListedKey("/l/2", Map.of(), null, 0));
+        assertThat(keys)
+                .containsExactly(
+                        new ListedKey("/l/1", Map.of("tags", "a b", "etag", "\"x\""), at, 1234),
+                        new ListedKey("/l/2", Map.of(), null, 0));
     }
 
     @Test
@@ -714,7 +757,8 @@ public abstract class KvStoreContract {
                         n++;
                         if (reader % 2 == 0) {
                             KvEntry entry = store.get(keys.get(n % keys.size()));
-                            if (entry != null && !Arrays.equals(entry.value(), versionValue(version(entry.metadata())))) {
+                            if (entry != null
+                                    && !Arrays.equals(entry.value(), versionValue(version(entry.metadata())))) {
                                 failures.add("get saw metadata " + entry.metadata() + " with another value");
                             }
                         } else {
@@ -824,7 +868,8 @@ public abstract class KvStoreContract {
 
     protected static List<String> sortedUtf8(List<String> keys) {
         List<String> sorted = new ArrayList<>(new HashSet<>(keys));
-        sorted.sort((a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
+        sorted.sort((a, b) ->
+                Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
         return sorted;
     }
 
