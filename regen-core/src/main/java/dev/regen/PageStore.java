@@ -146,21 +146,28 @@ final class PageStore {
 
     /** {@link #getShared}, telling a store fault apart from a missing page. */
     Cached readShared(String key) {
-        long mark = evictionMark(key);
-        KvEntry entry = l2.get(PAGE_PREFIX + key);
-        recovered(l2ReadsFailing, "reads");
-        if (entry == null) {
-            return null;
+        // a change message for the key during the read may mean the read got the replaced page: read
+        // again; a key that keeps changing is answered from the last read and not kept
+        for (int attempt = 1; ; attempt++) {
+            long mark = evictionMark(key);
+            KvEntry entry = l2.get(PAGE_PREFIX + key);
+            recovered(l2ReadsFailing, "reads");
+            if (entry == null) {
+                return null;
+            }
+            Cached cached = PageCodec.decode(key, entry);
+            if (cached == null) {
+                log.warn("store entry {} is not a readable page; treating it as missing", key);
+                return null;
+            }
+            if (evictionMark(key) == mark) {
+                l1.put(key, cached);
+                return cached;
+            }
+            if (attempt == 3) {
+                return cached;
+            }
         }
-        Cached cached = PageCodec.decode(key, entry);
-        if (cached == null) {
-            log.warn("store entry {} is not a readable page; treating it as missing", key);
-            return null;
-        }
-        if (evictionMark(key) == mark) {
-            l1.put(key, cached);
-        }
-        return cached;
     }
 
     /** From L1, else L2 (blocking), promoting what L2 had into L1. */

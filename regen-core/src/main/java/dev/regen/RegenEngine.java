@@ -31,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -71,7 +72,11 @@ public final class RegenEngine implements AutoCloseable {
     private final PageStore pages;
     private final InstantSource clock;
     private final StoragePolicy policy;
-    private final ExecutorService storeExecutor;
+    /** Where blocking work runs: store I/O, settling renders, background renders. */
+    private final Executor storeExecutor;
+    /** The engine's own pool, shut down with it; null when the embedder gave the executor. */
+    private final ExecutorService ownPool;
+
     private final RenderBudget budget;
     /** Keys another node holds the render lock of: no background render is tried here meanwhile. */
     private final Cache<String, Boolean> renderingElsewhere;
@@ -108,8 +113,13 @@ public final class RegenEngine implements AutoCloseable {
         this.clock = b.clock;
         this.pages = new PageStore(Objects.requireNonNull(b.store, "store"), b.memoryBytes, clock);
         this.policy = new StoragePolicy(config);
-        this.storeExecutor = pool(
-                "regen-io", Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), new LinkedBlockingQueue<>());
+        this.ownPool = b.executor != null
+                ? null
+                : pool(
+                        "regen-io",
+                        Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
+                        new LinkedBlockingQueue<>());
+        this.storeExecutor = b.executor != null ? b.executor : ownPool;
         this.budget = new RenderBudget(
                 config.renderBudget(),
                 config.backgroundQueue(),
@@ -572,6 +582,7 @@ public final class RegenEngine implements AutoCloseable {
 
         @Override
         public CompletableFuture<Void> complete(byte[] body) {
+            originDone(responseStatus >= 500);
             runOnStore(() -> {
                 StoragePolicy.Verdict v = verdict;
                 if (v instanceof StoragePolicy.Verdict.Store store) {
@@ -587,6 +598,7 @@ public final class RegenEngine implements AutoCloseable {
 
         @Override
         public void tooLarge() {
+            originDone(false);
             runOnStore(() -> notStored(
                     new StoragePolicy.Verdict.Skip(
                             "body over the limit of " + config.maxBodyBytes() + " bytes", false, true),
@@ -595,6 +607,8 @@ public final class RegenEngine implements AutoCloseable {
 
         @Override
         public void failed(Throwable cause, boolean beforeHead) {
+            Throwable why = unwrap(cause);
+            originDone(beforeHead && (why instanceof OriginException || why instanceof TimeoutException));
             runOnStore(() -> {
                 Throwable c = unwrap(cause);
                 if (beforeHead && (c instanceof OriginException || c instanceof TimeoutException)) {
@@ -641,6 +655,7 @@ public final class RegenEngine implements AutoCloseable {
          */
         void notModified(List<Header> fresh) {
             this.headNanos = System.nanoTime() - started;
+            originDone(false);
             List<Header> headers = updatedBy304(previous, fresh);
             this.responseStatus = previous.status();
             this.responseHeaders = headers;
@@ -788,6 +803,16 @@ public final class RegenEngine implements AutoCloseable {
         @Override
         public CompletableFuture<Void> settled() {
             return settled;
+        }
+
+        /**
+         * The origin has answered in full (or failed): the budget slot goes to the next render now, not
+         * after the store write.
+         */
+        private void originDone(boolean failed) {
+            if (permit != null) {
+                permit.release(failed ? -1 : headNanos, failed);
+            }
         }
 
         private void end(RenderResult result, EngineListener.RenderOutcome outcome) {
@@ -1035,7 +1060,7 @@ public final class RegenEngine implements AutoCloseable {
             return cluster.tryLock(key, lockTtl);
         } catch (RuntimeException e) {
             // the cluster SPI must not throw; if it does, render here rather than fail the request
-            log.warn("render lock for {} failed ({}); rendering locally", key, e.toString());
+            log.error("render lock for {} failed; rendering locally", key, e);
             return new Cluster.RenderLock(key, "local");
         }
     }
@@ -1196,12 +1221,13 @@ public final class RegenEngine implements AutoCloseable {
                             }
                             Set<String> changed = new LinkedHashSet<>();
                             boolean eager = !hard && !config.eagerWindow().isZero();
-                            Set<String> recent = new LinkedHashSet<>();
+                            int queued = 0;
                             for (String key : keys) {
-                                if (eager && pages.usedWithin(key, config.eagerWindow())) {
-                                    recent.add(key);
-                                }
+                                boolean recent = eager && pages.usedWithin(key, config.eagerWindow());
                                 invalidateKey(key, null, hard, changed, notApplied);
+                                if (recent && rerenderNow(key, changed)) {
+                                    queued++;
+                                }
                             }
                             for (String tag : tagList) {
                                 List<String> tagged;
@@ -1213,10 +1239,11 @@ public final class RegenEngine implements AutoCloseable {
                                 }
                                 for (String key : tagged) {
                                     if (keys.add(key)) {
-                                        if (eager && pages.usedWithin(key, config.eagerWindow())) {
-                                            recent.add(key);
-                                        }
+                                        boolean recent = eager && pages.usedWithin(key, config.eagerWindow());
                                         invalidateKey(key, tag, hard, changed, notApplied);
+                                        if (recent && rerenderNow(key, changed)) {
+                                            queued++;
+                                        }
                                     }
                                 }
                             }
@@ -1225,16 +1252,6 @@ public final class RegenEngine implements AutoCloseable {
                                     (key, cached) -> !keys.contains(key) && matches(patterns, tagList, key, cached))) {
                                 pages.evictLocal(key);
                                 changed.add(key);
-                            }
-                            int queued = 0;
-                            Instant now = clock.instant();
-                            for (String key : recent) {
-                                if (changed.contains(key)
-                                        && pages.peekLocal(key) instanceof CachedPage p
-                                        && p.invalidated()
-                                        && refreshInBackground(Keys.host(key), key, p, now, Background.EAGER)) {
-                                    queued++;
-                                }
                             }
                             int eagerRenders = queued;
                             CompletableFuture<Void> told = CompletableFuture.allOf(
@@ -1277,6 +1294,24 @@ public final class RegenEngine implements AutoCloseable {
                         },
                         storeExecutor)
                 .thenCompose(f -> f);
+    }
+
+    /**
+     * Eager revalidation of one page just marked stale, which a request read within the eager window:
+     * re-rendered now, as soon as it is marked (not after the whole revalidation), so a visitor is served
+     * the old page for as short a time as the budget allows. True when it is re-rendering: queued here,
+     * or already started by a visitor who found it stale.
+     */
+    private boolean rerenderNow(String key, Set<String> changed) {
+        if (!changed.contains(key)) {
+            return false;
+        }
+        if (inFlight.containsKey(key)) {
+            return true;
+        }
+        return pages.peekLocal(key) instanceof CachedPage p
+                && p.invalidated()
+                && refreshInBackground(Keys.host(key), key, p, clock.instant(), Background.EAGER);
     }
 
     /** Whether a copy held in memory is one a revalidation of {@code patterns} and {@code tags} names. */
@@ -1458,9 +1493,12 @@ public final class RegenEngine implements AutoCloseable {
     @Override
     public void close() {
         budget.clear();
-        storeExecutor.shutdown();
+        if (ownPool == null) {
+            return;
+        }
+        ownPool.shutdown();
         try {
-            storeExecutor.awaitTermination(5, TimeUnit.SECONDS);
+            ownPool.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -1475,6 +1513,18 @@ public final class RegenEngine implements AutoCloseable {
         private long memoryBytes = 256L * 1024 * 1024;
         private Cluster cluster = Cluster.LOCAL;
         private EngineListener listener = EngineListener.NONE;
+        private Executor executor;
+
+        /**
+         * Where the engine runs blocking work: store reads and writes, settling renders, background
+         * renders (default: a pool of its own, shut down by {@link #close()}; a given executor is its
+         * owner's to shut down). Tests pass {@code Runnable::run} so that all of it happens before
+         * the call that caused it returns.
+         */
+        public Builder executor(Executor v) {
+            executor = Objects.requireNonNull(v);
+            return this;
+        }
 
         /** Told about requests, renders and invalidations (metrics). */
         public Builder listener(EngineListener v) {

@@ -58,7 +58,10 @@ public final class Stats {
     public long eager() {
         return eager.sum();
     }
-    /** Renders whose bytes equalled the stored page's: only its freshness was written. */
+    /**
+     * Renders whose bytes equalled the stored page's, 304 answers to background renders included: only
+     * the page's freshness was written.
+     */
     public long unchanged() {
         return unchanged.sum();
     }

@@ -2,6 +2,7 @@ package dev.regen;
 
 import static dev.regen.TestEdge.get;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.regen.TestEdge.Served;
 import dev.regen.cluster.Cluster;
@@ -30,6 +31,9 @@ class RegenEngineClusterTest {
             .store(store)
             .clock(clock)
             .cluster(cluster)
+            // store I/O and background renders run in the call that starts them; only the lock-wait's
+            // polling runs on real time
+            .executor(Runnable::run)
             .build();
     private final TestEdge edge = new TestEdge(engine, origin);
 
@@ -43,9 +47,10 @@ class RegenEngineClusterTest {
     void miss_lockHeldElsewhereForLongerThanTheLockWait_rendersItselfAndStores() throws Exception {
         cluster.heldElsewhere.add("/a @example.com");
         CompletableFuture<Served> waiting = edge.serve(get("/a"));
-        Thread.sleep(300);
-        assertThat(waiting).as("waits for the other node's render").isNotDone();
-        assertThat(origin.calls()).isZero();
+        // several polls of the store while the lock-wait lasts: the request still waits, nothing rendered
+        await().during(Duration.ofMillis(300))
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> !waiting.isDone() && origin.calls() == 0);
 
         clock.advance(Duration.ofSeconds(5));
         Served served = waiting.get(10, TimeUnit.SECONDS);
@@ -65,12 +70,9 @@ class RegenEngineClusterTest {
         cluster.heldElsewhere.add("/b @example.com");
         origin.hold();
         CompletableFuture<Served> waiting = edge.serve(get("/b"));
-        Thread.sleep(100);
         clock.advance(Duration.ofSeconds(5));
-        for (int i = 0; i < 500 && origin.calls() < 1; i++) {
-            Thread.sleep(10);
-        }
-        assertThat(origin.calls()).as("the waiter renders itself").isEqualTo(1);
+        // the next poll finds the lock-wait over: the waiter renders itself
+        await().atMost(Duration.ofSeconds(5)).until(() -> origin.calls() == 1);
         // meanwhile the lock holder stores its page (another engine on the same store)
         FakeOrigin holderOrigin = new FakeOrigin().respondWith(r -> FakeOrigin.page("from the lock holder"));
         try (RegenEngine other = RegenEngine.builder()
@@ -85,9 +87,7 @@ class RegenEngineClusterTest {
         origin.release();
         Served served = waiting.get(10, TimeUnit.SECONDS);
         assertThat(served.status()).isEqualTo(200);
-        for (int i = 0; i < 500 && engine.rendersInFlight() > 0; i++) {
-            Thread.sleep(10);
-        }
+        assertThat(engine.rendersInFlight()).isZero();
         // the client had its own render; the store keeps the lock holder's page
         assertThat(new String(store.get("page:/b @example.com").value())).isEqualTo("from the lock holder");
         assertThat(cluster.published).doesNotContain("/b @example.com");
@@ -101,7 +101,6 @@ class RegenEngineClusterTest {
         CompletableFuture<Reply> reply = engine.serve(get("/c"));
         assertThat(reply).isDone();
         assertThat(((Reply.Page) reply.join()).status()).isEqualTo(CacheStatus.STALE);
-        Thread.sleep(200);
         assertThat(origin.calls()).as("the other node renders it").isEqualTo(1);
     }
 
@@ -118,6 +117,7 @@ class RegenEngineClusterTest {
                         .origin(origin)
                         .store(store)
                         .clock(clock)
+                        .executor(Runnable::run)
                         .cluster(bus.node())
                         .build();
                 RegenEngine b = RegenEngine.builder()
@@ -125,6 +125,7 @@ class RegenEngineClusterTest {
                         .origin(origin)
                         .store(store)
                         .clock(clock)
+                        .executor(Runnable::run)
                         .cluster(bus.node())
                         .build()) {
             TestEdge edgeA = new TestEdge(a, origin);
@@ -136,9 +137,6 @@ class RegenEngineClusterTest {
             clock.advance(Duration.ofSeconds(11));
             assertThat(edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS).cacheStatus())
                     .isEqualTo(CacheStatus.STALE);
-            for (int i = 0; i < 500 && b.stats().clusterRefreshes() == 0; i++) {
-                Thread.sleep(10);
-            }
             assertThat(a.stats().unchanged()).isEqualTo(1);
             assertThat(b.stats().clusterRefreshes()).isEqualTo(1);
             assertThat(b.stats().clusterDrops()).isZero();
@@ -151,9 +149,6 @@ class RegenEngineClusterTest {
             origin.respondWith(r -> FakeOrigin.page("changed " + r.target()));
             clock.advance(Duration.ofSeconds(11));
             edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS);
-            for (int i = 0; i < 500 && b.stats().clusterDrops() == 0; i++) {
-                Thread.sleep(10);
-            }
             assertThat(b.stats().clusterDrops()).isEqualTo(1);
             assertThat(edgeB.serve(get("/u")).get(10, TimeUnit.SECONDS).text()).isEqualTo("changed /u");
         }

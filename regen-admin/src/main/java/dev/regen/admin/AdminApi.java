@@ -150,7 +150,7 @@ public final class AdminApi {
                 default -> done(error(404, "no such endpoint: " + path));
             };
         } catch (RuntimeException e) {
-            log.error("admin request {} failed: {}", path, e.toString());
+            log.error("admin request {} failed", path, e);
             return done(error(500, "internal error"));
         }
     }
@@ -862,7 +862,7 @@ public final class AdminApi {
                     // input the store refused (see KvStore): the caller's to fix
                     return error(400, cause.getMessage());
                 }
-                log.error("admin request failed: {}", e.toString());
+                log.error("admin request failed", e);
                 return error(500, "internal error");
             }
             return ApiResponse.json(200, toJson.apply(value).toString(), Map.of());

@@ -192,7 +192,8 @@ public final class RegenMetrics implements EngineListener {
                 .register(registry);
         FunctionCounter.builder(
                         "regen.renders.unchanged", engine, e -> e.stats().unchanged())
-                .description("Renders whose bytes equalled the stored page's: only its freshness was written")
+                .description(
+                        "Renders whose bytes equalled the stored page's (304s included): only its freshness was written")
                 .register(registry);
         FunctionCounter.builder(
                         "regen.renders.not.modified", engine, e -> e.stats().notModified())

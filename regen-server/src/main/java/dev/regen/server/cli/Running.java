@@ -82,7 +82,7 @@ final class Running {
             try {
                 r.close();
             } catch (Exception e) {
-                log.warn("while stopping: {}", e.toString());
+                log.warn("while stopping {}", r, e);
             }
         }
         return 0;

@@ -2,6 +2,7 @@ package dev.regen.store.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.regen.FakeClock;
 import dev.regen.store.PutOptions;
@@ -146,11 +147,8 @@ class EmbeddedStoreTest {
                     PutOptions.NONE.withExpiration(clock.instant().plusSeconds(5)));
             clock.advance(Duration.ofSeconds(10));
 
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (rowCount() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(10); // waits for a real background thread, not for time to pass
-            }
-            assertThat(rowCount()).isZero();
+            // the sweeper is a real background thread on a 20 ms schedule
+            await().atMost(Duration.ofSeconds(10)).until(() -> rowCount() == 0);
         }
     }
 

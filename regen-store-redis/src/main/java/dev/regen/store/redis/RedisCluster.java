@@ -656,7 +656,7 @@ public final class RedisCluster implements Cluster {
                 try {
                     listener.missedChanges();
                 } catch (RuntimeException e) {
-                    log.warn("a cluster listener failed on missed changes: {}", e.toString());
+                    log.error("a cluster listener failed on missed changes", e);
                 }
             }
         }
@@ -699,7 +699,7 @@ public final class RedisCluster implements Cluster {
                     default -> listener.changed(message.keys());
                 }
             } catch (RuntimeException e) {
-                log.warn("a cluster listener failed on a change message: {}", e.toString());
+                log.error("a cluster listener failed on a change message", e);
             }
         }
     }
