@@ -83,7 +83,7 @@ class OriginState:
 
     def reset(self):
         with self.lock:
-            self.paths = {}  # path -> [renders, last end (epoch s), 200s, 304s]
+            self.paths = {}  # path -> [renders, last end (epoch s), 200s, 304s, last start (epoch s)]
             self.total = self.full = self.not_modified = self.body_bytes = 0
             self.max_inflight = getattr(self, "inflight", 0)
             self.inflight = getattr(self, "inflight", 0)
@@ -168,7 +168,7 @@ def origin_handler(state):
                 state.max_inflight = max(state.max_inflight, state.inflight)
                 if cfg["cap"] and state.inflight > cfg["cap"]:
                     state.over_cap += 1
-            code, sent = 200, 0
+            code, sent, started = 200, 0, time.time()
             try:
                 if cfg["delay_ms"] > 0:
                     time.sleep(cfg["delay_ms"] / 1000.0)
@@ -203,9 +203,10 @@ def origin_handler(state):
             finally:
                 with state.lock:
                     state.inflight -= 1
-                    rec = state.paths.setdefault(path, [0, 0.0, 0, 0])
+                    rec = state.paths.setdefault(path, [0, 0.0, 0, 0, 0.0])
                     rec[0] += 1
                     rec[1] = time.time()
+                    rec[4] = started
                     if code == 304:
                         rec[3] += 1
                         state.not_modified += 1
@@ -859,9 +860,11 @@ def unchanged():
           "Body writes after warm-up (sum of put deltas): %d; clusterDrops: %d in total, %d during the load; "
           "pages whose ETag changed for a client: %d %s (responses without an ETag, the warm-up MISSes: %d); "
           "pages whose body bytes changed: %d; non-200: %d." % (
-              puts, drops_total, drops_load, len(changed), changed[:5], no_etag, len(body_changed), len(errors)),
-          "" if not changed else "ETags one client saw for %s (responses, first seen): %s." % (
-              changed[0], "; ".join("`%s` %d, %s" % (e, v[0], v[1]) for e, v in etags[changed[0]].items())), "",
+              puts, drops_total, drops_load, len(changed), changed[:5], no_etag, len(body_changed), len(errors))]
+    if changed:
+        L += ["ETags one client saw for %s (responses, first seen): %s." % (
+            changed[0], "; ".join("`%s` %d, %s" % (e, v[0], v[1]) for e, v in etags[changed[0]].items()))]
+    L += ["",
           "Bars: body writes after warm-up 0, drops 0, ETag unchanged: %s." % yes(ok), "",
           "```yaml", nodes[0].config_text.rstrip(), "```"]
     summary = "unchanged: body writes after warm-up %d, replace_metadata %d, unchangedRenders %d, drops %d, refreshes %d, ETag changes %d -> %s" % (
@@ -937,7 +940,7 @@ def budget():
             vc = Client(regen.port)
             for i in range(1, cold + 1):
                 r = vc.get("/cold/%d" % i)
-                lat.append(r.secs)
+                lat.append((r.secs, "/cold/%d" % i, r.t))
                 visitor_status[r.cache] = visitor_status.get(r.cache, 0) + 1
             vc.close()
         t0 = time.time()
@@ -968,10 +971,14 @@ def budget():
             return time.time() - idle_since[0] >= 1.0
         wait_until(drained, 180, "the background backlog to drain", step=0.1)
         ps = origin.stats("/b/")["paths"]
+        cold_ps = origin.stats("/cold/")["paths"]
         t_drain = max((v[1] for v in ps.values()), default=t0) - t0
         o, s = origin.stats(), regen.stats()
     shed = s["budget"]["shed"] - s0["budget"]["shed"]
-    lat_ms = [x * 1000 for x in lat]
+    lat_ms = [x * 1000 for x, _, _ in lat]
+    # a miss's time before the origin's handler began (waiting for a slot, mostly) and after it ended
+    before = sorted(1000 * (cold_ps[p][4] - t) for x, p, t in lat if p in cold_ps)
+    after = sorted(1000 * (t + x - cold_ps[p][1]) for x, p, t in lat if p in cold_ps)
     p50, p99, mx = pct(lat_ms, 50), pct(lat_ms, 99), max(lat_ms)
     bar_lat = 2 * delay + 50
     ideal = (len(ps) + cold) * delay / 1000.0 / limit
@@ -986,6 +993,10 @@ def budget():
          "| visitor responses | %s |" % ", ".join("%s %d" % kv for kv in sorted(visitor_status.items())),
          "| visitor miss latency p50 / p99 / max | %.0f / %.0f / %.0f ms (render 100 ms; bar p99 <= %d ms; %d samples, so p99 is the worst; over 150 ms: %d) |" % (
              p50, p99, mx, bar_lat, len(lat_ms), sum(1 for x in lat_ms if x > 150)),
+         "| visitor miss: request sent to origin handler start (slot wait) p50 / p90 / max | %.0f / %.0f / %.0f ms |" % (
+             pct(before, 50), pct(before, 90), max(before, default=float("nan"))),
+         "| visitor miss: origin handler end to response received p50 / p90 / max | %.0f / %.0f / %.0f ms |" % (
+             pct(after, 50), pct(after, 90), max(after, default=float("nan"))),
          "| background pages re-rendered | %d of %d (origin renders in all: %d) |" % (len(ps), pages, o["total"]),
          "| backlog drained after | %.1f s (ideal (renders x 100 ms) / 4 = %.1f s) |" % (t_drain, ideal),
          "| shed (background-queue 2000) | %d |" % shed,
@@ -1063,7 +1074,8 @@ def main():
                 lines[0] = "## %s" % name
                 failed.append(name)
             lines.append("")
-            lines.append("_%s took %.0f s._" % (name, time.monotonic() - t))
+            lines.append("_%s took %.0f s; load average after it: %s._" % (
+                name, time.monotonic() - t, " ".join("%.2f" % x for x in os.getloadavg())))
             with open(out, "a") as f:
                 f.write("\n" + "\n".join(lines) + "\n")
             summaries.append(summary)
