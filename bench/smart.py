@@ -1056,11 +1056,13 @@ def main():
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = os.path.join(results_dir, stamp + "-smart.md")
     commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
+    jar_version = (subprocess.run(["java", "-jar", JAR, "--version"], capture_output=True, text=True, timeout=60)
+                   .stdout.splitlines() or ["?"])[0]
     with open(out, "w") as f:
         f.write("# Smarter regeneration, issue 17 (bench/smart.py)\n\n"
-                "Run %s; regen %s (jar %s, %d bytes); JVM %s; scenarios: %s.\nMachine: %s.\n"
+                "Run %s; bench/smart.py at %s; jar %s (%s, %d bytes); JVM %s; scenarios: %s.\nMachine: %s.\n"
                 "Everything on 127.0.0.1; origin, clients and Regen share the machine's cores.\n" % (
-                    time.strftime("%Y-%m-%d %H:%M"), commit, JAR, os.path.getsize(JAR), " ".join(JVM_OPTS),
+                    time.strftime("%Y-%m-%d %H:%M"), commit, JAR, jar_version, os.path.getsize(JAR), " ".join(JVM_OPTS),
                     " ".join(names), machine_note()))
     summaries, failed = [], []
     started = time.monotonic()
