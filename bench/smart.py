@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Smarter regeneration (issue 17) measured against the real Regen server jar.
 
-    python3 bench/smart.py                       # every scenario, ~6 minutes
+    python3 bench/smart.py                       # every scenario, ~5 minutes
     python3 bench/smart.py hot budget            # some of them
     DURATION=20 REGEN_JAR=/tmp/regen-smart.jar python3 bench/smart.py hot
 
