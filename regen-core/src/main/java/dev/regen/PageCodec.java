@@ -91,7 +91,18 @@ final class PageCodec {
      * a miss). {@code key} supplies the replay target of pages stored before it was recorded.
      */
     static Cached decode(String key, KvEntry entry) {
-        Map<String, String> m = entry.metadata();
+        return decode(key, entry.metadata(), entry.value(), false);
+    }
+
+    /**
+     * What a listing says of a page, without its value: its freshness, tags and headers, an empty body
+     * and no gzip variant. Null like {@link #decode}.
+     */
+    static Cached decodeListed(String key, Map<String, String> metadata) {
+        return decode(key, metadata, EMPTY, true);
+    }
+
+    private static Cached decode(String key, Map<String, String> m, byte[] value, boolean metadataOnly) {
         if (!FORMAT.equals(m.get("f"))) {
             return null;
         }
@@ -111,7 +122,22 @@ final class PageCodec {
             boolean invalidated = "1".equals(m.get("i"));
             boolean shared = flags.indexOf('p') >= 0;
             boolean immutable = flags.indexOf('m') >= 0;
-            byte[] value = entry.value();
+            if (metadataOnly) {
+                return new CachedPage(
+                        status,
+                        headers,
+                        EMPTY,
+                        m.get("e"),
+                        renderedAt,
+                        revalidate,
+                        staleWindow,
+                        tags(m),
+                        invalidated,
+                        null,
+                        replay,
+                        shared,
+                        immutable);
+            }
             if (!m.containsKey("z")) { // stored before the gzip variant was kept: made here once
                 return new CachedPage(
                         status,

@@ -8,7 +8,6 @@ import dev.regen.http.ContentCoding;
 import dev.regen.http.HttpFields;
 import dev.regen.http.RequestTarget;
 import dev.regen.http.Vary;
-import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
@@ -1412,7 +1411,7 @@ public final class RegenEngine implements AutoCloseable {
                     List<EntryInfo> out = new ArrayList<>();
                     for (ListedKey k : page.keys()) {
                         String key = k.name().substring(PageStore.PAGE_PREFIX.length());
-                        Cached c = PageCodec.decode(key, new KvEntry(new byte[0], k.metadata(), k.expiration()));
+                        Cached c = PageCodec.decodeListed(key, k.metadata());
                         if (c instanceof CachedPage p) {
                             out.add(new EntryInfo(
                                     key,

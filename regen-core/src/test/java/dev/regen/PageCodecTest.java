@@ -51,6 +51,22 @@ class PageCodecTest {
     }
 
     @Test
+    void listing_aPageWithAGzipVariant_isDescribedFromItsMetadataAlone() {
+        CachedPage page = page("text/html", HTML);
+        assertThat(page.gzipBody()).isNotNull();
+
+        // a listing has no value: the variant's length must not make it "not a page"
+        CachedPage listed = (CachedPage)
+                PageCodec.decodeListed("/a?x=1 @example.com", stored(page).metadata());
+
+        assertThat(listed).isNotNull();
+        assertThat(listed.tags()).containsExactlyInAnyOrder("blog", "home");
+        assertThat(listed.renderedAt()).isEqualTo(page.renderedAt());
+        assertThat(listed.status()).isEqualTo(200);
+        assertThat(listed.body()).isEmpty();
+    }
+
+    @Test
     void roundTrip_withoutAGzipVariant() {
         byte[] png = new byte[4096];
         CachedPage page = page("image/png", png);
