@@ -159,6 +159,21 @@ class RegenAutoConfigurationTest {
     }
 
     @Test
+    void store_embeddedWithMaxSize_keepsTheStoreUnderIt(@TempDir Path dir) {
+        runner.withPropertyValues("regen.store=embedded:" + dir + "?max-size=64MB")
+                .run(ctx -> {
+                    assertThat(((EmbeddedStore) ctx.getBean(KvStore.class)).maxBytes())
+                            .isEqualTo(64L * 1024 * 1024);
+                });
+        runner.withPropertyValues("regen.store=embedded:" + dir + "?max-size=lots")
+                .run(ctx -> assertThat(ctx)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("max-size must be a size like 500MB"));
+    }
+
+    @Test
     void store_unknown_failsNamingTheProperty() {
         runner.withPropertyValues("regen.store=cassandra://x")
                 .run(ctx -> assertThat(ctx)
