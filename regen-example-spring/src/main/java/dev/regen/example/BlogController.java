@@ -1,6 +1,6 @@
 package dev.regen.example;
 
-import dev.regen.spring.RegenCache;
+import dev.regen.RegenCache;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpSession;
 import java.net.URI;

@@ -1,6 +1,7 @@
 package dev.regen.spring;
 
 import dev.regen.QueryPolicy;
+import dev.regen.RegenCache;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.RouteRule;

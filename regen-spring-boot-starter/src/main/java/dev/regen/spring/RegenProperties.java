@@ -1,5 +1,6 @@
 package dev.regen.spring;
 
+import dev.regen.RegenCache;
 import dev.regen.admin.AdminApi;
 import java.net.URI;
 import java.time.Duration;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.regen.FakeClock;
 import dev.regen.QueryPolicy;
+import dev.regen.RegenCache;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.RouteRule;

@@ -1,6 +1,5 @@
-package dev.regen.spring;
+package dev.regen;
 
-import dev.regen.RegenEngine;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
@@ -11,7 +10,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * On-demand revalidation from the app's own code, like Next.js {@code revalidatePath} /
- * {@code revalidateTag}: call it after the data behind some pages changed.
+ * {@code revalidateTag}: call it after the data behind some pages changed. For every embedder of the
+ * engine (the Spring starter exposes one as a bean; elsewhere {@code new RegenCache(engine)}).
  *
  * <ul>
  *   <li>{@code revalidate*} (soft): the pages are marked stale; the next request for each is still
