@@ -1,5 +1,9 @@
 package dev.regen.admin;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -24,5 +28,35 @@ public record ApiRequest(String method, String uri, Function<String, String> hea
     public String path() {
         int q = uri.indexOf('?');
         return q < 0 ? uri : uri.substring(0, q);
+    }
+
+    /** The query's parameters, the first value of each; empty without a query. */
+    Map<String, String> query() {
+        int q = uri.indexOf('?');
+        return q < 0 ? new HashMap<>() : form(uri.substring(q + 1));
+    }
+
+    /**
+     * The fields of {@code a=1&b=2} (a query, an {@code application/x-www-form-urlencoded} body), the
+     * first value of each.
+     *
+     * @throws IllegalArgumentException "malformed query string" for a bad %-escape
+     */
+    static Map<String, String> form(String encoded) {
+        Map<String, String> out = new HashMap<>();
+        for (String pair : encoded.split("&")) {
+            int eq = pair.indexOf('=');
+            String name = decode(eq < 0 ? pair : pair.substring(0, eq));
+            out.putIfAbsent(name, eq < 0 ? "" : decode(pair.substring(eq + 1)));
+        }
+        return out;
+    }
+
+    private static String decode(String s) {
+        try {
+            return URLDecoder.decode(s, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("malformed query string");
+        }
     }
 }

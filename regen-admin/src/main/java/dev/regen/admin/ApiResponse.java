@@ -1,5 +1,7 @@
 package dev.regen.admin;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
@@ -11,5 +13,25 @@ public record ApiResponse(int status, String contentType, Map<String, String> he
 
     static ApiResponse json(int status, String json, Map<String, String> headers) {
         return new ApiResponse(status, "application/json", headers, (json + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** {@code {"success":false,"error":reason}}: every JSON refusal and failure has this shape. */
+    static ApiResponse error(int status, String reason, Map<String, String> headers) {
+        ObjectNode out =
+                JsonNodeFactory.instance.objectNode().put("success", false).put("error", reason);
+        return json(status, out.toString(), headers);
+    }
+
+    static ApiResponse error(int status, String reason) {
+        return error(status, reason, Map.of());
+    }
+
+    /** 405 for a read-only endpoint called with another method. */
+    static ApiResponse useGet() {
+        return error(405, "use GET", Map.of("Allow", "GET, HEAD"));
+    }
+
+    static boolean isRead(ApiRequest request) {
+        return request.method().equals("GET") || request.method().equals("HEAD");
     }
 }

@@ -54,16 +54,21 @@ final class Dashboard {
         if (setCookie != null) {
             headers.put("Set-Cookie", setCookie);
         }
-        return new ApiResponse(
-                303, "text/plain; charset=utf-8", headers, ("see " + location + "\n").getBytes(StandardCharsets.UTF_8));
+        return text(303, headers, "see " + location);
     }
 
-    static ApiResponse asset(String name) {
+    /** A static file the pages use; {@code name} as in the page, e.g. {@code app.css}. */
+    static ApiResponse asset(ApiRequest request, String name) {
+        if (!ApiResponse.isRead(request)) {
+            return text(405, Map.of("Allow", "GET, HEAD"), "use GET");
+        }
         ApiResponse r = ASSETS.get(name);
-        return r != null
-                ? r
-                : new ApiResponse(
-                        404, "text/plain; charset=utf-8", Map.of(), "no such asset\n".getBytes(StandardCharsets.UTF_8));
+        return r != null ? r : text(404, Map.of(), "no such asset");
+    }
+
+    private static ApiResponse text(int status, Map<String, String> headers, String text) {
+        return new ApiResponse(
+                status, "text/plain; charset=utf-8", headers, (text + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     private static ApiResponse html(int status, String html, Map<String, String> extra) {

@@ -6,7 +6,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -118,10 +117,6 @@ final class Sessions {
         return Math.max(0, s.expiry() - clock.instant().getEpochSecond());
     }
 
-    Instant now() {
-        return clock.instant();
-    }
-
     /**
      * @param token   the cookie value
      * @param payload expiry and id: what the MAC covers and what a logout revokes
@@ -143,7 +138,7 @@ final class Sessions {
         }
     }
 
-    private static byte[] sha256(String s) {
+    static byte[] sha256(String s) {
         try {
             return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {
