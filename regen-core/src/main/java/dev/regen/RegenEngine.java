@@ -206,6 +206,11 @@ public final class RegenEngine implements AutoCloseable {
         return stats;
     }
 
+    /** The clock the engine reads (one read per request). */
+    public InstantSource clock() {
+        return clock;
+    }
+
     /** Decides what to send for one request. Never completes exceptionally. */
     public CompletableFuture<Reply> serve(ClientRequest request) {
         return serve(request, 0);

@@ -74,6 +74,21 @@ public final class AdminApi {
         return new Builder(engine);
     }
 
+    /** Where the webhook listens. */
+    public String webhookPath() {
+        return webhookPath;
+    }
+
+    /** The name the dashboard shows for the site. */
+    public String siteName() {
+        return endpoints.siteName();
+    }
+
+    /** Whether the dashboard's session cookie is marked {@code Secure}. */
+    public boolean secureCookie() {
+        return auth.secureCookie();
+    }
+
     /** Whether a request for {@code path} is Regen's to answer. */
     public boolean owns(String path) {
         return path.equals(webhookPath) || path.startsWith(PREFIX);

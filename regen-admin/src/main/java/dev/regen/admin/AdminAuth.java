@@ -247,4 +247,8 @@ final class AdminAuth {
         }
         return a.substring(7).trim();
     }
+
+    boolean secureCookie() {
+        return secureCookie;
+    }
 }

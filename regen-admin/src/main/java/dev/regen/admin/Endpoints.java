@@ -339,4 +339,8 @@ final class Endpoints {
         }
         return new ApiResponse(200, PROMETHEUS_TEXT, Map.of(), metrics.scrape().getBytes(StandardCharsets.UTF_8));
     }
+
+    String siteName() {
+        return siteName;
+    }
 }

@@ -152,6 +152,11 @@ public final class RegenFilter implements Filter, AutoCloseable {
         return engine;
     }
 
+    /** Regen's own endpoints this filter answers (webhook, admin API, dashboard, health). */
+    public AdminApi adminApi() {
+        return api;
+    }
+
     /**
      * Where loopback renders are sent (background renders, and renders decided after a request went
      * asynchronous): the configured render URL, else learned from the first request; null until known.

@@ -9,6 +9,7 @@ import dev.regen.RegenCache;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.RouteRule;
+import dev.regen.admin.AdminApi;
 import dev.regen.servlet.RegenFilter;
 import dev.regen.store.KvStore;
 import dev.regen.store.MemoryStore;
@@ -51,17 +52,16 @@ class RegenAutoConfigurationTest {
             assertThat(config.routeFor("/actuator/health").cache()).isFalse();
             assertThat(config.routeFor("/posts/1")).isNull();
             assertThat(ctx.getBean(RegenFilter.class).engine()).isSameAs(ctx.getBean(RegenEngine.class));
-            Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
-            assertThat(ReflectionTestUtils.getField(api, "webhookPath")).isEqualTo("/_regen/revalidate");
-            assertThat(ReflectionTestUtils.getField(api, "secureCookie")).isEqualTo(false);
+            AdminApi api = ctx.getBean(RegenFilter.class).adminApi();
+            assertThat(api.webhookPath()).isEqualTo("/_regen/revalidate");
+            assertThat(api.secureCookie()).isFalse();
         });
     }
 
     @Test
     void siteNameAndSecureCookie_reachTheDashboard() {
         runner.withPropertyValues("spring.application.name=blog").run(ctx -> {
-            Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
-            assertThat(ReflectionTestUtils.getField(api, "siteName")).isEqualTo("blog");
+            assertThat(ctx.getBean(RegenFilter.class).adminApi().siteName()).isEqualTo("blog");
         });
         runner.withPropertyValues(
                         "spring.application.name=blog",
@@ -69,11 +69,10 @@ class RegenAutoConfigurationTest {
                         "regen.secure-cookie=true",
                         "regen.webhook-path=/api/revalidate")
                 .run(ctx -> {
-                    Object api = ReflectionTestUtils.getField(ctx.getBean(RegenFilter.class), "api");
-                    assertThat(ReflectionTestUtils.getField(api, "siteName")).isEqualTo("www.example.com");
-                    assertThat(ReflectionTestUtils.getField(api, "secureCookie"))
-                            .isEqualTo(true);
-                    assertThat(ReflectionTestUtils.getField(api, "webhookPath")).isEqualTo("/api/revalidate");
+                    AdminApi api = ctx.getBean(RegenFilter.class).adminApi();
+                    assertThat(api.siteName()).isEqualTo("www.example.com");
+                    assertThat(api.secureCookie()).isTrue();
+                    assertThat(api.webhookPath()).isEqualTo("/api/revalidate");
                 });
     }
 
@@ -222,8 +221,7 @@ class RegenAutoConfigurationTest {
     void appBeans_storeAndClockAreUsed() {
         runner.withUserConfiguration(AppBeans.class).run(ctx -> {
             assertThat(ctx.getBean(KvStore.class)).isSameAs(AppBeans.STORE);
-            assertThat(ReflectionTestUtils.getField(ctx.getBean(RegenEngine.class), "clock"))
-                    .isSameAs(AppBeans.CLOCK);
+            assertThat(ctx.getBean(RegenEngine.class).clock()).isSameAs(AppBeans.CLOCK);
         });
     }
 
