@@ -8,6 +8,8 @@ import dev.regen.store.ListPage;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.LogCapture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;

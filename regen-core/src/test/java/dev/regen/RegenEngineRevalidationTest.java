@@ -10,6 +10,7 @@ import dev.regen.store.ListPage;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
+import dev.regen.testing.FakeClock;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;

@@ -9,6 +9,7 @@ import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.PutOptions;
+import dev.regen.testing.FakeClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.regen.TestEdge.Served;
 import dev.regen.store.MemoryStore;
+import dev.regen.testing.FakeClock;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -2,16 +2,13 @@ package dev.regen.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
-import dev.regen.FakeClock;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.LogCapture;
+import dev.regen.testing.PrometheusText;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 class AuthThrottleTest {
     private static final String A = "198.51.100.7";
@@ -19,23 +16,15 @@ class AuthThrottleTest {
     private final FakeClock clock = new FakeClock();
     private final RegenMetrics metrics = new RegenMetrics(clock);
     private final AuthThrottle throttle = new AuthThrottle(clock, metrics);
-    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
-
-    @BeforeEach
-    void captureLogs() {
-        logs.start();
-        ((Logger) LoggerFactory.getLogger(AuthThrottle.class)).addAppender(logs);
-    }
+    private final LogCapture logs = new LogCapture(AuthThrottle.class);
 
     @AfterEach
     void releaseLogs() {
-        ((Logger) LoggerFactory.getLogger(AuthThrottle.class)).detachAppender(logs);
+        logs.close();
     }
 
     private List<String> lines() {
-        synchronized (logs) {
-            return logs.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-        }
+        return logs.all();
     }
 
     private void wrong(String client, int times) {

@@ -2,13 +2,13 @@ package dev.regen.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
 import dev.regen.store.StoreHealth;
+import dev.regen.testing.FakeClock;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;

@@ -3,13 +3,13 @@ package dev.regen.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.regen.FakeClock;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
+import dev.regen.testing.FakeClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package dev.regen.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
+import dev.regen.testing.FakeClock;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

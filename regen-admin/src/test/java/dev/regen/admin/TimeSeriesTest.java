@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.regen.CacheStatus;
 import dev.regen.EngineListener.RenderOutcome;
-import dev.regen.FakeClock;
+import dev.regen.testing.FakeClock;
 import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;

@@ -2,15 +2,13 @@ package dev.regen.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
-import dev.regen.admin.PrometheusText;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.MemoryStore;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.LogCapture;
+import dev.regen.testing.PrometheusText;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,7 +20,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * Wrong secrets over real sockets, from two client addresses on loopback: 127.0.0.1 guesses, 127.0.0.2
@@ -34,8 +31,7 @@ class AuthIT {
     private static final String ADMIN = "127.0.0.2";
 
     private final FakeClock clock = new FakeClock();
-    private final ListAppender<ILoggingEvent> throttleLog = new ListAppender<>();
-    private final Logger throttleLogger = (Logger) LoggerFactory.getLogger("dev.regen.admin.AuthThrottle");
+    private LogCapture throttleLog;
     private TestOrigin origin;
     private RegenServer server;
 
@@ -55,23 +51,18 @@ class AuthIT {
                 false,
                 false);
         server = RegenServer.start(cfg, new MemoryStore(16L << 20, clock), clock);
-        throttleLog.start();
-        throttleLogger.addAppender(throttleLog);
+        throttleLog = new LogCapture("dev.regen.admin.AuthThrottle");
     }
 
     @AfterEach
     void stop() {
-        throttleLogger.detachAppender(throttleLog);
+        throttleLog.close();
         server.close();
         origin.close();
     }
 
     private List<String> throttleLines() {
-        synchronized (throttleLog) {
-            return throttleLog.list.stream()
-                    .map(ILoggingEvent::getFormattedMessage)
-                    .toList();
-        }
+        return throttleLog.all();
     }
 
     @Test

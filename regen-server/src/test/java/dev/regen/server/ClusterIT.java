@@ -8,7 +8,6 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
 import dev.regen.cluster.Cluster;
 import dev.regen.server.cli.Main;
@@ -17,13 +16,12 @@ import dev.regen.server.config.StoreSpec;
 import dev.regen.store.KvStore;
 import dev.regen.store.redis.RedisCluster;
 import dev.regen.store.redis.RedisStore;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.Ports;
+import dev.regen.testing.RedisServerFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -76,7 +74,7 @@ class ClusterIT {
     static final int STALE_CYCLES = 12;
 
     private final FakeClock clock = new FakeClock();
-    private RedisProcess redis;
+    private RedisServerFixture redis;
     private TestOrigin origin;
     private Nodes nodes;
     private Process child;
@@ -86,7 +84,7 @@ class ClusterIT {
 
     @BeforeEach
     void start() throws Exception {
-        redis = RedisProcess.start();
+        redis = RedisServerFixture.start();
         origin = new TestOrigin();
         nodes = Nodes.start(
                 redis.uri(),
@@ -251,7 +249,7 @@ class ClusterIT {
     @Test
     void nodeKilledMidRender_leaseLapses_anotherNodeServesThePageWithin8sWithout5xx() throws Exception {
         String path = "/p/orphan";
-        int port = freePort();
+        int port = Ports.freePort();
         Path config = Files.writeString(
                 dir.resolve("regen.yaml"),
                 String.join(
@@ -777,12 +775,6 @@ class ClusterIT {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     /** {@code regen serve --config file} as a child JVM on the test classpath, output to files in {@code dir}. */
     private static Process startNode(Path config, Path dir) throws IOException {
         List<String> cmd = List.of(
@@ -1022,119 +1014,6 @@ class ClusterIT {
                 }
             }
             servers.clear();
-        }
-    }
-
-    /**
-     * The {@code redis-server} fixtures of regen-store-redis's test-jar. They are package-private in
-     * {@code dev.regen.store.redis}, so they are reached here by reflection (the test classpath has no
-     * module boundaries).
-     */
-    static final class RedisProcess implements AutoCloseable {
-        private final Object fixture;
-
-        private RedisProcess(Object fixture) {
-            this.fixture = fixture;
-        }
-
-        /** A standalone {@code redis-server} on a free loopback port. */
-        static RedisProcess start() {
-            return new RedisProcess(Reflect.call(
-                    Reflect.type("dev.regen.store.redis.RedisServerFixture"),
-                    null,
-                    "start",
-                    new Class<?>[] {String[].class},
-                    (Object) new String[0]));
-        }
-
-        /** A standalone {@code redis-server} on {@code port}. */
-        static RedisProcess startOn(int port) {
-            return new RedisProcess(Reflect.call(
-                    Reflect.type("dev.regen.store.redis.RedisServerFixture"),
-                    null,
-                    "start",
-                    new Class<?>[] {int.class, List.class},
-                    port,
-                    List.of()));
-        }
-
-        URI uri() {
-            return (URI) Reflect.call(fixture.getClass(), fixture, "uri", new Class<?>[0]);
-        }
-
-        /** SIGKILL. */
-        void kill() {
-            Reflect.call(fixture.getClass(), fixture, "kill", new Class<?>[0]);
-        }
-
-        /** Starts again on the same port (empty: no persistence). */
-        void restart() {
-            Reflect.call(fixture.getClass(), fixture, "restart", new Class<?>[0]);
-        }
-
-        /** One command over a new connection; the reply as text. */
-        String call(String... args) {
-            return (String)
-                    Reflect.call(fixture.getClass(), fixture, "call", new Class<?>[] {String[].class}, (Object) args);
-        }
-
-        @Override
-        public void close() {
-            Reflect.call(fixture.getClass(), fixture, "close", new Class<?>[0]);
-        }
-    }
-
-    /** A three-master Redis Cluster (RedisClusterFixture), reached like {@link RedisProcess}. */
-    static final class RedisClusterProcess implements AutoCloseable {
-        private final Object fixture;
-
-        private RedisClusterProcess(Object fixture) {
-            this.fixture = fixture;
-        }
-
-        static RedisClusterProcess start() {
-            return new RedisClusterProcess(Reflect.call(
-                    Reflect.type("dev.regen.store.redis.RedisClusterFixture"), null, "start", new Class<?>[0]));
-        }
-
-        /** Every master as a seed: {@code redis://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3}. */
-        URI uri() {
-            return (URI) Reflect.call(fixture.getClass(), fixture, "uri", new Class<?>[0]);
-        }
-
-        @Override
-        public void close() {
-            Reflect.call(fixture.getClass(), fixture, "close", new Class<?>[0]);
-        }
-    }
-
-    private static final class Reflect {
-        static Class<?> type(String name) {
-            try {
-                return Class.forName(name);
-            } catch (ClassNotFoundException e) {
-                throw new IllegalStateException(
-                        name + " is missing: regen-server's tests need the test-jar of " + "regen-store-redis", e);
-            }
-        }
-
-        static Object call(Class<?> type, Object target, String name, Class<?>[] parameters, Object... args) {
-            try {
-                Method m = type.getDeclaredMethod(name, parameters);
-                m.setAccessible(true);
-                return m.invoke(target, args);
-            } catch (InvocationTargetException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (cause instanceof Error err) {
-                    throw err;
-                }
-                throw new IllegalStateException(name + " failed: " + cause, cause);
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot call " + type.getSimpleName() + "." + name + ": " + e, e);
-            }
         }
     }
 }

@@ -1,7 +1,8 @@
 package dev.regen.server;
 
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.RedisClusterFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * PUBLISH. One Redis Cluster for the class (it takes seconds to form); each test uses its own paths.
  */
 class ClusterModeIT {
-    private static ClusterIT.RedisClusterProcess redis;
+    private static RedisClusterFixture redis;
 
     private final FakeClock clock = new FakeClock();
     private TestOrigin origin;
@@ -23,7 +24,7 @@ class ClusterModeIT {
 
     @BeforeAll
     static void startRedisCluster() {
-        redis = ClusterIT.RedisClusterProcess.start();
+        redis = RedisClusterFixture.start();
     }
 
     @AfterAll

@@ -3,12 +3,12 @@ package dev.regen.server;
 import static dev.regen.server.ClusterIT.cacheStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
 import dev.regen.server.ClusterIT.Load;
 import dev.regen.server.ClusterIT.Nodes;
-import dev.regen.store.redis.RedisClusterFixture;
-import dev.regen.store.redis.RedisServerFixture;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.RedisClusterFixture;
+import dev.regen.testing.RedisServerFixture;
 import io.lettuce.core.cluster.SlotHash;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;

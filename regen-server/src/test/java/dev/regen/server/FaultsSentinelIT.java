@@ -2,11 +2,11 @@ package dev.regen.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
 import dev.regen.server.ClusterIT.Nodes;
-import dev.regen.store.redis.RedisSentinelFixture;
-import dev.regen.store.redis.RedisServerFixture;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.RedisSentinelFixture;
+import dev.regen.testing.RedisServerFixture;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;

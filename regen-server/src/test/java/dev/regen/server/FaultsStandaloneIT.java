@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
 import dev.regen.server.ClusterIT.Nodes;
-import dev.regen.store.redis.RedisServerFixture;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.RedisServerFixture;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -4,12 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.regen.server.cli.Main;
+import dev.regen.testing.Ports;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -69,7 +68,7 @@ class FrontDoorIT {
 
     /** {@code regen serve} in a child JVM with a heap a production launcher would give it, and extra config lines. */
     private void serve(String... config) throws Exception {
-        port = freePort();
+        port = Ports.freePort();
         List<String> lines = new ArrayList<>(
                 List.of("origin: " + origin.url(), "listen: 127.0.0.1:" + port, "store: memory", "memory: 32MB"));
         lines.addAll(List.of(config));
@@ -114,13 +113,6 @@ class FrontDoorIT {
 
     private String url(String path) {
         return "http://127.0.0.1:" + port + path;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        }
     }
 
     // ------------------------------------------------------------------------------------ big bodies

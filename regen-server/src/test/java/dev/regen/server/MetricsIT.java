@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
-import dev.regen.admin.PrometheusText;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.MemoryStore;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.PrometheusText;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

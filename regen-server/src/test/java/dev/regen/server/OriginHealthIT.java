@@ -3,7 +3,7 @@ package dev.regen.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.net.ServerSocket;
+import dev.regen.testing.Ports;
 import java.net.URI;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
@@ -24,12 +24,6 @@ class OriginHealthIT {
         origin.close();
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     @Test
     void connect_originListening_upWithoutAnyHttpRequest() throws Exception {
         OriginHealth probe =
@@ -42,7 +36,7 @@ class OriginHealthIT {
     @Test
     void connect_nothingListening_downWithReason() throws Exception {
         OriginHealth probe = new OriginHealth(
-                URI.create("http://127.0.0.1:" + freePort()), Duration.ofSeconds(1), OriginHealth.Mode.CONNECT);
+                URI.create("http://127.0.0.1:" + Ports.freePort()), Duration.ofSeconds(1), OriginHealth.Mode.CONNECT);
 
         assertThatThrownBy(probe::check).hasMessageContaining("refused");
     }

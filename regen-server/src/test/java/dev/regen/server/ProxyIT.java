@@ -2,13 +2,13 @@ package dev.regen.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.KvStore;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.embedded.EmbeddedStore;
+import dev.regen.testing.FakeClock;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;

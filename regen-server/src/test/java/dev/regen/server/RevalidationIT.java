@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
@@ -12,6 +11,9 @@ import dev.regen.store.KvStore;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.embedded.EmbeddedStore;
 import dev.regen.store.redis.RedisStore;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.RedisServerFixture;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,7 +60,7 @@ class RevalidationIT {
         REDIS
     }
 
-    private static ClusterIT.RedisProcess redis;
+    private static RedisServerFixture redis;
 
     @AfterAll
     static void stopRedis() {
@@ -68,7 +70,7 @@ class RevalidationIT {
     }
 
     /** Serves from a fresh (empty) store of this kind from now on. */
-    private void use(Store kind) throws InterruptedException {
+    private void use(Store kind) throws InterruptedException, IOException {
         if (kind == Store.MEMORY) {
             return; // what start() opened
         }
@@ -78,7 +80,7 @@ class RevalidationIT {
             store = EmbeddedStore.open(dir.resolve("store"), clock);
         } else {
             if (redis == null) {
-                redis = ClusterIT.RedisProcess.start();
+                redis = RedisServerFixture.start();
             }
             redis.call("FLUSHALL");
             store = RedisStore.open(redis.uri(), clock);

@@ -5,20 +5,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.regen.LogCapture;
 import dev.regen.RegenConfig;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.StoreException;
 import dev.regen.store.redis.RedisStore;
+import dev.regen.testing.LogCapture;
+import dev.regen.testing.Ports;
+import dev.regen.testing.RedisServerFixture;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,7 +37,7 @@ class StartWithoutRedisIT {
     private final ObjectMapper json = new ObjectMapper();
     private TestOrigin origin;
     private RegenServer server;
-    private ClusterIT.RedisProcess redis;
+    private RedisServerFixture redis;
     private int redisPort;
 
     @BeforeEach
@@ -44,9 +45,7 @@ class StartWithoutRedisIT {
         origin = new TestOrigin();
         origin.on("/p/a", s -> TestOrigin.Response.html("a"));
         origin.on("/p/b", s -> TestOrigin.Response.html("b"));
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            redisPort = s.getLocalPort(); // nothing listens there until the test starts Redis
-        }
+        redisPort = Ports.freePort(); // nothing listens there until the test starts Redis
     }
 
     @AfterEach
@@ -102,7 +101,7 @@ class StartWithoutRedisIT {
             assertThat(store.get("status").asText()).isEqualTo("down");
             assertThat(store.get("detail").asText()).contains("connection refused");
 
-            redis = ClusterIT.RedisProcess.startOn(redisPort);
+            redis = RedisServerFixture.start(redisPort, List.of());
             awaitTrue(() -> json.readTree(get("/_regen/health").body())
                     .get("store")
                     .get("status")

@@ -2,12 +2,12 @@ package dev.regen.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
 import dev.regen.server.config.Front;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.MemoryStore;
+import dev.regen.testing.FakeClock;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

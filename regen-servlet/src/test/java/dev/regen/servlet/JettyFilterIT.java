@@ -2,9 +2,9 @@ package dev.regen.servlet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
 import dev.regen.RegenConfig;
 import dev.regen.store.MemoryStore;
+import dev.regen.testing.FakeClock;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.ServletException;

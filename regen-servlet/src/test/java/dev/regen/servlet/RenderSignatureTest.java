@@ -2,7 +2,7 @@ package dev.regen.servlet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
+import dev.regen.testing.FakeClock;
 import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;

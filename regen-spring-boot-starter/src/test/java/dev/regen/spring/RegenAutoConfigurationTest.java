@@ -3,7 +3,6 @@ package dev.regen.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.regen.FakeClock;
 import dev.regen.QueryPolicy;
 import dev.regen.RegenCache;
 import dev.regen.RegenConfig;
@@ -14,6 +13,7 @@ import dev.regen.servlet.RegenFilter;
 import dev.regen.store.KvStore;
 import dev.regen.store.MemoryStore;
 import dev.regen.store.embedded.EmbeddedStore;
+import dev.regen.testing.FakeClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import jakarta.servlet.DispatcherType;
 import java.nio.file.Path;

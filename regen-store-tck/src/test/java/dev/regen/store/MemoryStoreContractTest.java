@@ -1,7 +1,7 @@
 package dev.regen.store;
 
-import dev.regen.FakeClock;
 import dev.regen.store.tck.KvStoreContract;
+import dev.regen.testing.FakeClock;
 
 class MemoryStoreContractTest extends KvStoreContract {
     @Override

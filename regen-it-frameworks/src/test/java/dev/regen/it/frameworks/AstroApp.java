@@ -1,5 +1,6 @@
 package dev.regen.it.frameworks;
 
+import dev.regen.testing.Ports;
 import java.util.Map;
 
 /** The Astro 5 SSR fixture ({@code @astrojs/node}, standalone), one per test run ({@link FrameworkApps}). */
@@ -14,7 +15,7 @@ final class AstroApp implements AutoCloseable {
 
     static AstroApp start() {
         PROJECT.build("dist", Map.of(), "node", "node_modules/astro/astro.js", "build");
-        return new AstroApp(PROJECT.start(NodeProject.freePort(), Map.of(), "node", "dist/server/entry.mjs"));
+        return new AstroApp(PROJECT.start(Ports.freePort(), Map.of(), "node", "dist/server/entry.mjs"));
     }
 
     String url() {

@@ -2,7 +2,7 @@ package dev.regen.it.frameworks;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.regen.server.Chromium;
+import dev.regen.testing.Chromium;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

@@ -1,6 +1,7 @@
 package dev.regen.it.frameworks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.regen.testing.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
@@ -24,7 +25,7 @@ final class ExpressApp implements AutoCloseable {
 
     static ExpressApp start() {
         PROJECT.install();
-        return new ExpressApp(PROJECT.start(NodeProject.freePort(), Map.of(), "node", "server.js"));
+        return new ExpressApp(PROJECT.start(Ports.freePort(), Map.of(), "node", "server.js"));
     }
 
     String url() {

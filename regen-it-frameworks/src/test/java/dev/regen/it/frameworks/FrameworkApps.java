@@ -1,5 +1,6 @@
 package dev.regen.it.frameworks;
 
+import dev.regen.testing.Ports;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -16,7 +17,7 @@ final class FrameworkApps implements ParameterResolver {
     private static final Map<Class<?>, Supplier<AutoCloseable>> APPS = Map.of(
             ExpressApp.class, ExpressApp::start,
             AstroApp.class, AstroApp::start,
-            NextApp.class, () -> NextApp.start(NextApp.V1, NodeProject.freePort()));
+            NextApp.class, () -> NextApp.start(NextApp.V1, Ports.freePort()));
 
     @Override
     public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {

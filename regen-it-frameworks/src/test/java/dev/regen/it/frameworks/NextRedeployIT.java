@@ -4,6 +4,7 @@ import static dev.regen.it.frameworks.NextPages.awaitHydrated;
 import static dev.regen.it.frameworks.NextPages.awaitInteractive;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.regen.testing.Ports;
 import java.net.http.HttpResponse;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +26,7 @@ class NextRedeployIT extends SiteTest {
 
     @DirectAndThroughRegen
     void redeployedApp_keepsHydratingAfterTheDeployCommand(Via via) {
-        int port = NodeProject.freePort();
+        int port = Ports.freePort();
         NextApp v1 = track(NextApp.start(NextApp.V1, port));
         String base = base(via, v1.url(), NextIT.CONFIG);
 

@@ -2,8 +2,6 @@ package dev.regen.it.frameworks;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -133,15 +131,6 @@ final class NodeProject {
         }
         log.info("fixture {}: answering on http://127.0.0.1:{} after {}", name, port, seconds(t0));
         return running;
-    }
-
-    /** A port that was free a moment ago, on loopback. */
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     // ------------------------------------------------------------------------------------------ internals

@@ -2,11 +2,11 @@ package dev.regen.it.frameworks;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.regen.FakeClock;
 import dev.regen.server.RegenServer;
 import dev.regen.server.config.ConfigLoader;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.store.MemoryStore;
+import dev.regen.testing.FakeClock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;

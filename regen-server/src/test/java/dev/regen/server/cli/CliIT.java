@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import dev.regen.server.demo.DemoSite;
 import dev.regen.store.PutOptions;
 import dev.regen.store.embedded.EmbeddedStore;
+import dev.regen.testing.Ports;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -131,12 +132,6 @@ class CliIT {
         DemoSite site = DemoSite.start("127.0.0.1", 0, renderDelay);
         origins.add(site);
         return site;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     /** {@code regen serve} in front of {@code origin} on the embedded store, once its port accepts. */
@@ -284,7 +279,7 @@ class CliIT {
 
     @Test
     void revalidate_serverNotRunning_exits1CannotReach() throws Exception {
-        int port = freePort();
+        int port = Ports.freePort();
 
         Child c = run(SECRET, "revalidate", "--url", "http://127.0.0.1:" + port, "--path", "/p/1");
 
@@ -297,7 +292,7 @@ class CliIT {
     @Test
     void serve_sigterm_servesThenExits0() throws Exception {
         DemoSite origin = origin(Duration.ZERO);
-        int port = freePort();
+        int port = Ports.freePort();
         Child server = serve(origin, port, null);
 
         HttpResponse<String> first = send(port, "/posts/1");
@@ -318,10 +313,10 @@ class CliIT {
 
     @Test
     void demoOrigin_regenServeInFrontOfIt_cachesItsPages_bothExit0OnSigterm() throws Exception {
-        int originPort = freePort();
+        int originPort = Ports.freePort();
         Child demoOrigin = start(null, "demo-origin", "--port", String.valueOf(originPort), "--render-delay", "0");
         awaitListening(demoOrigin, originPort);
-        int port = freePort();
+        int port = Ports.freePort();
         Path config = Files.writeString(dir.resolve("loopback.yaml"), "listen: 127.0.0.1:" + port + "\n");
         Child server = start(
                 null,
@@ -372,7 +367,7 @@ class CliIT {
     @Test
     void serve_sigtermDuringARender_finishesTheRequestThenExits0() throws Exception {
         DemoSite origin = origin(Duration.ofMillis(1500));
-        int port = freePort();
+        int port = Ports.freePort();
         Child server = serve(origin, port, null);
 
         CompletableFuture<HttpResponse<String>> inFlight =
@@ -402,7 +397,7 @@ class CliIT {
     @Test
     void revalidate_path_exits0AndTheEntryIsStale() throws Exception {
         DemoSite origin = origin(Duration.ZERO);
-        int port = freePort();
+        int port = Ports.freePort();
         serve(origin, port, SECRET);
         assertThat(cacheStatus(send(port, "/posts/1"))).isEqualTo("MISS");
         assertThat(cacheStatus(send(port, "/posts/1"))).isEqualTo("HIT");
@@ -420,7 +415,7 @@ class CliIT {
     @Test
     void revalidate_hardByTag_exits0AndTheEntriesAreGone() throws Exception {
         DemoSite origin = origin(Duration.ZERO);
-        int port = freePort();
+        int port = Ports.freePort();
         serve(origin, port, SECRET);
         send(port, "/posts/1");
         send(port, "/posts/2");
@@ -446,7 +441,7 @@ class CliIT {
     @Test
     void revalidate_wrongSecret_exits1With401() throws Exception {
         DemoSite origin = origin(Duration.ZERO);
-        int port = freePort();
+        int port = Ports.freePort();
         serve(origin, port, SECRET);
         send(port, "/posts/1");
 
@@ -525,8 +520,8 @@ class CliIT {
 
     @Test
     void serve_revalidateAsDuration_unreachableOriginWarns_noSecretNotes_keepsServing() throws Exception {
-        int port = freePort();
-        int deadOrigin = freePort();
+        int port = Ports.freePort();
+        int deadOrigin = Ports.freePort();
         Path config = Files.writeString(dir.resolve("notes.yaml"), "listen: 127.0.0.1:" + port + "\nstore: memory\n");
 
         Child c = start(
@@ -562,7 +557,7 @@ class CliIT {
     @Test
     void serve_accessLogJson_stdoutCarriesOnlyJsonLines_theLogStaysOnStderr() throws Exception {
         DemoSite origin = origin(Duration.ZERO);
-        int port = freePort();
+        int port = Ports.freePort();
         Path config = Files.writeString(
                 dir.resolve("access.yaml"),
                 "listen: 127.0.0.1:" + port + "\nstore: memory\naccess-log: json\norigin: http://127.0.0.1:"

@@ -9,12 +9,12 @@ import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.server.demo.DemoSite;
 import dev.regen.store.MemoryStore;
+import dev.regen.testing.Ports;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -183,10 +183,7 @@ class WarmIT {
 
     @Test
     void unreachableServer_eachPageFailsWithReason_exit1() throws Exception {
-        int free;
-        try (ServerSocket s = new ServerSocket(0)) {
-            free = s.getLocalPort();
-        }
+        int free = Ports.freePort();
         Path file = dir.resolve("paths.txt");
         Files.writeString(file, "/\n/posts/1\n");
 

@@ -3,12 +3,12 @@ package dev.regen.store.embedded;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.regen.FakeClock;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
 import dev.regen.store.StoreHealth;
+import dev.regen.testing.FakeClock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

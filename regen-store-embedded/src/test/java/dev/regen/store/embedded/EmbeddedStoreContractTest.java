@@ -1,8 +1,8 @@
 package dev.regen.store.embedded;
 
-import dev.regen.FakeClock;
 import dev.regen.store.KvStore;
 import dev.regen.store.tck.KvStoreContract;
+import dev.regen.testing.FakeClock;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -2,12 +2,12 @@ package dev.regen.store.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
-import dev.regen.LogCapture;
 import dev.regen.store.KvEntry;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
 import dev.regen.store.StoreHealth;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.LogCapture;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.regen.FakeClock;
-import dev.regen.LogCapture;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
 import dev.regen.store.StoreHealth;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.LogCapture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

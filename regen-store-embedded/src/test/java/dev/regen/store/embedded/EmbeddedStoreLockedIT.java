@@ -3,10 +3,10 @@ package dev.regen.store.embedded;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.regen.FakeClock;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
 import dev.regen.store.StoreHealth;
+import dev.regen.testing.FakeClock;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;

@@ -2,9 +2,11 @@ package dev.regen.store.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.LogCapture;
 import dev.regen.cluster.Cluster;
 import dev.regen.cluster.Cluster.RenderLock;
+import dev.regen.testing.LogCapture;
+import dev.regen.testing.Ports;
+import dev.regen.testing.RedisServerFixture;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
@@ -293,7 +295,7 @@ class RedisClusterIT {
 
     @Test
     void openInBackground_redisNotThereYet_locksLocalThenJoinsAndDropsLocalCopies() {
-        int port = RedisServerFixture.freePort();
+        int port = Ports.freePort();
         RecordingListener heard = new RecordingListener();
         try (RedisCluster late = RedisCluster.openInBackground(URI.create("redis://127.0.0.1:" + port), "node-late")) {
             late.subscribe(heard);

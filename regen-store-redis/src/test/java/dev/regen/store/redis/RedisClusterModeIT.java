@@ -2,12 +2,14 @@ package dev.regen.store.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.FakeClock;
-import dev.regen.LogCapture;
 import dev.regen.cluster.Cluster;
 import dev.regen.cluster.Cluster.RenderLock;
 import dev.regen.store.ListedKey;
 import dev.regen.store.PutOptions;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.LogCapture;
+import dev.regen.testing.RedisClusterFixture;
+import dev.regen.testing.RedisServerFixture;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -141,7 +143,7 @@ class RedisClusterModeIT {
             long backAt = System.nanoTime();
             Eventually.await(Duration.ofSeconds(30), "b hears a again", () -> {
                 a.publish(List.of("/back"));
-                RedisServerFixture.sleep(50);
+                Eventually.sleep(50);
                 return heardByB.changes.contains(List.of("/back"));
             });
             System.out.printf(

@@ -1,8 +1,9 @@
 package dev.regen.store.redis;
 
-import dev.regen.FakeClock;
 import dev.regen.store.KvStore;
 import dev.regen.store.tck.KvStoreContract;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.RedisClusterFixture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

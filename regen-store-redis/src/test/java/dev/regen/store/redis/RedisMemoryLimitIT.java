@@ -3,12 +3,13 @@ package dev.regen.store.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.regen.FakeClock;
-import dev.regen.LogCapture;
 import dev.regen.cluster.Cluster.RenderLock;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
 import dev.regen.store.StoreHealth;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.LogCapture;
+import dev.regen.testing.RedisServerFixture;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;

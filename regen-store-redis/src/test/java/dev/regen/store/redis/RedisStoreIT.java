@@ -4,14 +4,15 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.regen.FakeClock;
-import dev.regen.LogCapture;
 import dev.regen.store.KvEntry;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
 import dev.regen.store.MetadataBytes;
 import dev.regen.store.PutOptions;
 import dev.regen.store.StoreException;
+import dev.regen.testing.FakeClock;
+import dev.regen.testing.LogCapture;
+import dev.regen.testing.RedisServerFixture;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -285,7 +286,7 @@ class RedisStoreIT {
                     PutOptions.NONE.withExpiration(Instant.now().plusMillis(100)));
         }
         // Puts prune members whose hash expired more than a second ago.
-        RedisServerFixture.sleep(1_300);
+        Eventually.sleep(1_300);
 
         store.put("/new", new byte[] {1}, PutOptions.NONE);
 

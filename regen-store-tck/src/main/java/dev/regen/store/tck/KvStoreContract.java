@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.regen.FakeClock;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
 import dev.regen.store.PutOptions;
+import dev.regen.testing.FakeClock;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;

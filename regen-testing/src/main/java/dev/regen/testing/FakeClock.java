@@ -1,4 +1,4 @@
-package dev.regen;
+package dev.regen.testing;
 
 import java.time.Duration;
 import java.time.Instant;

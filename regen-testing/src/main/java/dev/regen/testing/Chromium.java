@@ -1,4 +1,4 @@
-package dev.regen.server;
+package dev.regen.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,8 +8,8 @@ import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
  * Debian's headless Chromium, driven through Debian's chromedriver: Selenium is given both paths, so it
- * never downloads a browser or a driver ({@code test.sh} installs the packages). Shared with the
- * framework integration tests through this module's test-jar.
+ * never downloads a browser or a driver ({@code test.sh} installs the packages). Needs Selenium's
+ * chrome driver on the test classpath.
  */
 public final class Chromium {
     public static final Path BINARY = Path.of("/usr/bin/chromium");

@@ -1,4 +1,4 @@
-package dev.regen.store.redis;
+package dev.regen.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
  * A Redis Cluster: {@link RedisServerFixture}s with {@code --cluster-enabled yes}, joined by
  * {@code redis-cli --cluster create} (three masters and no replicas by default; with replicas, the
  * first nodes are the masters). Each node's cluster bus uses its port + 10000, so ports are chosen
- * with both free. Public for the server's fault-injection tests.
+ * with both free.
  */
 public final class RedisClusterFixture implements AutoCloseable {
 
@@ -27,11 +27,12 @@ public final class RedisClusterFixture implements AutoCloseable {
         this.nodes = List.copyOf(nodes);
     }
 
-    static RedisClusterFixture start() {
+    /** Three masters, no replicas. */
+    public static RedisClusterFixture start() {
         return start(3);
     }
 
-    static RedisClusterFixture start(int masters) {
+    public static RedisClusterFixture start(int masters) {
         return start(masters, 0, 5000);
     }
 

@@ -1,4 +1,4 @@
-package dev.regen.admin;
+package dev.regen.testing;
 
 import java.util.ArrayList;
 import java.util.Collections;

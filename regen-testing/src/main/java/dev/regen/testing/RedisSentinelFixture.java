@@ -1,4 +1,4 @@
-package dev.regen.store.redis;
+package dev.regen.testing;
 
 import java.io.IOException;
 import java.net.URI;
@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
 /**
  * A Sentinel set: a master, one replica and three Sentinels (quorum 2), every one a real
  * {@code redis-server} process on loopback ({@code redis-server conf --sentinel} for the Sentinels:
- * the {@code redis-server} package is enough). Public for the server's fault-injection tests.
+ * the {@code redis-server} package is enough).
  */
 public final class RedisSentinelFixture implements AutoCloseable {
     public static final String MASTER_NAME = "regen-main";
@@ -33,8 +33,7 @@ public final class RedisSentinelFixture implements AutoCloseable {
         List<RedisServerFixture> sentinels = new ArrayList<>();
         try {
             replica = RedisServerFixture.start(
-                    RedisServerFixture.freePort(),
-                    List.of("--replicaof", "127.0.0.1", Integer.toString(master.port())));
+                    Ports.freePort(), List.of("--replicaof", "127.0.0.1", Integer.toString(master.port())));
             for (int i = 0; i < 3; i++) {
                 sentinels.add(RedisServerFixture.startSentinel(MASTER_NAME, master.port(), downAfterMillis));
             }

@@ -1,4 +1,4 @@
-package dev.regen.store.redis;
+package dev.regen.testing;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -43,7 +43,7 @@ public final class RedisServerFixture implements AutoCloseable {
 
     /** Starts a server on a free port with {@code extraArgs} (e.g. "--requirepass", "pw") added. */
     public static RedisServerFixture start(String... extraArgs) {
-        return start(freePort(), List.of(extraArgs));
+        return start(Ports.freePort(), List.of(extraArgs));
     }
 
     public static RedisServerFixture start(int port, List<String> extraArgs) {
@@ -63,7 +63,7 @@ public final class RedisServerFixture implements AutoCloseable {
      * calls the master down after {@code downAfterMillis} without an answer (quorum 2).
      */
     public static RedisServerFixture startSentinel(String name, int masterPort, int downAfterMillis) {
-        int port = freePort();
+        int port = Ports.freePort();
         Path dir;
         try {
             dir = Files.createTempDirectory("regen-sentinel-" + port + "-");
@@ -272,14 +272,6 @@ public final class RedisServerFixture implements AutoCloseable {
         }
         in.read(); // \n
         return b.toString(StandardCharsets.UTF_8);
-    }
-
-    public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     static boolean portFree(int port) {
