@@ -401,7 +401,8 @@ class RedisClusterIT {
                     Duration.ofSeconds(5),
                     "b hears the change",
                     () -> heardByB.changes.stream().anyMatch(c -> c.contains("/hang")));
-            assertThat(sent).isDone();
+            // B may hear the message a moment before Redis's answer to PUBLISH reaches A
+            assertThat(sent).succeedsWithin(Duration.ofSeconds(5));
             assertThat(heardByA.missed).as("a's subscription never dropped").hasValue(0);
             assertThat(heardByB.missed)
                     .as("nobody drops everything for a stall")
