@@ -312,18 +312,18 @@ public final class RegenEngine implements AutoCloseable {
         if (d instanceof Decision.Alone alone) {
             stats.bypasses.increment();
             listener.served(CacheStatus.BYPASS);
-            return done(render(l, key, marker, page, null, null, CacheStatus.BYPASS, "bypass", alone.why()));
+            return done(render(l, key, page, null, null, CacheStatus.BYPASS, "bypass", alone.why(), null));
         }
         stats.misses.increment();
         listener.served(CacheStatus.MISS);
         if (d instanceof Decision.Range range) {
             return done(pass(l.request(), CacheStatus.MISS, range.fwd(), "range"));
         }
-        return lead(l, key, marker, page, ((Decision.Render) d).fwd());
+        return lead(l, key, page, ((Decision.Render) d).fwd());
     }
 
     /** Joins the render of {@code key} under way as a waiter, or starts it as its leader. */
-    private CompletableFuture<Reply> lead(Lookup l, String key, VaryMarker marker, CachedPage previous, String fwd) {
+    private CompletableFuture<Reply> lead(Lookup l, String key, CachedPage previous, String fwd) {
         CompletableFuture<RenderResult> mine = new CompletableFuture<>();
         CompletableFuture<RenderResult> running = inFlight.putIfAbsent(key, mine);
         if (running != null) {
@@ -342,7 +342,7 @@ public final class RegenEngine implements AutoCloseable {
             return done(new Reply.Page(p, CacheStatus.MISS, clock.instant(), true));
         }
         if (cluster == Cluster.LOCAL) {
-            return budgeted(l, key, marker, previous, null, mine, fwd);
+            return budgeted(l, key, previous, null, mine, fwd);
         }
         return CompletableFuture.supplyAsync(() -> lock(key), storeExecutor).thenCompose(lock -> {
             if (lock != null) {
@@ -352,9 +352,9 @@ public final class RegenEngine implements AutoCloseable {
                     finish(key, mine, new RenderResult.Stored(done));
                     return done(new Reply.Page(done, CacheStatus.MISS, clock.instant(), true));
                 }
-                return budgeted(l, key, marker, previous, lock, mine, fwd);
+                return budgeted(l, key, previous, lock, mine, fwd);
             }
-            return awaitOtherNode(l, key, marker, previous, fwd, clock.instant().plus(config.lockWait()), 0, mine);
+            return awaitOtherNode(l, key, previous, fwd, clock.instant().plus(config.lockWait()), 0, mine);
         });
     }
 
@@ -377,7 +377,7 @@ public final class RegenEngine implements AutoCloseable {
         if (r instanceof RenderResult.Late || l.attempt() + 1 >= MAX_ATTEMPTS) {
             // the render is still streaming, or kept ending without an answer for this request: this
             // request asks the origin on its own
-            return done(render(l, Keys.url(l.urlKey()), null, null, null, null, CacheStatus.MISS, "uri-miss", null));
+            return done(render(l, Keys.url(l.urlKey()), null, null, null, CacheStatus.MISS, "uri-miss", null, null));
         }
         // another variant, a response meant for one client, or a render given up: look again
         return serve(l.request(), l.attempt() + 1);
@@ -424,19 +424,6 @@ public final class RegenEngine implements AutoCloseable {
     private Reply render(
             Lookup l,
             String key,
-            VaryMarker marker,
-            CachedPage previous,
-            Cluster.RenderLock lock,
-            CompletableFuture<RenderResult> flight,
-            CacheStatus status,
-            String fwd,
-            String detail) {
-        return render(l, key, previous, lock, flight, status, fwd, detail, null);
-    }
-
-    private Reply render(
-            Lookup l,
-            String key,
             CachedPage previous,
             Cluster.RenderLock lock,
             CompletableFuture<RenderResult> flight,
@@ -450,7 +437,6 @@ public final class RegenEngine implements AutoCloseable {
                 l.urlKey(),
                 key,
                 l.path(),
-                l.request().host(),
                 l.request().scheme(),
                 target,
                 headers,
@@ -472,7 +458,6 @@ public final class RegenEngine implements AutoCloseable {
     private CompletableFuture<Reply> budgeted(
             Lookup l,
             String key,
-            VaryMarker marker,
             CachedPage previous,
             Cluster.RenderLock lock,
             CompletableFuture<RenderResult> flight,
@@ -496,7 +481,6 @@ public final class RegenEngine implements AutoCloseable {
         private final String urlKey;
         private final String key;
         private final String path;
-        private final String host;
         private final String scheme;
         private final String target;
         private final List<Header> sent;
@@ -528,7 +512,6 @@ public final class RegenEngine implements AutoCloseable {
                 String urlKey,
                 String key,
                 String path,
-                String host,
                 String scheme,
                 String target,
                 List<Header> sent,
@@ -543,7 +526,6 @@ public final class RegenEngine implements AutoCloseable {
             this.urlKey = urlKey;
             this.key = key;
             this.path = path;
-            this.host = host;
             this.scheme = scheme;
             this.target = target;
             this.sent = sent;
@@ -992,7 +974,6 @@ public final class RegenEngine implements AutoCloseable {
                 Keys.url(key),
                 key,
                 replay.target().split("\\?", 2)[0],
-                host,
                 replay.scheme(),
                 replay.target(),
                 headers,
@@ -1073,7 +1054,6 @@ public final class RegenEngine implements AutoCloseable {
     private CompletableFuture<Reply> awaitOtherNode(
             Lookup l,
             String key,
-            VaryMarker marker,
             CachedPage previous,
             String fwd,
             Instant deadline,
@@ -1100,16 +1080,16 @@ public final class RegenEngine implements AutoCloseable {
                     Cluster.RenderLock lock = lock(key);
                     if (lock != null) {
                         // the other node finished without a storable page, or died: render here
-                        return budgeted(l, key, marker, previous, lock, flight, fwd);
+                        return budgeted(l, key, previous, lock, flight, fwd);
                     }
                     if (!now.isBefore(deadline)) {
                         // waited the lock-wait out: render here, unlocked; the result is stored unless a newer
                         // page appeared meanwhile (see Render.store)
                         log.debug(
                                 "waited {} for another node's render of {}; rendering it here", config.lockWait(), key);
-                        return budgeted(l, key, marker, previous, null, flight, fwd);
+                        return budgeted(l, key, previous, null, flight, fwd);
                     }
-                    return awaitOtherNode(l, key, marker, previous, fwd, deadline, attempt + 1, flight);
+                    return awaitOtherNode(l, key, previous, fwd, deadline, attempt + 1, flight);
                 },
                 storeExecutor);
     }

@@ -163,7 +163,7 @@ final class RenderBudget {
                 }
             }
             long now = ticker.getAsLong();
-            long cooldown = (long) Math.max(usualNanos, TimeUnit.MILLISECONDS.toNanos(10));
+            long cooldown = (long) Math.max(usualNanos, (double) TimeUnit.MILLISECONDS.toNanos(10));
             if (sample) {
                 background.sample(bad, now, cooldown);
                 if (total != null) {

@@ -42,7 +42,7 @@ public final class CookieRules {
     public CookieRules(List<String> ignored) {
         this.patterns = List.copyOf(ignored);
         for (String p : patterns) {
-            if (p.isEmpty() || p.indexOf('*') >= 0 && p.indexOf('*') != p.length() - 1) {
+            if (p.isEmpty() || (p.indexOf('*') >= 0 && p.indexOf('*') != p.length() - 1)) {
                 throw new IllegalArgumentException("ignore-cookies: a pattern is a name or a prefix ending in *: " + p);
             }
             if (p.endsWith("*")) {

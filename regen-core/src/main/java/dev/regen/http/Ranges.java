@@ -35,6 +35,9 @@ public final class Ranges {
     private static final Outcome WHOLE = new Outcome.Whole();
 
     /**
+     * What to send for a request on a whole cached representation of {@code length} bytes: the whole,
+     * one part (206), or "not satisfiable" (416), per RFC 9110 §14.
+     *
      * @param range    the request's {@code Range}, or null
      * @param ifRange  the request's {@code If-Range}, or null
      * @param etag     the representation's entity tag

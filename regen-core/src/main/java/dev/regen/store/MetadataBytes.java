@@ -26,6 +26,8 @@ public final class MetadataBytes {
     private MetadataBytes() {}
 
     /**
+     * The metadata map as bytes.
+     *
      * @throws IllegalArgumentException if a key or value is not well-formed Unicode ({@link WellFormed})
      */
     public static byte[] encode(Map<String, String> metadata) {
