@@ -10,7 +10,7 @@
 # so most requests are read from the store; nginx reads its proxy_cache files (bench/nginx/l2.conf.in).
 # Both peers run at the same time, pinned to the same core (PEER_CPUS), and their wrk runs alternate
 # (nginx, regen, nginx, ...), so a slow minute of this shared VM lands on both. wrk, the origin and
-# redis-server run on LOAD_CPUS. Pieces copied from the shared harness (../shared/bench): origin.py
+# redis-server run on LOAD_CPUS. Pieces of the peer harness (bench/peers): origin.py
 # (20 KB pages, 50 ms renders) and lua/rotate.lua (rotates over PREFIX1..PREFIX<PAGES>).
 # Loopback only; bounded by ROUNDS x DURATION; stops only the processes it started.
 set -euo pipefail
@@ -58,7 +58,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-taskset -c "$LOAD_CPUS" python3 "$BENCH_DIR/origin.py" --port "$ORIGIN_PORT" > "$RUN_DIR/origin.log" 2>&1 &
+taskset -c "$LOAD_CPUS" python3 "$BENCH_DIR/peers/origin.py" --port "$ORIGIN_PORT" > "$RUN_DIR/origin.log" 2>&1 &
 pids+=($!)
 sed -e "s#@PORT@#$NGINX_PORT#g" -e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" -e "s#@RUN_DIR@#$RUN_DIR#g" \
     "$BENCH_DIR/nginx/l2.conf.in" > "$RUN_DIR/nginx-l2.conf"
@@ -103,7 +103,7 @@ run() {
   local port=$1 secs=$2 b0 b1
   b0=$(cpu_busy)
   json=$(cd "$BENCH_DIR" && PAGES=$PAGES PREFIX=/p/ taskset -c "$LOAD_CPUS" \
-     wrk -t1 -c"$CONNS" -d"${secs}s" -s lua/rotate.lua "http://127.0.0.1:$port" | sed -n 's/^WRKJSON //p')
+     wrk -t1 -c"$CONNS" -d"${secs}s" -s peers/lua/rotate.lua "http://127.0.0.1:$port" | sed -n 's/^WRKJSON //p')
   b1=$(cpu_busy)
   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); b0=sys.argv[2].split(); b1=sys.argv[3].split();
 d["peer_cpu"]=100.0*(int(b1[0])-int(b0[0]))/max(1,int(b1[1])-int(b0[1])); print(json.dumps(d))' "$json" "$b0" "$b1"

@@ -38,7 +38,7 @@ trap cleanup EXIT
 
 disk=$(du -sk "$STORE_DIR" | cut -f1)
 log "store on disk: $((disk / 1024)) MiB, $((disk * 1024 / PAGES)) bytes per page"
-taskset -c "$LOAD_CPUS" python3 "$BENCH_DIR/origin.py" --port "$ORIGIN_PORT" --size "$BYTES" > "$RUN_DIR/origin.log" 2>&1 &
+taskset -c "$LOAD_CPUS" python3 "$BENCH_DIR/peers/origin.py" --port "$ORIGIN_PORT" --size "$BYTES" > "$RUN_DIR/origin.log" 2>&1 &
 pids+=($!)
 printf 'listen: 127.0.0.1:%s\nrevalidate: 2592000\nmemory: 64MB\nstore: embedded:%s\n' "$REGEN_PORT" "$STORE_DIR" > "$RUN_DIR/regen.yaml"
 "$REPO/regen" --version > /dev/null # builds the jar and its class-data archive if needed: not part of start-up

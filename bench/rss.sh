@@ -5,7 +5,7 @@
 #   PAGES=10000 MEMORY=256MB bench/rss.sh
 #   REGEN_JAVA_OPTS=-Xmx6g bench/rss.sh    # the launcher's sizing replaced by an explicit heap
 #
-# Starts the harness's origin (bench/origin.py: 20 KB pages) and `./regen serve` on the embedded store
+# Starts the harness's origin (bench/peers/origin.py: 20 KB pages) and `./regen serve` on the embedded store
 # with `memory: $MEMORY`, requests every page twice (a miss, then a hit), then a third pass, and prints
 # the JVM's resident set (VmRSS) after each pass, its peak (VmHWM) and the heap the launcher chose.
 # Loopback only; stops only the processes it started.
@@ -26,7 +26,7 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-python3 "$BENCH_DIR/origin.py" --port "$ORIGIN_PORT" --delay-ms 0 > "$RUN_DIR/origin.log" 2>&1 &
+python3 "$BENCH_DIR/peers/origin.py" --port "$ORIGIN_PORT" --delay-ms 0 > "$RUN_DIR/origin.log" 2>&1 &
 pids+=($!)
 printf 'listen: 127.0.0.1:%s\nrevalidate: 3600\nmemory: %s\nstore: embedded:%s/store\n' \
   "$REGEN_PORT" "$MEMORY" "$RUN_DIR" > "$RUN_DIR/regen.yaml"
