@@ -25,7 +25,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -114,10 +113,7 @@ public final class RegenEngine implements AutoCloseable {
         this.policy = new StoragePolicy(config);
         this.ownPool = b.executor != null
                 ? null
-                : pool(
-                        "regen-io",
-                        Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
-                        new LinkedBlockingQueue<>());
+                : pool("regen-io", Math.max(4, 2 * Runtime.getRuntime().availableProcessors()));
         this.storeExecutor = b.executor != null ? b.executor : ownPool;
         this.budget = new RenderBudget(
                 config.renderBudget(),
@@ -1462,13 +1458,15 @@ public final class RegenEngine implements AutoCloseable {
         return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
     }
 
-    private static ThreadPoolExecutor pool(String name, int threads, BlockingQueue<Runnable> queue) {
+    /** The engine's own pool when the embedder gives none: daemon threads that end when idle. */
+    private static ThreadPoolExecutor pool(String name, int threads) {
         AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, queue, r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        ThreadPoolExecutor pool =
+                new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
         pool.allowCoreThreadTimeOut(true);
         return pool;
     }
