@@ -8,7 +8,6 @@ import dev.regen.http.ContentCoding;
 import dev.regen.http.HttpFields;
 import dev.regen.http.RequestTarget;
 import dev.regen.http.Vary;
-import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;
 import dev.regen.store.ListedKey;
 import dev.regen.store.StoreException;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -105,16 +103,16 @@ public final class RegenEngine implements AutoCloseable {
 
     private record Backoff(int attempts, Instant notBefore) {}
 
-    private RegenEngine(Builder b) {
-        this.config = Objects.requireNonNull(b.config, "config");
-        this.origin = Objects.requireNonNull(b.origin, "origin");
-        this.clock = b.clock;
-        this.pages = new PageStore(Objects.requireNonNull(b.store, "store"), b.memoryBytes, clock);
+    RegenEngine(Regen b, Origin origin) {
+        this.config = b.config();
+        this.origin = origin;
+        this.clock = b.clock();
+        this.pages = new PageStore(b.store(), b.memoryBytes(), clock);
         this.policy = new StoragePolicy(config);
-        this.ownPool = b.executor != null
+        this.ownPool = b.executor() != null
                 ? null
                 : pool("regen-io", Math.max(4, 2 * Runtime.getRuntime().availableProcessors()));
-        this.storeExecutor = b.executor != null ? b.executor : ownPool;
+        this.storeExecutor = b.executor() != null ? b.executor() : ownPool;
         this.budget = new RenderBudget(
                 config.renderBudget(),
                 config.backgroundQueue(),
@@ -137,8 +135,8 @@ public final class RegenEngine implements AutoCloseable {
                 .ticker(() -> clock.instant().toEpochMilli() * 1_000_000L)
                 .executor(Runnable::run)
                 .build();
-        this.cluster = b.cluster;
-        this.listener = b.listener;
+        this.cluster = b.cluster();
+        this.listener = b.listener();
         cluster.subscribe(new Cluster.Listener() {
             @Override
             public void changed(Collection<String> keys) {
@@ -179,10 +177,6 @@ public final class RegenEngine implements AutoCloseable {
         });
         this.bypassTokenBytes =
                 config.bypassToken() == null ? null : config.bypassToken().getBytes(StandardCharsets.UTF_8);
-    }
-
-    public static Builder builder() {
-        return new Builder();
     }
 
     /** Another node stored, refreshed or dropped {@code key}: whoever waits on its render looks again. */
@@ -1483,74 +1477,6 @@ public final class RegenEngine implements AutoCloseable {
             ownPool.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Builds an engine. {@code config}, {@code origin} and {@code store} are required. */
-    public static final class Builder {
-        private RegenConfig config;
-        private Origin origin;
-        private KvStore store;
-        private InstantSource clock = InstantSource.system();
-        private long memoryBytes = 256L * 1024 * 1024;
-        private Cluster cluster = Cluster.LOCAL;
-        private EngineListener listener = EngineListener.NONE;
-        private Executor executor;
-
-        /**
-         * Where the engine runs blocking work: store reads and writes, settling renders, background
-         * renders (default: a pool of its own, shut down by {@link #close()}; a given executor is its
-         * owner's to shut down). Tests pass {@code Runnable::run} so that all of it happens before
-         * the call that caused it returns.
-         */
-        public Builder executor(Executor v) {
-            executor = Objects.requireNonNull(v);
-            return this;
-        }
-
-        /** Told about requests, renders and invalidations (metrics). */
-        public Builder listener(EngineListener v) {
-            listener = Objects.requireNonNull(v);
-            return this;
-        }
-
-        /** Other nodes sharing the store (default: none). The engine does not close it. */
-        public Builder cluster(Cluster v) {
-            cluster = Objects.requireNonNull(v);
-            return this;
-        }
-
-        public Builder config(RegenConfig v) {
-            config = v;
-            return this;
-        }
-
-        public Builder origin(Origin v) {
-            origin = v;
-            return this;
-        }
-
-        public Builder store(KvStore v) {
-            store = v;
-            return this;
-        }
-
-        public Builder clock(InstantSource v) {
-            clock = Objects.requireNonNull(v);
-            return this;
-        }
-
-        /** Budget of the in-memory L1 in bytes (default 256 MiB). */
-        public Builder memoryBytes(long v) {
-            if (v <= 0) {
-                throw new IllegalArgumentException("memory must be positive: " + v);
-            }
-            memoryBytes = v;
-            return this;
-        }
-
-        public RegenEngine build() {
-            return new RegenEngine(this);
         }
     }
 }

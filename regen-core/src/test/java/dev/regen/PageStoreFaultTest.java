@@ -22,9 +22,8 @@ class PageStoreFaultTest {
     private final WriteFailingStore store = new WriteFailingStore(new MemoryStore(64L << 20, clock));
     private final FakeOrigin origin = new FakeOrigin();
     private final AtomicInteger writeFailures = new AtomicInteger();
-    private final RegenEngine engine = RegenEngine.builder()
+    private final RegenEngine engine = Regen.newBuilder()
             .config(RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build())
-            .origin(origin)
             .store(store)
             .clock(clock)
             .listener(new EngineListener() {
@@ -33,7 +32,8 @@ class PageStoreFaultTest {
                     writeFailures.incrementAndGet();
                 }
             })
-            .build();
+            .build()
+            .newEngine(origin);
     private final TestEdge edge = new TestEdge(engine, origin);
 
     @AfterEach

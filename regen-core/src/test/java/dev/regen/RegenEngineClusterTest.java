@@ -23,19 +23,19 @@ class RegenEngineClusterTest {
     private final FakeOrigin origin = new FakeOrigin();
     private final MemoryStore store = new MemoryStore(64L << 20, clock);
     private final FakeCluster cluster = new FakeCluster();
-    private final RegenEngine engine = RegenEngine.builder()
+    private final RegenEngine engine = Regen.newBuilder()
             .config(RegenConfig.builder()
                     .revalidate(Duration.ofSeconds(60))
                     .lockWait(Duration.ofSeconds(5))
                     .build())
-            .origin(origin)
             .store(store)
             .clock(clock)
             .cluster(cluster)
             // store I/O and background renders run in the call that starts them; only the lock-wait's
             // polling runs on real time
             .executor(Runnable::run)
-            .build();
+            .build()
+            .newEngine(origin);
     private final TestEdge edge = new TestEdge(engine, origin);
 
     @AfterEach
@@ -76,12 +76,12 @@ class RegenEngineClusterTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> origin.calls() == 1);
         // meanwhile the lock holder stores its page (another engine on the same store)
         FakeOrigin holderOrigin = new FakeOrigin().respondWith(r -> FakeOrigin.page("from the lock holder"));
-        try (RegenEngine other = RegenEngine.builder()
+        try (RegenEngine other = Regen.newBuilder()
                 .config(engine.config())
-                .origin(holderOrigin)
                 .store(store)
                 .clock(clock)
-                .build()) {
+                .build()
+                .newEngine(holderOrigin)) {
             Served stored = new TestEdge(other, holderOrigin).serve(get("/b")).get(10, TimeUnit.SECONDS);
             assertThat(stored.text()).isEqualTo("from the lock holder");
         }
@@ -113,22 +113,22 @@ class RegenEngineClusterTest {
                 .refreshAhead(0)
                 .build();
         origin.respondWith(r -> FakeOrigin.page("same for " + r.target()));
-        try (RegenEngine a = RegenEngine.builder()
+        try (RegenEngine a = Regen.newBuilder()
                         .config(config)
-                        .origin(origin)
                         .store(store)
                         .clock(clock)
                         .executor(Runnable::run)
                         .cluster(bus.node())
-                        .build();
-                RegenEngine b = RegenEngine.builder()
+                        .build()
+                        .newEngine(origin);
+                RegenEngine b = Regen.newBuilder()
                         .config(config)
-                        .origin(origin)
                         .store(store)
                         .clock(clock)
                         .executor(Runnable::run)
                         .cluster(bus.node())
-                        .build()) {
+                        .build()
+                        .newEngine(origin)) {
             TestEdge edgeA = new TestEdge(a, origin);
             TestEdge edgeB = new TestEdge(b, origin);
             edgeA.serve(get("/u")).get(10, TimeUnit.SECONDS);

@@ -24,14 +24,14 @@ class RegenEngineRevalidationTest {
     private final FakeOrigin origin =
             new FakeOrigin().respondWith(r -> FakeOrigin.page("page " + r.target(), new Header("Cache-Tag", "posts")));
     private final FaultyStore store = new FaultyStore(new MemoryStore(64L << 20, clock));
-    private final RegenEngine engine = RegenEngine.builder()
+    private final RegenEngine engine = Regen.newBuilder()
             .config(RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build())
-            .origin(origin)
             .store(store)
             .clock(clock)
             // store I/O and background renders run in the call that starts them: nothing to wait for
             .executor(Runnable::run)
-            .build();
+            .build()
+            .newEngine(origin);
     private final TestEdge edge = new TestEdge(engine, origin);
 
     @AfterEach

@@ -29,14 +29,14 @@ class RegenEngineSmartTest {
     private TestEdge edge;
 
     private void use(RegenConfig.Builder config) {
-        engine = RegenEngine.builder()
+        engine = Regen.newBuilder()
                 .config(config.build())
-                .origin(origin)
                 .store(store)
                 .clock(clock)
                 // store I/O and background renders run in the call that starts them: nothing to wait for
                 .executor(Runnable::run)
-                .build();
+                .build()
+                .newEngine(origin);
         edge = new TestEdge(engine, origin);
     }
 

@@ -32,14 +32,14 @@ class RegenEngineTest {
         if (engine != null) {
             engine.close();
         }
-        engine = RegenEngine.builder()
+        engine = Regen.newBuilder()
                 .config(config)
-                .origin(origin)
                 .store(store)
                 .clock(clock)
                 // store I/O and background renders run in the call that starts them: nothing to wait for
                 .executor(Runnable::run)
-                .build();
+                .build()
+                .newEngine(origin);
         edge = new TestEdge(engine, origin);
     }
 

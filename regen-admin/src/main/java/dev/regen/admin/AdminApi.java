@@ -3,11 +3,10 @@ package dev.regen.admin;
 import static dev.regen.admin.ApiResponse.error;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.regen.Regen;
 import dev.regen.RegenEngine;
 import dev.regen.store.StoreException;
-import java.time.InstantSource;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
@@ -38,11 +37,6 @@ public final class AdminApi {
     public static final int MAX_WEBHOOK_BODY = 64 * 1024;
     /** The dashboard's own door to the webhook: inside {@link #PREFIX}, where its cookie is sent. */
     static final String DASHBOARD_REVALIDATE = PREFIX + "api/revalidate";
-    /**
-     * Where the webhook listens unless configured: under Regen's own prefix, so it never hides an
-     * application route ({@code /api/revalidate} is what the Next.js docs name the app's own route).
-     */
-    public static final String DEFAULT_WEBHOOK_PATH = "/_regen/revalidate";
 
     private final String webhookPath;
     private final AdminAuth auth;
@@ -50,28 +44,17 @@ public final class AdminApi {
     private final Endpoints endpoints;
 
     /**
-     * The webhook and the admin API only: no metrics, health from nothing. Prefer {@link #builder}.
+     * Regen's endpoints for {@code engine}, with the admin settings of {@code regen} (secret, webhook
+     * path, site name, cookie, clock of sessions).
      *
-     * @param secret      the webhook and admin secret, or null: those endpoints then answer 503
-     * @param webhookPath where the webhook listens, e.g. {@code /api/revalidate}
+     * @param metrics served at {@code /_regen/metrics} and in the dashboard's chart (the engine's listener), or null
+     * @param health  what {@code /_regen/health} reports, or null: store and origin are "unknown"
      */
-    public AdminApi(RegenEngine engine, String secret, String webhookPath) {
-        this(builder(engine).secret(secret).webhookPath(webhookPath));
-    }
-
-    private AdminApi(Builder b) {
-        this.webhookPath = b.webhookPath;
-        if (!webhookPath.startsWith("/")) {
-            throw new IllegalArgumentException("webhookPath must start with /: " + webhookPath);
-        }
-        this.auth = new AdminAuth(b);
-        this.webhook = new Webhook(b.engine, auth);
-        this.endpoints = new Endpoints(b, auth);
-    }
-
-    /** Builds an {@link AdminApi} for {@code engine}; everything else is optional. */
-    public static Builder builder(RegenEngine engine) {
-        return new Builder(engine);
+    public AdminApi(Regen regen, RegenEngine engine, RegenMetrics metrics, HealthCheck health) {
+        this.webhookPath = regen.webhookPath();
+        this.auth = new AdminAuth(regen, metrics);
+        this.webhook = new Webhook(engine, auth);
+        this.endpoints = new Endpoints(regen, engine, metrics, health, auth);
     }
 
     /** Where the webhook listens. */
@@ -150,74 +133,5 @@ public final class AdminApi {
 
     static CompletableFuture<ApiResponse> done(ApiResponse r) {
         return CompletableFuture.completedFuture(r);
-    }
-
-    /** Options of an {@link AdminApi}. Only the engine is required. Its parts read the options directly. */
-    public static final class Builder {
-        final RegenEngine engine;
-        String secret;
-        String webhookPath = DEFAULT_WEBHOOK_PATH;
-        RegenMetrics metrics;
-        boolean secureCookie;
-        String siteName = "";
-        boolean metricsPublic;
-        HealthCheck health;
-        InstantSource clock = InstantSource.system();
-
-        private Builder(RegenEngine engine) {
-            this.engine = Objects.requireNonNull(engine, "engine");
-        }
-
-        /** The webhook, admin and dashboard secret; null (the default) makes those answer 503. */
-        public Builder secret(String v) {
-            secret = v;
-            return this;
-        }
-
-        /** Whether the dashboard's session cookie is marked Secure (the site is served over https). */
-        public Builder secureCookie(boolean v) {
-            secureCookie = v;
-            return this;
-        }
-
-        /** What the dashboard calls the site (its public host names). */
-        public Builder siteName(String v) {
-            siteName = Objects.requireNonNull(v, "siteName");
-            return this;
-        }
-
-        /** Where the webhook listens (default {@code /_regen/revalidate}). */
-        public Builder webhookPath(String v) {
-            webhookPath = Objects.requireNonNull(v, "webhookPath");
-            return this;
-        }
-
-        /** Serves {@code /_regen/metrics} and the dashboard's chart from these (the engine's listener). */
-        public Builder metrics(RegenMetrics v) {
-            metrics = v;
-            return this;
-        }
-
-        /** Whether {@code /_regen/metrics} is served without auth (default false). */
-        public Builder metricsPublic(boolean v) {
-            metricsPublic = v;
-            return this;
-        }
-
-        /** What {@code /_regen/health} reports; without, store and origin are "unknown". */
-        public Builder health(HealthCheck v) {
-            health = v;
-            return this;
-        }
-
-        /** The wall clock of sessions and of the wrong-secret throttle (default: the system's). */
-        public Builder clock(InstantSource v) {
-            clock = Objects.requireNonNull(v, "clock");
-            return this;
-        }
-
-        public AdminApi build() {
-            return new AdminApi(this);
-        }
     }
 }

@@ -3,6 +3,7 @@ package dev.regen.admin;
 import static dev.regen.admin.AdminApi.PREFIX;
 import static dev.regen.admin.ApiResponse.error;
 
+import dev.regen.Regen;
 import dev.regen.http.HttpFields;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -29,11 +30,12 @@ final class AdminAuth {
     private final boolean secureCookie;
 
     /** Without a secret, every door that needs one answers 503. */
-    AdminAuth(AdminApi.Builder b) {
-        this.secretDigest = b.secret == null ? null : Sessions.sha256(b.secret);
-        this.sessions = b.secret == null ? null : new Sessions(b.secret, b.clock);
-        this.throttle = new AuthThrottle(b.clock, b.metrics);
-        this.secureCookie = b.secureCookie;
+    AdminAuth(Regen regen, RegenMetrics metrics) {
+        String secret = regen.secret();
+        this.secretDigest = secret == null ? null : Sessions.sha256(secret);
+        this.sessions = secret == null ? null : new Sessions(secret, regen.clock());
+        this.throttle = new AuthThrottle(regen.clock(), metrics);
+        this.secureCookie = regen.secureCookie();
     }
 
     /** The outcome of checking a presented secret. */

@@ -12,6 +12,7 @@ import dev.regen.CacheStatus;
 import dev.regen.EngineListener.RenderOutcome;
 import dev.regen.EntryInfo;
 import dev.regen.Freshness;
+import dev.regen.Regen;
 import dev.regen.RegenEngine;
 import dev.regen.RenderError;
 import dev.regen.Stats;
@@ -46,13 +47,13 @@ final class Endpoints {
     private final HealthCheck health;
     private final String siteName;
 
-    Endpoints(AdminApi.Builder b, AdminAuth auth) {
-        this.engine = b.engine;
+    Endpoints(Regen regen, RegenEngine engine, RegenMetrics metrics, HealthCheck health, AdminAuth auth) {
+        this.engine = engine;
         this.auth = auth;
-        this.metrics = b.metrics;
-        this.metricsPublic = b.metricsPublic;
-        this.health = b.health;
-        this.siteName = b.siteName;
+        this.metrics = metrics;
+        this.metricsPublic = regen.metricsPublic();
+        this.health = health;
+        this.siteName = regen.siteName();
     }
 
     /** The dashboard for a signed-in user; anyone else is sent to the login page. */

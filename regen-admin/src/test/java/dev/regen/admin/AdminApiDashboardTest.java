@@ -8,6 +8,7 @@ import dev.regen.CacheStatus;
 import dev.regen.ClientRequest;
 import dev.regen.FakeOrigin;
 import dev.regen.Header;
+import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.RequestHeaders;
@@ -35,17 +36,20 @@ class AdminApiDashboardTest {
                     "page " + r.target(), new Header("Cache-Tag", r.target().startsWith("/blog") ? "blog" : "other")));
     private final MemoryStore store = new MemoryStore(64L << 20, clock);
     private final RegenMetrics metrics = new RegenMetrics(clock);
-    private final RegenEngine engine = RegenEngine.builder()
+    private final Regen regen = Regen.newBuilder()
             .config(RegenConfig.builder()
                     .revalidate(Duration.ofSeconds(60))
                     // no eager re-render after the tag revalidation: the render counts stay exact
                     .eagerWindow(Duration.ZERO)
                     .build())
-            .origin(origin)
             .store(metrics.instrument(store))
             .clock(clock)
             .listener(metrics)
+            .secret(SECRET)
+            .webhookPath("/api/revalidate")
+            .siteName("www.example.com")
             .build();
+    private final RegenEngine engine = regen.newEngine(origin);
     private HealthReport healthNow = HealthReport.UNKNOWN;
     private final AdminApi api = build(false);
     private final ObjectMapper json = new ObjectMapper();
@@ -55,15 +59,7 @@ class AdminApiDashboardTest {
     }
 
     private AdminApi build(boolean metricsPublic) {
-        return AdminApi.builder(engine)
-                .secret(SECRET)
-                .webhookPath("/api/revalidate")
-                .siteName("www.example.com")
-                .metrics(metrics)
-                .metricsPublic(metricsPublic)
-                .health(() -> healthNow)
-                .clock(clock)
-                .build();
+        return new AdminApi(regen.toBuilder().metricsPublic(metricsPublic).build(), engine, metrics, () -> healthNow);
     }
 
     @AfterEach
@@ -282,10 +278,8 @@ class AdminApiDashboardTest {
     @Test
     void session_fromAnotherSecret_rejected() {
         String cookie = session();
-        AdminApi other = AdminApi.builder(engine)
-                .secret("another-secret-0123456789")
-                .clock(clock)
-                .build();
+        AdminApi other = new AdminApi(
+                regen.toBuilder().secret("another-secret-0123456789").build(), engine, null, null);
 
         assertThat(call(other, "GET", "/_regen/api/stats", null, "Cookie", cookie)
                         .status())
@@ -575,7 +569,7 @@ class AdminApiDashboardTest {
 
     @Test
     void noSecret_loginAndDashboardExplainAndRefuse() {
-        AdminApi open = AdminApi.builder(engine).metrics(metrics).build();
+        AdminApi open = new AdminApi(regen.toBuilder().secret(null).build(), engine, metrics, null);
 
         ApiResponse r =
                 call(open, "POST", "/_regen/login", "secret=x", "Content-Type", "application/x-www-form-urlencoded");

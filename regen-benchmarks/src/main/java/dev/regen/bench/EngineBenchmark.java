@@ -3,6 +3,7 @@ package dev.regen.bench;
 import dev.regen.CachedPage;
 import dev.regen.ClientRequest;
 import dev.regen.QueryPolicy;
+import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.Reply;
@@ -46,11 +47,11 @@ public class EngineBenchmark {
     public void setUp() {
         store = new MemoryStore(512L << 20, InstantSource.system());
         Pages origin = new Pages();
-        engine = RegenEngine.builder()
+        engine = Regen.newBuilder()
                 .config(RegenConfig.builder().revalidate(Duration.ofHours(1)).build())
-                .origin(origin)
                 .store(store)
-                .build();
+                .build()
+                .newEngine(origin);
         for (int i = 0; i < 100; i++) {
             Edge.serve(engine, origin, "/p/" + i);
         }

@@ -1,6 +1,7 @@
 package dev.regen.bench;
 
 import dev.regen.CachedPage;
+import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.Reply;
@@ -28,14 +29,14 @@ public final class MemoryFootprint {
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         Pages origin = new Pages();
         try (EmbeddedStore store = EmbeddedStore.open(dir, InstantSource.system());
-                RegenEngine engine = RegenEngine.builder()
+                RegenEngine engine = Regen.newBuilder()
                         .config(RegenConfig.builder()
                                 .revalidate(Duration.ofHours(1))
                                 .build())
-                        .origin(origin)
                         .store(store)
                         .memoryBytes(budget)
-                        .build()) {
+                        .build()
+                        .newEngine(origin)) {
             // warm up classes and pools with pages that are then dropped from the count
             Edge.serve(engine, origin, "/warm");
             long before = usedAfterGc(memory);

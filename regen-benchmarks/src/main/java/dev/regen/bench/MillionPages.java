@@ -3,6 +3,7 @@ package dev.regen.bench;
 import dev.regen.Header;
 import dev.regen.Origin;
 import dev.regen.OriginResponse;
+import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.store.embedded.EmbeddedStore;
@@ -33,14 +34,14 @@ public final class MillionPages {
         Origin origin = request -> CompletableFuture.completedFuture(page(request.target(), bytes));
         long start = System.nanoTime();
         try (EmbeddedStore store = EmbeddedStore.open(dir, InstantSource.system(), 64L << 30);
-                RegenEngine engine = RegenEngine.builder()
+                RegenEngine engine = Regen.newBuilder()
                         .config(RegenConfig.builder()
                                 .revalidate(Duration.ofDays(30))
                                 .build())
-                        .origin(origin)
                         .store(store)
                         .memoryBytes(16L << 20)
-                        .build()) {
+                        .build()
+                        .newEngine(origin)) {
             for (int i = 0; i < n; i++) {
                 Edge.serve(engine, origin, host, path(i));
                 if (i % 100_000 == 0 && i > 0) {

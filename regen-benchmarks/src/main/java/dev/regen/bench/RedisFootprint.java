@@ -1,6 +1,7 @@
 package dev.regen.bench;
 
 import dev.regen.Origin;
+import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.store.redis.RedisStore;
@@ -26,14 +27,14 @@ public final class RedisFootprint {
         Origin origin = request -> CompletableFuture.completedFuture(Pages.page(request.target(), size));
         try (StatefulRedisConnection<String, String> redis = client.connect();
                 RedisStore store = RedisStore.open(uri, InstantSource.system());
-                RegenEngine engine = RegenEngine.builder()
+                RegenEngine engine = Regen.newBuilder()
                         .config(RegenConfig.builder()
                                 .revalidate(Duration.ofHours(1))
                                 .build())
-                        .origin(origin)
                         .store(store)
                         .memoryBytes(1 << 20)
-                        .build()) {
+                        .build()
+                        .newEngine(origin)) {
             if (redis.sync().dbsize() > 0) {
                 throw new IllegalStateException("Redis at " + uri + " is not empty: measure on an empty one");
             }

@@ -1,5 +1,6 @@
 package dev.regen.server;
 
+import dev.regen.Regen;
 import dev.regen.RegenEngine;
 import dev.regen.admin.AdminApi;
 import dev.regen.admin.HealthMonitor;
@@ -104,30 +105,29 @@ public final class RegenServer implements AutoCloseable {
                 front.idleTimeout(),
                 group,
                 front.preserveHost());
-        this.engine = RegenEngine.builder()
+        Regen regen = Regen.newBuilder()
                 .config(config.engine())
-                .origin(origin)
                 .store(metrics.instrument(store))
                 .clock(clock)
                 .memoryBytes(config.memoryBytes())
                 .listener(metrics)
                 .cluster(cluster)
+                .secret(config.secret())
+                .webhookPath(config.webhookPath())
+                .metricsPublic(config.metricsPublic())
+                .secureCookie(front.tls() != null)
+                .siteName(front.hosts().isEmpty() ? config.origin().toString() : String.join(", ", front.hosts()))
+                .origin(config.origin())
+                .connectTimeout(config.connectTimeout())
                 .build();
+        this.engine = regen.newEngine(origin);
         metrics.bind(engine);
         this.health = OriginHealth.monitor(store, config.origin(), config.connectTimeout());
         Class<? extends ServerChannel> channelType =
                 epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         // off-heap copies of the hottest pages, ready to write: a quarter of the L1 budget
         this.prepared = new PreparedPage.Cache(config.memoryBytes() / 4, UnpooledByteBufAllocator.DEFAULT);
-        Routes routes = new Routes(AdminApi.builder(engine)
-                .secret(config.secret())
-                .webhookPath(config.webhookPath())
-                .metrics(metrics)
-                .metricsPublic(config.metricsPublic())
-                .health(health)
-                .secureCookie(front.tls() != null)
-                .siteName(front.hosts().isEmpty() ? config.origin().toString() : String.join(", ", front.hosts()))
-                .build());
+        Routes routes = new Routes(new AdminApi(regen, engine, metrics, health));
         this.tls = front.tls() == null ? null : new TlsContext(front.tls(), group.next());
         this.frontend = new Frontend(
                 engine,

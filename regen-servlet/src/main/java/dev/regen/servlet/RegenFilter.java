@@ -7,13 +7,13 @@ import dev.regen.Forwarding;
 import dev.regen.Header;
 import dev.regen.OriginException;
 import dev.regen.OriginResponse;
+import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.Reply;
 import dev.regen.admin.AdminApi;
 import dev.regen.admin.ApiRequest;
 import dev.regen.admin.ApiResponse;
-import dev.regen.cluster.Cluster;
 import dev.regen.http.CacheHeaders;
 import dev.regen.http.Compression;
 import dev.regen.http.ContentCoding;
@@ -21,7 +21,6 @@ import dev.regen.http.CookieRules;
 import dev.regen.http.Html;
 import dev.regen.http.HttpFields;
 import dev.regen.http.Ranges;
-import dev.regen.store.KvStore;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
@@ -40,12 +39,10 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.InstantSource;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -114,37 +111,27 @@ public final class RegenFilter implements Filter, AutoCloseable {
     private final Duration waitLimit;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private RegenFilter(Builder b) {
-        RegenConfig config = Objects.requireNonNull(b.config, "config");
+    /**
+     * A filter and its engine with the settings of {@code regen}; {@link Regen#origin()} is where
+     * loopback renders go (default: {@code http://127.0.0.1:<port of the first request>}; set it when
+     * the app listens only on another address or only over TLS). The filter does not own the store:
+     * close it after the filter.
+     */
+    public RegenFilter(Regen regen) {
+        RegenConfig config = regen.config();
         this.signature = RenderSignature.random();
         this.cookies = config.cookies();
         this.maxBodyBytes = config.maxBodyBytes();
         // the engine times renders out itself; the client's own timeout is only a backstop
         this.origin = new LoopbackOrigin(
-                b.renderUrl, signature, b.connectTimeout, config.renderTimeout().plusSeconds(1));
-        RegenEngine.Builder engine = RegenEngine.builder()
-                .config(config)
-                .origin(origin)
-                .store(Objects.requireNonNull(b.store, "store"))
-                .clock(b.clock)
-                .cluster(b.cluster);
-        if (b.memoryBytes > 0) {
-            engine.memoryBytes(b.memoryBytes);
-        }
-        this.engine = engine.build();
-        this.api = AdminApi.builder(this.engine)
-                .secret(b.secret)
-                .webhookPath(b.webhookPath)
-                .secureCookie(b.secureCookie)
-                .siteName(b.siteName)
-                .clock(b.clock)
-                .build();
+                regen.origin(),
+                signature,
+                regen.connectTimeout(),
+                config.renderTimeout().plusSeconds(1));
+        this.engine = regen.newEngine(origin);
+        this.api = new AdminApi(regen, engine, null, null);
         // the engine gives up on a render after renderTimeout + 2 s; the container waits a little longer
         this.waitLimit = config.renderTimeout().plusSeconds(10);
-    }
-
-    public static Builder builder() {
-        return new Builder();
     }
 
     /** The engine behind the filter: for on-demand revalidation from the app's code, and stats. */
@@ -737,110 +724,6 @@ public final class RegenFilter implements Filter, AutoCloseable {
         public void reset() {
             super.reset();
             apply();
-        }
-    }
-
-    /**
-     * Builds a filter and its engine. {@code config} and {@code store} are required; the filter does
-     * not own the store (close it after the filter).
-     */
-    public static final class Builder {
-        private RegenConfig config;
-        private KvStore store;
-        private InstantSource clock = InstantSource.system();
-        private long memoryBytes;
-        private Cluster cluster = Cluster.LOCAL;
-        private String secret;
-        private String webhookPath = AdminApi.DEFAULT_WEBHOOK_PATH;
-        private String siteName = "";
-        private boolean secureCookie;
-        private URI renderUrl;
-        private Duration connectTimeout = Duration.ofSeconds(2);
-
-        private Builder() {}
-
-        public Builder config(RegenConfig v) {
-            config = v;
-            return this;
-        }
-
-        public Builder store(KvStore v) {
-            store = v;
-            return this;
-        }
-
-        /** Wall time for freshness, {@code Age} and store expirations (default: the system clock). */
-        public Builder clock(InstantSource v) {
-            clock = Objects.requireNonNull(v, "clock");
-            return this;
-        }
-
-        /** Budget of the engine's in-memory L1 in bytes (default: the engine's, 256 MiB). */
-        public Builder memoryBytes(long v) {
-            if (v <= 0) {
-                throw new IllegalArgumentException("memory must be positive: " + v);
-            }
-            memoryBytes = v;
-            return this;
-        }
-
-        /** Other nodes sharing the store (default: none). */
-        public Builder cluster(Cluster v) {
-            cluster = Objects.requireNonNull(v, "cluster");
-            return this;
-        }
-
-        /** The webhook and admin secret; without one those endpoints answer 503. */
-        public Builder secret(String v) {
-            secret = v == null || v.isBlank() ? null : v;
-            return this;
-        }
-
-        /**
-         * Where the revalidation webhook listens, relative to the context path (default
-         * {@code /_regen/revalidate}; {@code /api/revalidate} is the Astro-recipe-compatible choice).
-         */
-        public Builder webhookPath(String v) {
-            if (v == null || !v.startsWith("/")) {
-                throw new IllegalArgumentException("webhook-path must start with /: " + v);
-            }
-            webhookPath = v;
-            return this;
-        }
-
-        /** What the dashboard calls the site (default: nothing; the cache keys name each page's host). */
-        public Builder siteName(String v) {
-            siteName = Objects.requireNonNull(v, "siteName");
-            return this;
-        }
-
-        /** Whether the dashboard's session cookie is marked Secure: the site is served over https (default false). */
-        public Builder secureCookie(boolean v) {
-            secureCookie = v;
-            return this;
-        }
-
-        /**
-         * Where loopback renders are sent, e.g. {@code http://127.0.0.1:8080} (scheme, host and port only).
-         * Default: {@code http://127.0.0.1:<port of the first request>}; set it when the app listens
-         * only on another address or only over TLS.
-         */
-        public Builder renderUrl(URI v) {
-            renderUrl = v == null ? null : LoopbackOrigin.checkBase(v);
-            return this;
-        }
-
-        /** Connect timeout of loopback renders (default 2 s). */
-        public Builder connectTimeout(Duration v) {
-            if (v == null || v.isNegative() || v.isZero()) {
-                throw new IllegalArgumentException("timeouts.connect must be positive: " + v);
-            }
-            connectTimeout = v;
-            return this;
-        }
-
-        public RegenFilter build() {
-            return new RegenFilter(this);
         }
     }
 }

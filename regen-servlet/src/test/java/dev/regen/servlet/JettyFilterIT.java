@@ -2,6 +2,7 @@ package dev.regen.servlet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.store.MemoryStore;
 import dev.regen.testing.FakeClock;
@@ -60,7 +61,7 @@ class JettyFilterIT {
     @BeforeAll
     static void start() throws Exception {
         store = new MemoryStore(64L * 1024 * 1024, clock);
-        filter = RegenFilter.builder()
+        filter = new RegenFilter(Regen.newBuilder()
                 .config(RegenConfig.builder()
                         .revalidate(Duration.ofSeconds(10))
                         .renderTimeout(Duration.ofSeconds(5))
@@ -69,7 +70,7 @@ class JettyFilterIT {
                 .store(store)
                 .clock(clock)
                 .secret(SECRET)
-                .build();
+                .build());
         // few threads: 200 waiting requests fit only because a wait does not hold a thread
         QueuedThreadPool threads = new QueuedThreadPool(MAX_THREADS, 4);
         threads.setName("jetty");

@@ -1,6 +1,7 @@
 package dev.regen.spring;
 
 import dev.regen.QueryPolicy;
+import dev.regen.Regen;
 import dev.regen.RegenCache;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
@@ -68,7 +69,7 @@ public class RegenAutoConfiguration {
                 Environment environment) {
             refuseRemoved(environment);
             try {
-                return RegenFilter.builder()
+                return new RegenFilter(Regen.newBuilder()
                         .config(config(properties, environment))
                         .store(store)
                         .clock(clock(clock))
@@ -78,9 +79,9 @@ public class RegenAutoConfiguration {
                         .webhookPath(properties.webhookPath())
                         .siteName(siteName(properties, environment))
                         .secureCookie(properties.secureCookie())
-                        .renderUrl(properties.renderUrl())
+                        .origin(properties.renderUrl())
                         .connectTimeout(properties.timeouts().connect())
-                        .build();
+                        .build());
             } catch (IllegalArgumentException e) {
                 // the message names the field; the property is that field under regen.
                 throw new IllegalArgumentException("regen." + e.getMessage());

@@ -1,7 +1,7 @@
 package dev.regen.spring;
 
+import dev.regen.Regen;
 import dev.regen.RegenCache;
-import dev.regen.admin.AdminApi;
 import java.net.URI;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
@@ -50,10 +50,10 @@ public record RegenProperties(
         @DefaultValue("false") boolean secureCookie,
         List<Route> routes,
         @DefaultValue("memory") String store,
-        @DefaultValue("64MB") DataSize memory,
+        @DefaultValue(Regen.DEFAULT_MEMORY) DataSize memory,
         @DefaultValue("ignore-tracking") List<String> query,
         String secret,
-        @DefaultValue(AdminApi.DEFAULT_WEBHOOK_PATH) String webhookPath,
+        @DefaultValue(Regen.DEFAULT_WEBHOOK_PATH) String webhookPath,
         String bypassToken,
         @DefaultValue Timeouts timeouts,
         URI renderUrl,

@@ -92,7 +92,7 @@ final class RevalidateCommand implements Callable<Integer> {
     @Option(
             names = "--webhook-path",
             paramLabel = "PATH",
-            defaultValue = dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH,
+            defaultValue = dev.regen.Regen.DEFAULT_WEBHOOK_PATH,
             description = "Path of the webhook on the server (default ${DEFAULT-VALUE})")
     String webhookPath;
 
@@ -231,7 +231,7 @@ final class RevalidateCommand implements Callable<Integer> {
         if (!basePath.isEmpty() && !basePath.equals("/")) {
             throw new Main.UsageError("--url must be the server's base URL without a path, got path " + basePath
                     + " (the webhook's path is set with --webhook-path, default "
-                    + dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH + ")");
+                    + dev.regen.Regen.DEFAULT_WEBHOOK_PATH + ")");
         }
         if (webhookPath == null
                 || !webhookPath.startsWith("/")

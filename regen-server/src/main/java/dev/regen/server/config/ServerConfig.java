@@ -124,9 +124,9 @@ public record ServerConfig(
 
     public static final String DEFAULT_LISTEN_HOST = "0.0.0.0";
     public static final int DEFAULT_LISTEN_PORT = 8080;
-    public static final long DEFAULT_MEMORY_BYTES = 256L * 1024 * 1024;
+    public static final long DEFAULT_MEMORY_BYTES = dev.regen.Regen.DEFAULT_MEMORY_BYTES;
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
-    public static final String DEFAULT_WEBHOOK_PATH = dev.regen.admin.AdminApi.DEFAULT_WEBHOOK_PATH;
+    public static final String DEFAULT_WEBHOOK_PATH = dev.regen.Regen.DEFAULT_WEBHOOK_PATH;
     /** A shorter webhook secret is rejected: a guessable secret lets anyone purge the cache. */
     public static final int MIN_SECRET_LENGTH = 16;
 
