@@ -1,5 +1,7 @@
 package dev.regen;
 
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Freshness;
 import java.time.Instant;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;

@@ -1,5 +1,10 @@
 package dev.regen;
 
+import dev.regen.internal.Cached;
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Header;
+import dev.regen.internal.Replay;
+import dev.regen.internal.VaryMarker;
 import dev.regen.store.KvEntry;
 import dev.regen.store.PutOptions;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package dev.regen;
 
-import dev.regen.http.RequestTarget;
+import dev.regen.internal.http.RequestTarget;
 
 /**
  * Which cached pages an on-demand revalidation path names, matched against canonical path-and-query

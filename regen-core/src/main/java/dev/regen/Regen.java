@@ -1,6 +1,7 @@
 package dev.regen;
 
 import dev.regen.cluster.Cluster;
+import dev.regen.internal.Origin;
 import dev.regen.store.KvStore;
 import java.net.URI;
 import java.time.Duration;

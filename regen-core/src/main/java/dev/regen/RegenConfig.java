@@ -1,6 +1,6 @@
 package dev.regen;
 
-import dev.regen.http.CookieRules;
+import dev.regen.internal.http.CookieRules;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;

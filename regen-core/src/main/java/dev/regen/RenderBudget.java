@@ -1,5 +1,6 @@
 package dev.regen;
 
+import dev.regen.internal.BudgetSnapshot;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Iterator;

@@ -1,5 +1,9 @@
 package dev.regen;
 
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.OriginException;
+import dev.regen.internal.OriginResponse;
+
 /** How one render ended; shared by every request that waited on it. */
 sealed interface RenderResult {
     /** Stored and ready to serve. */

@@ -1,10 +1,13 @@
 package dev.regen;
 
-import dev.regen.http.CacheControl;
-import dev.regen.http.ContentCoding;
-import dev.regen.http.HttpDates;
-import dev.regen.http.HttpFields;
-import dev.regen.http.Vary;
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Header;
+import dev.regen.internal.Replay;
+import dev.regen.internal.http.CacheControl;
+import dev.regen.internal.http.ContentCoding;
+import dev.regen.internal.http.HttpDates;
+import dev.regen.internal.http.HttpFields;
+import dev.regen.internal.http.Vary;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;

@@ -2,6 +2,8 @@ package dev.regen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Freshness;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -35,7 +37,7 @@ class CachedPageTest {
                 window < 0 ? null : Duration.ofSeconds(window),
                 Set.of(),
                 invalidated,
-                dev.regen.Replay.of("/"),
+                dev.regen.internal.Replay.of("/"),
                 false,
                 false);
         assertThat(page.freshness(RENDERED.plusSeconds(ageSeconds))).isEqualTo(expected);
@@ -54,7 +56,7 @@ class CachedPageTest {
                 null,
                 Set.of(),
                 false,
-                dev.regen.Replay.of("/"),
+                dev.regen.internal.Replay.of("/"),
                 false,
                 false);
         assertThat(page.ttlSeconds(RENDERED.plusSeconds(age))).isEqualTo(ttl);

@@ -2,6 +2,8 @@ package dev.regen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Replay;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.regen;
 
+import dev.regen.internal.Header;
 import java.util.List;
 
 /** Reads what a fake origin received. */
@@ -7,7 +8,7 @@ final class HttpFieldsTestSupport {
     private HttpFieldsTestSupport() {}
 
     static String first(List<Header> headers, String name) {
-        return dev.regen.http.HttpFields.first(headers, name);
+        return dev.regen.internal.http.HttpFields.first(headers, name);
     }
 
     static boolean has(List<Header> headers, String name, String value) {

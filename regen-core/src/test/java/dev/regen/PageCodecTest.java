@@ -2,6 +2,9 @@ package dev.regen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Header;
+import dev.regen.internal.Replay;
 import dev.regen.store.KvEntry;
 import dev.regen.store.PutOptions;
 import java.nio.charset.StandardCharsets;

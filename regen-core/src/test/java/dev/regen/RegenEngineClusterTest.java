@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.regen.TestEdge.Served;
 import dev.regen.cluster.Cluster;
+import dev.regen.internal.Reply;
 import dev.regen.store.MemoryStore;
 import dev.regen.testing.FakeClock;
 import java.time.Duration;

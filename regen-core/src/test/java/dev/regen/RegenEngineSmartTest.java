@@ -4,6 +4,10 @@ import static dev.regen.TestEdge.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.regen.TestEdge.Served;
+import dev.regen.internal.Header;
+import dev.regen.internal.OriginRequest;
+import dev.regen.internal.OriginResponse;
+import dev.regen.internal.Reply;
 import dev.regen.store.KvEntry;
 import dev.regen.store.KvStore;
 import dev.regen.store.ListPage;

@@ -4,6 +4,14 @@ import static dev.regen.TestEdge.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.regen.TestEdge.Served;
+import dev.regen.internal.ClientRequest;
+import dev.regen.internal.Forwarding;
+import dev.regen.internal.Header;
+import dev.regen.internal.OriginException;
+import dev.regen.internal.OriginRequest;
+import dev.regen.internal.OriginResponse;
+import dev.regen.internal.Reply;
+import dev.regen.internal.RequestHeaders;
 import dev.regen.store.MemoryStore;
 import dev.regen.testing.FakeClock;
 import java.io.ByteArrayOutputStream;
@@ -715,7 +723,7 @@ class RegenEngineTest {
         serve("/ok");
         org.assertj.core.api.Assertions.assertThatThrownBy(
                         () -> engine.invalidate(List.of("/ok", "/a%2Fb"), List.of(), true))
-                .isInstanceOf(dev.regen.http.RequestTarget.InvalidTargetException.class);
+                .isInstanceOf(dev.regen.internal.http.RequestTarget.InvalidTargetException.class);
         assertThat(serve("/ok").cacheStatus()).isEqualTo(CacheStatus.HIT);
     }
 

@@ -2,6 +2,9 @@ package dev.regen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Header;
+import dev.regen.internal.Replay;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;

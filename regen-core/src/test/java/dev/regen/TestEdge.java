@@ -1,5 +1,13 @@
 package dev.regen;
 
+import dev.regen.internal.ClientRequest;
+import dev.regen.internal.Forwarding;
+import dev.regen.internal.Header;
+import dev.regen.internal.Origin;
+import dev.regen.internal.OriginException;
+import dev.regen.internal.OriginRequest;
+import dev.regen.internal.Reply;
+import dev.regen.internal.RequestHeaders;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +31,7 @@ public final class TestEdge {
         }
 
         public String header(String name) {
-            return dev.regen.http.HttpFields.first(headers, name);
+            return dev.regen.internal.http.HttpFields.first(headers, name);
         }
     }
 

@@ -4,7 +4,7 @@ import static dev.regen.admin.AdminApi.PREFIX;
 import static dev.regen.admin.ApiResponse.error;
 
 import dev.regen.Regen;
-import dev.regen.http.HttpFields;
+import dev.regen.internal.http.HttpFields;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;

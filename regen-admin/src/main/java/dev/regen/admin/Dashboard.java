@@ -1,6 +1,6 @@
 package dev.regen.admin;
 
-import dev.regen.http.Html;
+import dev.regen.internal.http.Html;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

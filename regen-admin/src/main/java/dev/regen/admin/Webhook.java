@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.regen.RegenEngine;
 import dev.regen.RevalidationException;
-import dev.regen.http.RequestTarget;
+import dev.regen.internal.http.RequestTarget;
 import dev.regen.store.WellFormed;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

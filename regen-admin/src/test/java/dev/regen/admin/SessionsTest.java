@@ -66,10 +66,11 @@ class SessionsTest {
 
     @Test
     void cookie_findsByExactName() {
-        assertThat(dev.regen.http.HttpFields.cookie("a=1; regen_session=x.y.z; b=2", "regen_session"))
+        assertThat(dev.regen.internal.http.HttpFields.cookie("a=1; regen_session=x.y.z; b=2", "regen_session"))
                 .isEqualTo("x.y.z");
-        assertThat(dev.regen.http.HttpFields.cookie("xregen_session=1", "regen_session"))
+        assertThat(dev.regen.internal.http.HttpFields.cookie("xregen_session=1", "regen_session"))
                 .isNull();
-        assertThat(dev.regen.http.HttpFields.cookie(null, "regen_session")).isNull();
+        assertThat(dev.regen.internal.http.HttpFields.cookie(null, "regen_session"))
+                .isNull();
     }
 }

@@ -1,13 +1,13 @@
 package dev.regen.bench;
 
-import dev.regen.ClientRequest;
-import dev.regen.Forwarding;
-import dev.regen.Origin;
-import dev.regen.OriginRequest;
-import dev.regen.OriginResponse;
 import dev.regen.RegenEngine;
-import dev.regen.Reply;
-import dev.regen.RequestHeaders;
+import dev.regen.internal.ClientRequest;
+import dev.regen.internal.Forwarding;
+import dev.regen.internal.Origin;
+import dev.regen.internal.OriginRequest;
+import dev.regen.internal.OriginResponse;
+import dev.regen.internal.Reply;
+import dev.regen.internal.RequestHeaders;
 import java.util.List;
 
 /** What an edge does with a reply, in process and whole, to fill the cache before a measurement. */

@@ -1,13 +1,13 @@
 package dev.regen.bench;
 
-import dev.regen.CachedPage;
-import dev.regen.ClientRequest;
 import dev.regen.QueryPolicy;
 import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
-import dev.regen.Reply;
-import dev.regen.http.RequestTarget;
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.ClientRequest;
+import dev.regen.internal.Reply;
+import dev.regen.internal.http.RequestTarget;
 import dev.regen.store.MemoryStore;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,10 +1,10 @@
 package dev.regen.bench;
 
-import dev.regen.CachedPage;
 import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
-import dev.regen.Reply;
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Reply;
 import dev.regen.store.embedded.EmbeddedStore;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;

@@ -1,11 +1,11 @@
 package dev.regen.bench;
 
-import dev.regen.Header;
-import dev.regen.Origin;
-import dev.regen.OriginResponse;
 import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
+import dev.regen.internal.Header;
+import dev.regen.internal.Origin;
+import dev.regen.internal.OriginResponse;
 import dev.regen.store.embedded.EmbeddedStore;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package dev.regen.bench;
 
-import dev.regen.Header;
-import dev.regen.Origin;
-import dev.regen.OriginRequest;
-import dev.regen.OriginResponse;
+import dev.regen.internal.Header;
+import dev.regen.internal.Origin;
+import dev.regen.internal.OriginRequest;
+import dev.regen.internal.OriginResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

@@ -1,9 +1,9 @@
 package dev.regen.bench;
 
-import dev.regen.Origin;
 import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
+import dev.regen.internal.Origin;
 import dev.regen.store.redis.RedisStore;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -41,8 +41,8 @@ public final class RedisFootprint {
             long before = usedMemory(redis);
             long bodies = 0;
             for (int i = 0; i < n; i++) {
-                dev.regen.Reply reply = Edge.serve(engine, origin, "/p/" + i);
-                bodies += ((dev.regen.Reply.Page) reply).page().body().length;
+                dev.regen.internal.Reply reply = Edge.serve(engine, origin, "/p/" + i);
+                bodies += ((dev.regen.internal.Reply.Page) reply).page().body().length;
             }
             long grown = usedMemory(redis) - before;
             System.out.printf(

@@ -1,8 +1,8 @@
 package dev.regen.bench;
 
-import dev.regen.Header;
-import dev.regen.OriginResponse;
-import dev.regen.http.Compression;
+import dev.regen.internal.Header;
+import dev.regen.internal.OriginResponse;
+import dev.regen.internal.http.Compression;
 import dev.regen.store.KvEntry;
 import dev.regen.store.PutOptions;
 import dev.regen.store.embedded.EmbeddedStore;

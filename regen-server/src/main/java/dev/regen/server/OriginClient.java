@@ -1,10 +1,10 @@
 package dev.regen.server;
 
-import dev.regen.Header;
-import dev.regen.Origin;
-import dev.regen.OriginException;
-import dev.regen.OriginRequest;
-import dev.regen.OriginResponse;
+import dev.regen.internal.Header;
+import dev.regen.internal.Origin;
+import dev.regen.internal.OriginException;
+import dev.regen.internal.OriginRequest;
+import dev.regen.internal.OriginResponse;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

@@ -1,6 +1,6 @@
 package dev.regen.server;
 
-import dev.regen.Header;
+import dev.regen.internal.Header;
 import dev.regen.server.config.Front;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;

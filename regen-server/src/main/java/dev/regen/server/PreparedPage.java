@@ -1,10 +1,10 @@
 package dev.regen.server;
 
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.regen.CachedPage;
-import dev.regen.Header;
-import dev.regen.http.CacheHeaders;
-import dev.regen.http.Compression;
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Header;
+import dev.regen.internal.http.CacheHeaders;
+import dev.regen.internal.http.Compression;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;

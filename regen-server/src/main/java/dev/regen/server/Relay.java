@@ -1,12 +1,12 @@
 package dev.regen.server;
 
 import dev.regen.CacheStatus;
-import dev.regen.Forwarding;
-import dev.regen.Header;
-import dev.regen.OriginException;
-import dev.regen.http.CacheHeaders;
-import dev.regen.http.ContentCoding;
-import dev.regen.http.HttpFields;
+import dev.regen.internal.Forwarding;
+import dev.regen.internal.Header;
+import dev.regen.internal.OriginException;
+import dev.regen.internal.http.CacheHeaders;
+import dev.regen.internal.http.ContentCoding;
+import dev.regen.internal.http.HttpFields;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;

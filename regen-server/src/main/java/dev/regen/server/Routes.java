@@ -20,7 +20,7 @@ final class Routes {
     void handle(ProxyHandler.Exchange ex, byte[] body) {
         ApiRequest request = new ApiRequest(
                 ex.request.method().name(),
-                dev.regen.http.RequestTarget.originForm(ex.request.uri()),
+                dev.regen.internal.http.RequestTarget.originForm(ex.request.uri()),
                 ex.request.headers()::get,
                 body,
                 ex.clientAddress());

@@ -1,8 +1,8 @@
 package dev.regen.server;
 
-import dev.regen.Header;
-import dev.regen.http.CacheHeaders;
-import dev.regen.http.HttpFields;
+import dev.regen.internal.Header;
+import dev.regen.internal.http.CacheHeaders;
+import dev.regen.internal.http.HttpFields;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -64,7 +64,10 @@ final class Tunnel {
                 true));
         headers.addAll(ex.peer.forwardingFields());
         HttpRequest upgrade = new DefaultHttpRequest(
-                HttpVersion.HTTP_1_1, HttpMethod.GET, dev.regen.http.RequestTarget.originForm(client.uri()), false);
+                HttpVersion.HTTP_1_1,
+                HttpMethod.GET,
+                dev.regen.internal.http.RequestTarget.originForm(client.uri()),
+                false);
         for (Header h : headers) {
             upgrade.headers().add(h.name(), h.value());
         }

@@ -2,8 +2,8 @@ package dev.regen.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.CachedPage;
-import dev.regen.Header;
+import dev.regen.internal.CachedPage;
+import dev.regen.internal.Header;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +27,7 @@ class PreparedPageTest {
                 null,
                 Set.of(),
                 false,
-                dev.regen.Replay.of("/"),
+                dev.regen.internal.Replay.of("/"),
                 false,
                 false);
     }

@@ -1,10 +1,10 @@
 package dev.regen.servlet;
 
-import dev.regen.Forwarding;
-import dev.regen.Header;
-import dev.regen.RequestHeaders;
-import dev.regen.http.CookieRules;
-import dev.regen.http.HttpDates;
+import dev.regen.internal.Forwarding;
+import dev.regen.internal.Header;
+import dev.regen.internal.RequestHeaders;
+import dev.regen.internal.http.CookieRules;
+import dev.regen.internal.http.HttpDates;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;

@@ -1,10 +1,10 @@
 package dev.regen.servlet;
 
-import dev.regen.Header;
-import dev.regen.Origin;
-import dev.regen.OriginException;
-import dev.regen.OriginRequest;
-import dev.regen.OriginResponse;
+import dev.regen.internal.Header;
+import dev.regen.internal.Origin;
+import dev.regen.internal.OriginException;
+import dev.regen.internal.OriginRequest;
+import dev.regen.internal.OriginResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.URI;

@@ -1,12 +1,12 @@
 package dev.regen.servlet;
 
 import dev.regen.CacheStatus;
-import dev.regen.Forwarding;
-import dev.regen.Header;
-import dev.regen.http.CacheHeaders;
-import dev.regen.http.ContentCoding;
-import dev.regen.http.HttpFields;
-import dev.regen.http.Vary;
+import dev.regen.internal.Forwarding;
+import dev.regen.internal.Header;
+import dev.regen.internal.http.CacheHeaders;
+import dev.regen.internal.http.ContentCoding;
+import dev.regen.internal.http.HttpFields;
+import dev.regen.internal.http.Vary;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;

@@ -1,7 +1,7 @@
 package dev.regen.servlet;
 
-import dev.regen.Header;
-import dev.regen.RequestHeaders;
+import dev.regen.internal.Header;
+import dev.regen.internal.RequestHeaders;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
 import java.util.Collections;

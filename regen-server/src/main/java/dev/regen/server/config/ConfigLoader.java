@@ -317,7 +317,7 @@ public final class ConfigLoader {
             if (n != null) {
                 List<String> patterns = names(n, "ignore-cookies", "a list of cookie names or prefixes ending in *");
                 try {
-                    engine.cookies(new dev.regen.http.CookieRules(patterns));
+                    engine.cookies(new dev.regen.internal.http.CookieRules(patterns));
                 } catch (IllegalArgumentException ex) {
                     throw new ConfigException("ignore-cookies", ex.getMessage().replaceFirst("^ignore-cookies: ", ""));
                 }

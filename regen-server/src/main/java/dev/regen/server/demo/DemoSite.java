@@ -2,7 +2,7 @@ package dev.regen.server.demo;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.regen.http.Html;
+import dev.regen.internal.http.Html;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,6 +1,0 @@
-package dev.regen;
-
-import java.util.List;
-
-/** One page of {@link RegenEngine#entries}; {@code cursor} is null on the last page. */
-public record EntryList(List<EntryInfo> entries, String cursor) {}
