@@ -1,5 +1,6 @@
 package dev.regen.spring;
 
+import dev.regen.InvalidConfigException;
 import dev.regen.QueryPolicy;
 import dev.regen.RegenCache;
 import dev.regen.RegenConfig;
@@ -81,8 +82,10 @@ public class RegenAutoConfiguration {
                         .renderUrl(properties.renderUrl())
                         .connectTimeout(properties.timeouts().connect())
                         .build();
+            } catch (InvalidConfigException e) {
+                throw new IllegalArgumentException("regen." + e.field() + " " + e.reason());
             } catch (IllegalArgumentException e) {
-                // the message names the field; the property is that field under regen.
+                // the filter builder's own checks start with their field's name
                 throw new IllegalArgumentException("regen." + e.getMessage());
             }
         }
@@ -162,8 +165,8 @@ public class RegenAutoConfiguration {
             RegenProperties.Route r = p.routes().get(i);
             try {
                 routes.add(new RouteRule(r.match(), r.revalidate(), r.tags(), r.cache()));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(e.getMessage().replace("routes[]", "routes[" + i + "]"));
+            } catch (InvalidConfigException e) {
+                throw new InvalidConfigException("routes[" + i + "]." + e.field(), e.reason());
             }
         }
         String contextPath = trimSlash(environment.getProperty("server.servlet.context-path", ""));

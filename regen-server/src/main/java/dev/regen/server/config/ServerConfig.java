@@ -2,8 +2,10 @@ package dev.regen.server.config;
 
 import dev.regen.RegenConfig;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -134,14 +136,7 @@ public record ServerConfig(
      * @throws ConfigException naming the field of the first invalid value
      */
     public ServerConfig {
-        if (origin == null) {
-            throw new ConfigException("origin", "is required (config file 'origin' or --origin)");
-        }
-        String scheme = origin.getScheme();
-        if (!"http".equalsIgnoreCase(scheme) && !"https".equalsIgnoreCase(scheme) || origin.getHost() == null) {
-            throw new ConfigException(
-                    "origin", "must be an http:// or https:// URL with a host, got " + Values.quote(origin.toString()));
-        }
+        origin = origin(origin == null ? null : origin.toString());
         if (listenHost == null || listenHost.isBlank()) {
             throw new ConfigException("listen", "the host must not be empty");
         }
@@ -149,8 +144,12 @@ public record ServerConfig(
             throw new ConfigException("listen", "the port must be 0..65535, got \"" + listenPort + "\"");
         }
         Objects.requireNonNull(engine, "engine");
+        // The value is never shown: it is a secret, even a bad one.
+        if (secret != null && !secret.equals(secret.strip())) {
+            throw new ConfigException(
+                    "secret", "must not start or end with whitespace (a trailing newline from a secret file?)");
+        }
         if (secret != null && secret.length() < MIN_SECRET_LENGTH) {
-            // The value is never shown: it is a secret, even a bad one.
             throw new ConfigException(
                     "secret",
                     "must be at least " + MIN_SECRET_LENGTH + " characters, got " + secret.length()
@@ -167,15 +166,67 @@ public record ServerConfig(
                     "timeouts.connect", "must be a positive duration, got \"" + connectTimeout + "\"");
         }
         Objects.requireNonNull(front, "front");
-        if (webhookPath == null || !webhookPath.startsWith("/")) {
+        if (webhookPath == null || !webhookPath.matches("/[^\\s?#]*")) {
             throw new ConfigException(
-                    "webhook-path", "must start with /, got " + Values.quote(String.valueOf(webhookPath)));
+                    "webhook-path",
+                    "must be a path starting with / (no spaces, ? or #), got "
+                            + Values.quote(String.valueOf(webhookPath)));
+        }
+        if (webhookPath.matches("/_regen(/.*)?") && !webhookPath.equals(DEFAULT_WEBHOOK_PATH)) {
+            throw new ConfigException(
+                    "webhook-path",
+                    "must be " + DEFAULT_WEBHOOK_PATH + " or a path outside /_regen/ (Regen's own pages), got "
+                            + Values.quote(webhookPath));
         }
         Objects.requireNonNull(accessLog, "accessLog");
         if (accessLogFile != null && accessLog == AccessLog.OFF) {
             throw new ConfigException(
                     "access-log-file", "is set but access-log is off: set access-log: json or combined");
         }
+    }
+
+    /** The {@code origin} field's value, checked: an http(s) URL with a host and nothing after it. */
+    static URI origin(String text) {
+        if (text == null) {
+            throw new ConfigException(
+                    "origin", "is required: set 'origin' in the config file or pass --origin http://HOST:PORT");
+        }
+        try {
+            return baseUrl(text);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("origin", e.getMessage());
+        }
+    }
+
+    /**
+     * An http(s) URL with a host and an optional port, and nothing else (a trailing {@code /} aside):
+     * request paths are mapped 1:1 onto it, so a base path would be silently ignored.
+     *
+     * @return the URL as {@code scheme://authority}, the scheme lower-cased
+     * @throws IllegalArgumentException saying what is expected and what was given (credentials never shown)
+     */
+    public static URI baseUrl(String text) {
+        URI u;
+        try {
+            u = new URI(text.strip());
+        } catch (URISyntaxException e) {
+            u = URI.create("invalid:" + e.getIndex()); // not http(s): refused below
+        }
+        if (u.getRawUserInfo() != null) {
+            throw new IllegalArgumentException("must not contain user:password@, got a URL with credentials");
+        }
+        String scheme = String.valueOf(u.getScheme()).toLowerCase(Locale.ROOT);
+        String path = u.getRawPath() == null ? "" : u.getRawPath();
+        if (!scheme.equals("http") && !scheme.equals("https")
+                || u.getHost() == null
+                || !path.isEmpty() && !path.equals("/")
+                || u.getRawQuery() != null
+                || u.getRawFragment() != null) {
+            throw new IllegalArgumentException(
+                    "must be just scheme, host and port: an http:// or https:// URL without a path, query or fragment, "
+                            + "e.g. http://127.0.0.1:4321, got " + Values.quote(text));
+        }
+        return URI.create(scheme + "://" + u.getRawAuthority());
     }
 
     /** Whether a webhook / admin API secret is configured. */
