@@ -28,10 +28,12 @@ public record QueryPolicy(Mode mode, Set<String> allowed) {
     private static final Set<String> TRACKING =
             Set.of("fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "_gl");
 
+    /** @throws InvalidConfigException (field {@code query}) for an empty allow-list or a name that is none */
     public QueryPolicy {
-        allowed = Set.copyOf(allowed);
+        allowed = Set.copyOf(RegenConfig.requireNames(allowed, "query", "&=#"));
         if (mode == Mode.ALLOW_LIST && allowed.isEmpty()) {
-            throw new IllegalArgumentException("query: an allow-list needs at least one parameter name");
+            throw new InvalidConfigException(
+                    "query", "must be all, none, ignore-tracking or a list of parameter names, got an empty list");
         }
     }
 

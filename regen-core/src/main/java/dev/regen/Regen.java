@@ -2,6 +2,7 @@ package dev.regen;
 
 import dev.regen.cluster.Cluster;
 import dev.regen.internal.Origin;
+import dev.regen.internal.http.BaseUrl;
 import dev.regen.store.KvStore;
 import java.net.URI;
 import java.time.Duration;
@@ -31,6 +32,8 @@ public final class Regen {
     public static final long DEFAULT_MEMORY_BYTES = 256L * 1024 * 1024;
     /** {@link #DEFAULT_MEMORY_BYTES} in the size syntax of config files and Spring properties. */
     public static final String DEFAULT_MEMORY = "256MB";
+    /** Connect timeout of renders unless set. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
 
     private final RegenConfig config;
     private final KvStore store;
@@ -152,7 +155,7 @@ public final class Regen {
         private boolean secureCookie;
         private boolean metricsPublic;
         private URI origin;
-        private Duration connectTimeout = Duration.ofSeconds(2);
+        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
 
         private Builder() {}
 
@@ -194,7 +197,7 @@ public final class Regen {
         /** Budget of the in-memory layer (L1) in bytes (default 256 MiB). */
         public Builder memoryBytes(long v) {
             if (v <= 0) {
-                throw new IllegalArgumentException("memory must be positive: " + v);
+                throw new InvalidConfigException("memory", "must be positive, got " + v);
             }
             memoryBytes = v;
             return this;
@@ -231,7 +234,7 @@ public final class Regen {
         /** Where the revalidation webhook listens (default {@value #DEFAULT_WEBHOOK_PATH}). */
         public Builder webhookPath(String v) {
             if (v == null || !v.startsWith("/")) {
-                throw new IllegalArgumentException("webhook-path must start with /: " + v);
+                throw new InvalidConfigException("webhook-path", "must start with /, got " + v);
             }
             webhookPath = v;
             return this;
@@ -260,14 +263,19 @@ public final class Regen {
          * one; the servlet filter defaults to its own address as the first request shows it.
          */
         public Builder origin(URI v) {
-            origin = v;
+            try {
+                origin = v == null ? null : BaseUrl.parse(v.toString());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidConfigException("origin", e.getMessage());
+            }
             return this;
         }
 
         /** Connect timeout of renders (default 2 s). */
         public Builder connectTimeout(Duration v) {
             if (v == null || v.isNegative() || v.isZero()) {
-                throw new IllegalArgumentException("timeouts.connect must be positive: " + v);
+                throw new InvalidConfigException(
+                        "timeouts.connect", "must be positive, got " + InvalidConfigException.show(v));
             }
             connectTimeout = v;
             return this;

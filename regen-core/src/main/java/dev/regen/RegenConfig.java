@@ -2,6 +2,7 @@ package dev.regen;
 
 import dev.regen.internal.http.CookieRules;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -59,6 +60,7 @@ public record RegenConfig(
         Duration eagerWindow,
         String bypassToken) {
 
+    /** @throws InvalidConfigException naming the first invalid field */
     public RegenConfig {
         requirePositive(revalidate, "revalidate");
         if (expire != null) {
@@ -66,46 +68,62 @@ public record RegenConfig(
         }
         requirePositive(errorRevalidate, "error-revalidate");
         cacheableStatuses = Set.copyOf(Objects.requireNonNull(cacheableStatuses, "cacheableStatuses"));
+        if (cacheableStatuses.isEmpty()) {
+            throw new InvalidConfigException(
+                    "cacheable-statuses",
+                    "must list at least one status (use a route with cache: false to stop caching)");
+        }
         for (int s : cacheableStatuses) {
             if (s < 200 || s > 599 || s == 206 || s == 304) {
-                throw new IllegalArgumentException(
-                        "cacheable-statuses: " + s + " can't be cached (200..599, not 206 or 304)");
+                throw new InvalidConfigException(
+                        "cacheable-statuses",
+                        "must be HTTP statuses 200..599 other than 206 and 304, got \"" + s + "\"");
             }
         }
         if (maxBodyBytes <= 0) {
-            throw new IllegalArgumentException("max-body must be positive: " + maxBodyBytes);
+            throw new InvalidConfigException("max-body", "must be positive, got \"" + maxBodyBytes + "\"");
         }
         Objects.requireNonNull(query, "query");
-        unkeyedParams = Set.copyOf(unkeyedParams);
+        unkeyedParams = Set.copyOf(requireNames(unkeyedParams, "unkeyed-query", "&=#"));
         TreeSet<String> vary = new TreeSet<>();
-        for (String v : unkeyedVary) {
+        for (String v : requireNames(unkeyedVary, "unkeyed-vary", ",:")) {
             vary.add(v.toLowerCase(Locale.ROOT));
         }
         unkeyedVary = Set.copyOf(vary);
         Objects.requireNonNull(cookies, "cookies");
         if (maxVariants < 1) {
-            throw new IllegalArgumentException("max-variants must be at least 1: " + maxVariants);
+            throw new InvalidConfigException("max-variants", "must be at least 1, got \"" + maxVariants + "\"");
         }
         requirePositive(hitForPass, "hit-for-pass");
         routes = List.copyOf(Objects.requireNonNull(routes, "routes"));
         requirePositive(renderTimeout, "timeouts.render");
         requirePositive(lockWait, "timeouts.lock-wait");
         if (renderBudget < 0) {
-            throw new IllegalArgumentException("renders.budget must be auto or at least 1: " + renderBudget);
+            throw new InvalidConfigException(
+                    "renders.budget", "must be auto or at least 1, got \"" + renderBudget + "\"");
         }
         if (backgroundQueue < 0) {
-            throw new IllegalArgumentException("renders.background-queue must not be negative: " + backgroundQueue);
+            throw new InvalidConfigException(
+                    "renders.background-queue", "must not be negative, got \"" + backgroundQueue + "\"");
         }
         if (!(refreshAhead >= 0 && refreshAhead < 1)) {
-            throw new IllegalArgumentException(
-                    "renders.refresh-ahead must be a fraction from 0 to below 1: " + refreshAhead);
+            throw new InvalidConfigException(
+                    "renders.refresh-ahead",
+                    "must be a fraction from 0 to below 1 (like 0.2) or a percentage (like 20%), got \"" + refreshAhead
+                            + "\"");
         }
         if (eagerWindow == null || eagerWindow.isNegative()) {
-            throw new IllegalArgumentException("renders.eager-window must not be negative: "
-                    + (eagerWindow == null ? "null" : eagerWindow.toMillis() + " ms"));
+            throw new InvalidConfigException(
+                    "renders.eager-window", "must not be negative, got " + InvalidConfigException.show(eagerWindow));
         }
         if (bypassToken != null && bypassToken.isBlank()) {
             bypassToken = null;
+        }
+        // It travels as a header value and as a cookie value (RFC 6265 cookie-octet); never shown.
+        if (bypassToken != null
+                && !bypassToken.chars().allMatch(c -> c > 0x20 && c < 0x7f && "\",;\\".indexOf(c) < 0)) {
+            throw new InvalidConfigException(
+                    "bypass-token", "may only contain visible ASCII characters other than \" , ; \\");
         }
     }
 
@@ -129,9 +147,19 @@ public record RegenConfig(
 
     private static void requirePositive(Duration d, String field) {
         if (d == null || d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(
-                    field + " must be positive: " + (d == null ? "null" : d.toMillis() + " ms"));
+            throw new InvalidConfigException(field, "must be positive, got " + InvalidConfigException.show(d));
         }
+    }
+
+    /** Names of request parts or tags: a name with whitespace or one of {@code forbidden} could never match. */
+    static <C extends Collection<String>> C requireNames(C names, String field, String forbidden) {
+        for (String n : names) {
+            if (n == null || n.isEmpty() || n.chars().anyMatch(c -> c <= ' ' || forbidden.indexOf(c) >= 0)) {
+                throw new InvalidConfigException(
+                        field, "must be names without spaces or any of '" + forbidden + "', got \"" + n + "\"");
+            }
+        }
+        return names;
     }
 
     /** Defaults as documented in DESIGN.md. */

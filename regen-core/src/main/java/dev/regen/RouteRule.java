@@ -16,14 +16,20 @@ import java.util.regex.Pattern;
  */
 public record RouteRule(String match, Duration revalidate, List<String> tags, boolean cache) {
 
+    /** @throws InvalidConfigException naming the field ({@code match}, {@code revalidate}, {@code tags}) */
     public RouteRule {
-        if (match == null || !match.startsWith("/")) {
-            throw new IllegalArgumentException("routes[].match must start with /: " + match);
+        if (match == null) {
+            throw new InvalidConfigException("match", "is required: the path glob this rule applies to, e.g. /blog/**");
+        }
+        if (!match.startsWith("/")) {
+            throw new InvalidConfigException("match", "must start with /, got \"" + match + "\"");
         }
         if (revalidate != null && (revalidate.isNegative() || revalidate.isZero())) {
-            throw new IllegalArgumentException("routes[].revalidate must be positive: " + revalidate.toSeconds());
+            throw new InvalidConfigException(
+                    "revalidate", "must be positive, got " + InvalidConfigException.show(revalidate));
         }
-        tags = tags == null ? List.of() : List.copyOf(tags);
+        // Tags arrive comma/space separated in Cache-Tag: such a tag could never match.
+        tags = tags == null ? List.of() : List.copyOf(RegenConfig.requireNames(tags, "tags", ","));
     }
 
     /** Compiled once per rule; records can't hold it as a component, hence the cache below. */

@@ -58,7 +58,7 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
      * @param timeout until the response head; the engine applies its own render timeout as well
      */
     LoopbackOrigin(URI base, RenderSignature signature, Duration connectTimeout, Duration timeout) {
-        this.base = base == null ? null : checkBase(base);
+        this.base = base;
         this.signature = signature;
         this.timeout = timeout;
         AtomicInteger n = new AtomicInteger();
@@ -73,19 +73,6 @@ final class LoopbackOrigin implements Origin, AutoCloseable {
                 .connectTimeout(connectTimeout)
                 .executor(executor)
                 .build();
-    }
-
-    static URI checkBase(URI base) {
-        String scheme = base.getScheme();
-        if (!"http".equals(scheme) && !"https".equals(scheme) || base.getHost() == null) {
-            throw new IllegalArgumentException("render-url must be http://HOST:PORT or https://HOST:PORT: " + base);
-        }
-        String path = base.getRawPath();
-        if (path != null && !path.isEmpty() && !path.equals("/") || base.getRawQuery() != null) {
-            throw new IllegalArgumentException(
-                    "render-url must have no path (the context path is part of every page's path): " + base);
-        }
-        return URI.create(scheme + "://" + base.getRawAuthority());
     }
 
     /** Learns where the app listens from a request the container handed over, unless already known. */

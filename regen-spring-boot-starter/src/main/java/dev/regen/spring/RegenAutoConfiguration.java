@@ -1,5 +1,6 @@
 package dev.regen.spring;
 
+import dev.regen.InvalidConfigException;
 import dev.regen.QueryPolicy;
 import dev.regen.Regen;
 import dev.regen.RegenCache;
@@ -82,9 +83,10 @@ public class RegenAutoConfiguration {
                         .origin(properties.renderUrl())
                         .connectTimeout(properties.timeouts().connect())
                         .build());
-            } catch (IllegalArgumentException e) {
-                // the message names the field; the property is that field under regen.
-                throw new IllegalArgumentException("regen." + e.getMessage());
+            } catch (InvalidConfigException e) {
+                // what the engine calls the origin is, seen from the app, where it renders itself
+                String field = e.field().equals("origin") ? "render-url" : e.field();
+                throw new IllegalArgumentException("regen." + field + " " + e.reason());
             }
         }
 
@@ -163,8 +165,8 @@ public class RegenAutoConfiguration {
             RegenProperties.Route r = p.routes().get(i);
             try {
                 routes.add(new RouteRule(r.match(), r.revalidate(), r.tags(), r.cache()));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(e.getMessage().replace("routes[]", "routes[" + i + "]"));
+            } catch (InvalidConfigException e) {
+                throw new InvalidConfigException("routes[" + i + "]." + e.field(), e.reason());
             }
         }
         String contextPath = trimSlash(environment.getProperty("server.servlet.context-path", ""));

@@ -214,7 +214,7 @@ class RegenAutoConfigurationTest {
                         .hasFailed()
                         .getFailure()
                         .rootCause()
-                        .hasMessageContaining("regen.render-url must have no path"));
+                        .hasMessageContaining("regen.render-url must be just scheme, host and port"));
     }
 
     @Test

@@ -43,7 +43,9 @@ public final class CookieRules {
         this.patterns = List.copyOf(ignored);
         for (String p : patterns) {
             if (p.isEmpty() || (p.indexOf('*') >= 0 && p.indexOf('*') != p.length() - 1)) {
-                throw new IllegalArgumentException("ignore-cookies: a pattern is a name or a prefix ending in *: " + p);
+                throw new dev.regen.InvalidConfigException(
+                        "ignore-cookies",
+                        "must be cookie names, each a name or a prefix ending in *, got \"" + p + "\"");
             }
             if (p.endsWith("*")) {
                 prefixes.add(p.substring(0, p.length() - 1));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.regen.internal.http.BaseUrl;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -214,24 +215,11 @@ final class RevalidateCommand implements Callable<Integer> {
     private URI endpoint() {
         URI base;
         try {
-            base = new URI(url.strip());
-        } catch (URISyntaxException e) {
-            throw new Main.UsageError("--url is not a valid URL: " + url + " (" + e.getReason() + ")");
-        }
-        String scheme = base.getScheme() == null ? "" : base.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https") || base.getHost() == null) {
+            base = BaseUrl.parse(url);
+        } catch (IllegalArgumentException e) {
             throw new Main.UsageError(
-                    "--url must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080, got: " + url);
-        }
-        if (base.getRawUserInfo() != null || base.getRawQuery() != null || base.getRawFragment() != null) {
-            throw new Main.UsageError(
-                    "--url must be just scheme, host and port, e.g. http://127.0.0.1:8080, got: " + url);
-        }
-        String basePath = base.getRawPath() == null ? "" : base.getRawPath();
-        if (!basePath.isEmpty() && !basePath.equals("/")) {
-            throw new Main.UsageError("--url must be the server's base URL without a path, got path " + basePath
-                    + " (the webhook's path is set with --webhook-path, default "
-                    + dev.regen.Regen.DEFAULT_WEBHOOK_PATH + ")");
+                    "--url " + e.getMessage() + " (the webhook's path is set with --webhook-path, default "
+                            + dev.regen.Regen.DEFAULT_WEBHOOK_PATH + ")");
         }
         if (webhookPath == null
                 || !webhookPath.startsWith("/")
@@ -241,7 +229,7 @@ final class RevalidateCommand implements Callable<Integer> {
             throw new Main.UsageError("--webhook-path must be a path starting with /, got: " + webhookPath);
         }
         try {
-            return new URI(scheme + "://" + base.getRawAuthority() + webhookPath);
+            return new URI(base + webhookPath);
         } catch (URISyntaxException e) {
             throw new Main.UsageError(
                     "--webhook-path is not a valid path: " + webhookPath + " (" + e.getReason() + ")");

@@ -1,5 +1,6 @@
 package dev.regen.server.cli;
 
+import dev.regen.internal.http.BaseUrl;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -194,26 +195,11 @@ final class WarmCommand implements Callable<Integer> {
     // ---------------------------------------------------------------- what to warm
 
     private URI base() {
-        URI u;
         try {
-            u = new URI(url.strip());
-        } catch (URISyntaxException e) {
-            throw new Main.UsageError("--url is not a valid URL: " + url + " (" + e.getReason() + ")");
+            return BaseUrl.parse(url);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--url " + e.getMessage());
         }
-        String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https") || u.getHost() == null) {
-            throw new Main.UsageError(
-                    "--url must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080, got: " + url);
-        }
-        String path = u.getRawPath() == null ? "" : u.getRawPath();
-        if (u.getRawUserInfo() != null
-                || u.getRawQuery() != null
-                || u.getRawFragment() != null
-                || !path.isEmpty() && !path.equals("/")) {
-            throw new Main.UsageError(
-                    "--url must be just scheme, host and port, e.g. http://127.0.0.1:8080, got: " + url);
-        }
-        return URI.create(scheme + "://" + u.getRawAuthority());
     }
 
     private List<String> fromSitemap(HttpClient client, URI base, Duration timeout, PrintWriter err)

@@ -68,11 +68,14 @@ public record Front(
                         "unlisted-host", "must be one of hosts " + hosts + ", got \"" + unlistedHost + "\"");
             }
         }
+        if (scheme != null && !scheme.equals("http") && !scheme.equals("https")) {
+            throw new ConfigException("scheme", "must be http or https, got " + Values.quote(scheme));
+        }
         if (maxConnections < 1) {
             throw new ConfigException("limits.connections", "must be at least 1, got \"" + maxConnections + "\"");
         }
-        if (maxRequestBody < 0) {
-            throw new ConfigException("limits.request-body", "must not be negative");
+        if (maxRequestBody < 1) {
+            throw new ConfigException("limits.request-body", "must be a positive size, got \"" + maxRequestBody + "\"");
         }
         if (maxRequestLine < 256) {
             throw new ConfigException(

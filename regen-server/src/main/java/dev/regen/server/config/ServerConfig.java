@@ -1,6 +1,7 @@
 package dev.regen.server.config;
 
 import dev.regen.RegenConfig;
+import dev.regen.internal.http.BaseUrl;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -125,7 +126,7 @@ public record ServerConfig(
     public static final String DEFAULT_LISTEN_HOST = "0.0.0.0";
     public static final int DEFAULT_LISTEN_PORT = 8080;
     public static final long DEFAULT_MEMORY_BYTES = dev.regen.Regen.DEFAULT_MEMORY_BYTES;
-    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = dev.regen.Regen.DEFAULT_CONNECT_TIMEOUT;
     public static final String DEFAULT_WEBHOOK_PATH = dev.regen.Regen.DEFAULT_WEBHOOK_PATH;
     /** A shorter webhook secret is rejected: a guessable secret lets anyone purge the cache. */
     public static final int MIN_SECRET_LENGTH = 16;
@@ -134,14 +135,7 @@ public record ServerConfig(
      * @throws ConfigException naming the field of the first invalid value
      */
     public ServerConfig {
-        if (origin == null) {
-            throw new ConfigException("origin", "is required (config file 'origin' or --origin)");
-        }
-        String scheme = origin.getScheme();
-        if (!"http".equalsIgnoreCase(scheme) && !"https".equalsIgnoreCase(scheme) || origin.getHost() == null) {
-            throw new ConfigException(
-                    "origin", "must be an http:// or https:// URL with a host, got " + Values.quote(origin.toString()));
-        }
+        origin = origin(origin == null ? null : origin.toString());
         if (listenHost == null || listenHost.isBlank()) {
             throw new ConfigException("listen", "the host must not be empty");
         }
@@ -149,8 +143,12 @@ public record ServerConfig(
             throw new ConfigException("listen", "the port must be 0..65535, got \"" + listenPort + "\"");
         }
         Objects.requireNonNull(engine, "engine");
+        // The value is never shown: it is a secret, even a bad one.
+        if (secret != null && !secret.equals(secret.strip())) {
+            throw new ConfigException(
+                    "secret", "must not start or end with whitespace (a trailing newline from a secret file?)");
+        }
         if (secret != null && secret.length() < MIN_SECRET_LENGTH) {
-            // The value is never shown: it is a secret, even a bad one.
             throw new ConfigException(
                     "secret",
                     "must be at least " + MIN_SECRET_LENGTH + " characters, got " + secret.length()
@@ -167,14 +165,35 @@ public record ServerConfig(
                     "timeouts.connect", "must be a positive duration, got \"" + connectTimeout + "\"");
         }
         Objects.requireNonNull(front, "front");
-        if (webhookPath == null || !webhookPath.startsWith("/")) {
+        if (webhookPath == null || !webhookPath.matches("/[^\\s?#]*")) {
             throw new ConfigException(
-                    "webhook-path", "must start with /, got " + Values.quote(String.valueOf(webhookPath)));
+                    "webhook-path",
+                    "must be a path starting with / (no spaces, ? or #), got "
+                            + Values.quote(String.valueOf(webhookPath)));
+        }
+        if (webhookPath.matches("/_regen(/.*)?") && !webhookPath.equals(DEFAULT_WEBHOOK_PATH)) {
+            throw new ConfigException(
+                    "webhook-path",
+                    "must be " + DEFAULT_WEBHOOK_PATH + " or a path outside /_regen/ (Regen's own pages), got "
+                            + Values.quote(webhookPath));
         }
         Objects.requireNonNull(accessLog, "accessLog");
         if (accessLogFile != null && accessLog == AccessLog.OFF) {
             throw new ConfigException(
                     "access-log-file", "is set but access-log is off: set access-log: json or combined");
+        }
+    }
+
+    /** The {@code origin} field's value, checked: an http(s) URL with a host and nothing after it. */
+    static URI origin(String text) {
+        if (text == null) {
+            throw new ConfigException(
+                    "origin", "is required: set 'origin' in the config file or pass --origin http://HOST:PORT");
+        }
+        try {
+            return BaseUrl.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("origin", e.getMessage());
         }
     }
 

@@ -45,6 +45,9 @@ public final class TrustedProxies {
      * @throws IllegalArgumentException naming the entry that is neither
      */
     public static TrustedProxies parse(List<String> entries) {
+        if (entries.isEmpty()) {
+            return NONE;
+        }
         List<Range> ranges = new ArrayList<>();
         for (String entry : entries) {
             String e = entry.trim();
