@@ -125,65 +125,11 @@ public record Front(
                 h2c);
     }
 
-    public Front withLimits(int connections, long requestBody) {
-        return new Front(
-                hosts,
-                unlistedHost,
-                trustedProxies,
-                preserveHost,
-                scheme,
-                connections,
-                requestBody,
-                maxRequestLine,
-                maxHeaderBlock,
-                headerTimeout,
-                idleTimeout,
-                keepAliveTimeout,
-                tls,
-                h2c);
-    }
-
-    public Front withTimeouts(Duration header, Duration idle, Duration keepAlive) {
-        return new Front(
-                hosts,
-                unlistedHost,
-                trustedProxies,
-                preserveHost,
-                scheme,
-                maxConnections,
-                maxRequestBody,
-                maxRequestLine,
-                maxHeaderBlock,
-                header,
-                idle,
-                keepAlive,
-                tls,
-                h2c);
-    }
-
     public Front withHosts(List<String> v, String unlisted) {
         return new Front(
                 v,
                 unlisted,
                 trustedProxies,
-                preserveHost,
-                scheme,
-                maxConnections,
-                maxRequestBody,
-                maxRequestLine,
-                maxHeaderBlock,
-                headerTimeout,
-                idleTimeout,
-                keepAliveTimeout,
-                tls,
-                h2c);
-    }
-
-    public Front withTrustedProxies(TrustedProxies v) {
-        return new Front(
-                hosts,
-                unlistedHost,
-                v,
                 preserveHost,
                 scheme,
                 maxConnections,
