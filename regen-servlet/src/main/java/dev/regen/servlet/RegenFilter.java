@@ -1,12 +1,14 @@
 package dev.regen.servlet;
 
 import dev.regen.CacheStatus;
+import dev.regen.EngineListener;
 import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.admin.AdminApi;
 import dev.regen.admin.ApiRequest;
 import dev.regen.admin.ApiResponse;
+import dev.regen.admin.RegenMetrics;
 import dev.regen.internal.CachedPage;
 import dev.regen.internal.ClientRequest;
 import dev.regen.internal.Forwarding;
@@ -104,6 +106,7 @@ public final class RegenFilter implements Filter, AutoCloseable {
 
     private final RegenEngine engine;
     private final AdminApi api;
+    private final RegenMetrics metrics = new RegenMetrics();
     private final LoopbackOrigin origin;
     private final RenderSignature signature;
     private final CookieRules cookies;
@@ -128,8 +131,18 @@ public final class RegenFilter implements Filter, AutoCloseable {
                 signature,
                 regen.connectTimeout(),
                 config.renderTimeout().plusSeconds(1));
-        this.engine = regen.newEngine(origin);
-        this.api = new AdminApi(regen, engine, null, null);
+        if (regen.listener() != EngineListener.NONE) {
+            // one listener per engine: the filter's is its metrics
+            throw new IllegalArgumentException(
+                    "listener: the filter's engine reports to RegenFilter.metrics(); bind those to a registry instead");
+        }
+        this.engine = regen.toBuilder()
+                .store(metrics.instrument(regen.store()))
+                .listener(metrics)
+                .build()
+                .newEngine(origin);
+        metrics.bind(engine);
+        this.api = new AdminApi(regen, engine, metrics, null);
         // the engine gives up on a render after renderTimeout + 2 s; the container waits a little longer
         this.waitLimit = config.renderTimeout().plusSeconds(10);
     }
@@ -137,6 +150,14 @@ public final class RegenFilter implements Filter, AutoCloseable {
     /** The engine behind the filter: for on-demand revalidation from the app's code, and stats. */
     public RegenEngine engine() {
         return engine;
+    }
+
+    /**
+     * The engine's metrics, served at {@code /_regen/metrics}; bind them to the app's own registry
+     * ({@link RegenMetrics#bindTo}) to have them there too.
+     */
+    public RegenMetrics metrics() {
+        return metrics;
     }
 
     /** Regen's own endpoints this filter answers (webhook, admin API, dashboard, health). */
