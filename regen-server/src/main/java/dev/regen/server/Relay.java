@@ -72,10 +72,6 @@ final class Relay implements OriginClient.Listener {
         this.forwarding = forwarding;
     }
 
-    static boolean bodiless(int status) {
-        return status == 204 || status == 304 || (status >= 100 && status < 200);
-    }
-
     boolean finished() {
         return finished;
     }
@@ -155,8 +151,9 @@ final class Relay implements OriginClient.Listener {
         for (Header header : HttpFields.relayable(originHeaders)) {
             h.add(header.name(), header.value());
         }
-        withBody =
-                !ex.headOnly && !bodiless(status) && !ex.request.method().name().equals("HEAD");
+        withBody = !ex.headOnly
+                && !HttpFields.bodiless(status)
+                && !ex.request.method().name().equals("HEAD");
         String coding = ContentCoding.of(response.headers().get(HttpHeaderNames.CONTENT_ENCODING));
         String declared = response.headers().get(HttpHeaderNames.CONTENT_LENGTH);
         boolean decode = withBody && !coding.equals("identity") && !ContentCoding.accepts(ex.acceptEncoding(), coding);
@@ -177,7 +174,7 @@ final class Relay implements OriginClient.Listener {
                                 + ") that the client does not accept and Regen cannot decode");
                 return;
             }
-        } else if (declared != null && !bodiless(status)) {
+        } else if (declared != null && !HttpFields.bodiless(status)) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, declared);
             try {
                 clientLength = Long.parseLong(declared.trim());
@@ -185,7 +182,7 @@ final class Relay implements OriginClient.Listener {
                 clientLength = -1;
             }
         }
-        if (!withBody && declared != null && !bodiless(status)) {
+        if (!withBody && declared != null && !HttpFields.bodiless(status)) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, declared);
         }
         if (forwarding.storable()) {

@@ -330,9 +330,9 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
     private void commit(boolean last) throws IOException {
         state = State.COMMITTED;
         int status = getStatus();
-        withBody = !headOnly && !bodiless(status);
+        withBody = !headOnly && !HttpFields.bodiless(status);
         boolean lengthKnown = contentLength >= 0;
-        if (last && !lengthKnown && !bodiless(status)) {
+        if (last && !lengthKnown && !HttpFields.bodiless(status)) {
             contentLength = pending.size();
         }
         reported = fields();
@@ -364,7 +364,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
             if (contentEncoding != null) {
                 response.setHeader("Content-Encoding", contentEncoding);
             }
-            if (last && !lengthKnown && !bodiless(status)) {
+            if (last && !lengthKnown && !HttpFields.bodiless(status)) {
                 response.setContentLengthLong(contentLength);
             }
         }
@@ -417,10 +417,6 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
 
     private static String joined(Collection<String> values) {
         return values == null || values.isEmpty() ? null : String.join(", ", values);
-    }
-
-    static boolean bodiless(int status) {
-        return status == 204 || status == 304 || (status >= 100 && status < 200);
     }
 
     /** Whether the engine saw the head (or the render ended without one). */
@@ -635,7 +631,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
                 if (headOnly
                         && state == State.COMMITTED
                         && contentLength < 0
-                        && !bodiless(getStatus())
+                        && !HttpFields.bodiless(getStatus())
                         && !response.isCommitted()) {
                     response.setContentLengthLong(total); // the length of the GET this HEAD stands for
                 }
@@ -716,7 +712,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
             addHeader(h.name(), h.value());
         }
         String declared = HttpFields.first(headers, "content-length");
-        if (declared != null && (bodiless(status) || "HEAD".equals(forwarding.method()))) {
+        if (declared != null && (HttpFields.bodiless(status) || "HEAD".equals(forwarding.method()))) {
             // an answer to HEAD has no body to count: the length it declares is the one to pass on
             track("content-length", declared);
             if (contentLength >= 0) {
