@@ -1,10 +1,8 @@
 package dev.regen.server;
 
-import dev.regen.CacheStatus;
 import dev.regen.internal.Forwarding;
 import dev.regen.internal.Header;
 import dev.regen.internal.OriginException;
-import dev.regen.internal.http.CacheHeaders;
 import dev.regen.internal.http.ContentCoding;
 import dev.regen.internal.http.HttpFields;
 import io.netty.buffer.ByteBuf;
@@ -185,17 +183,9 @@ final class Relay implements OriginClient.Listener {
         if (!withBody && declared != null && !HttpFields.bodiless(status)) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, declared);
         }
-        if (forwarding.storable()) {
-            // what this URL sends may come from the cache, in whichever coding each client accepts
-            h.set(HttpHeaderNames.VARY, CacheHeaders.varyWithAcceptEncoding(h.get(HttpHeaderNames.VARY)));
-            if (!h.contains(HttpHeaderNames.AGE)) {
-                h.set(HttpHeaderNames.AGE, 0);
-            }
+        for (Header f : forwarding.fields(decision, h.get(HttpHeaderNames.VARY), h.contains(HttpHeaderNames.AGE))) {
+            h.set(f.name(), f.value());
         }
-        h.set(
-                CacheHeaders.X_CACHE_STATUS,
-                decision.status() != null ? decision.status().name() : CacheStatus.MISS.name());
-        h.set(CacheHeaders.CACHE_STATUS, decision.cacheStatus());
         if (gathered != null) {
             heldHead = head;
             return;

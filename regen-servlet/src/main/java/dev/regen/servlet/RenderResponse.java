@@ -337,16 +337,8 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
         }
         reported = fields();
         Forwarding.Head head = forwarding.head(status, reported);
-        response.setHeader(
-                CacheHeaders.X_CACHE_STATUS,
-                head.status() != null ? head.status().name() : CacheStatus.MISS.name());
-        response.setHeader(CacheHeaders.CACHE_STATUS, head.cacheStatus());
-        if (forwarding.storable()) {
-            // what this URL sends may come from the cache, in whichever coding each client accepts
-            response.setHeader("Vary", CacheHeaders.varyWithAcceptEncoding(joined(response.getHeaders("Vary"))));
-            if (!response.containsHeader("Age")) {
-                response.setHeader("Age", "0");
-            }
+        for (Header f : forwarding.fields(head, joined(response.getHeaders("Vary")), response.containsHeader("Age"))) {
+            response.setHeader(f.name(), f.value());
         }
         if (head.buffer()) {
             copy = new ByteArrayOutputStream(Math.max(pending.size(), 256));
