@@ -10,10 +10,12 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.BaseUnits;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -25,8 +27,10 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Regen's metrics: an {@link EngineListener} that counts into a Micrometer Prometheus registry (served
- * at {@code /_regen/metrics}) and into the dashboard's 15-minute time series.
+ * Regen's metrics, the same names at every edge: an {@link EngineListener} that counts into a Micrometer
+ * Prometheus registry (served at {@code /_regen/metrics}) and into the dashboard's 15-minute time
+ * series. As a {@link MeterBinder} it also sends every Regen meter to an app's own registry (the
+ * Spring Boot starter binds it to the app's), under the same names.
  *
  * <p>Wiring, in an edge: create it first, give it to {@link RegenEngine.Builder#listener}, optionally
  * wrap the store with {@link #instrument(KvStore)} before giving it to the engine, then call
@@ -54,7 +58,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Thread-safe; the listener methods only increment counters.
  */
-public final class RegenMetrics implements EngineListener {
+public final class RegenMetrics implements EngineListener, MeterBinder {
     /** Render durations: from a fast origin (ms) to the render timeout (default 30 s). */
     private static final Duration[] RENDER_BUCKETS = {
         Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
@@ -62,7 +66,10 @@ public final class RegenMetrics implements EngineListener {
         Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)
     };
 
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /** Regen's meters: into {@link #prometheus}, and into every registry given to {@link #bindTo}. */
+    private final CompositeMeterRegistry registry = new CompositeMeterRegistry();
+
     private final Map<CacheStatus, Counter> requests = new EnumMap<>(CacheStatus.class);
     private final Map<RenderOutcome, Timer> renders = new EnumMap<>(RenderOutcome.class);
     private final Counter originErrors;
@@ -83,6 +90,7 @@ public final class RegenMetrics implements EngineListener {
     /** @param clock the wall clock of the dashboard's time series */
     public RegenMetrics(InstantSource clock) {
         this.series = new TimeSeries(Objects.requireNonNull(clock, "clock"));
+        registry.add(prometheus);
         for (CacheStatus s : CacheStatus.values()) {
             requests.put(
                     s,
@@ -133,10 +141,11 @@ public final class RegenMetrics implements EngineListener {
                             .tag("endpoint", door.label)
                             .register(registry));
         }
-        new JvmMemoryMetrics().bindTo(registry);
-        new JvmThreadMetrics().bindTo(registry);
-        new ProcessorMetrics().bindTo(registry);
-        new UptimeMetrics().bindTo(registry);
+        // the JVM's own meters for /_regen/metrics only: an app's registry has its own
+        new JvmMemoryMetrics().bindTo(prometheus);
+        new JvmThreadMetrics().bindTo(prometheus);
+        new ProcessorMetrics().bindTo(prometheus);
+        new UptimeMetrics().bindTo(prometheus);
     }
 
     private Counter invalidationCounter(String kind) {
@@ -228,14 +237,18 @@ public final class RegenMetrics implements EngineListener {
         return new MeteredKvStore(store, registry);
     }
 
-    /** The registry, to add an edge's own meters. */
-    public MeterRegistry registry() {
-        return registry;
+    /**
+     * Sends Regen's meters, those registered so far and later ones, to {@code other} as well, under the
+     * same names; the JVM's are left to it.
+     */
+    @Override
+    public void bindTo(MeterRegistry other) {
+        registry.add(other);
     }
 
     /** Everything in Prometheus text format 0.0.4. */
     public String scrape() {
-        return registry.scrape();
+        return prometheus.scrape();
     }
 
     TimeSeries series() {

@@ -2,6 +2,7 @@ package dev.regen.internal;
 
 import dev.regen.CacheStatus;
 import dev.regen.internal.http.CacheHeaders;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -102,6 +103,27 @@ public final class Forwarding {
             return new Head(this.status, cacheStatus, false, 0);
         }
         return settler.head(status, headers);
+    }
+
+    /**
+     * The fields to set on the response head {@code head} was decided for: {@code X-Cache-Status},
+     * {@code Cache-Status} and, for an answer that may be served from the cache later in either coding,
+     * {@code Vary} with {@code Accept-Encoding} and {@code Age: 0} unless the origin sent one.
+     *
+     * @param vary the response's {@code Vary}, or null
+     */
+    public List<Header> fields(Head head, String vary, boolean hasAge) {
+        List<Header> out = new ArrayList<>(4);
+        out.add(new Header(
+                CacheHeaders.X_CACHE_STATUS, (head.status() != null ? head.status() : CacheStatus.MISS).name()));
+        out.add(new Header(CacheHeaders.CACHE_STATUS, head.cacheStatus()));
+        if (storable()) {
+            out.add(new Header("Vary", CacheHeaders.varyWithAcceptEncoding(vary)));
+            if (!hasAge) {
+                out.add(new Header("Age", "0"));
+            }
+        }
+        return out;
     }
 
     /**

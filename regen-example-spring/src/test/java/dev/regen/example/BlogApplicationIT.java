@@ -45,8 +45,8 @@ class BlogApplicationIT {
             assertThat(scrape.headers().firstValue("Content-Type"))
                     .hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
             assertThat(scrape.body())
-                    .containsPattern("(?m)^regen_cache_requests_total\\{[^}]*status=\"hit\"[^}]*\\} [1-9]")
-                    .containsPattern("(?m)^regen_renders_total(\\{[^}]*\\})? [1-9]");
+                    .containsPattern("(?m)^regen_requests_total\\{[^}]*status=\"hit\"[^}]*\\} [1-9]")
+                    .containsPattern("(?m)^regen_render_duration_seconds_count\\{[^}]*outcome=\"ok\"[^}]*\\} [1-9]");
             assertThat(get(base + "/actuator/health").body()).contains("\"status\":\"UP\"");
         }
     }

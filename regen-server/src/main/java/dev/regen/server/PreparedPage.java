@@ -3,15 +3,13 @@ package dev.regen.server;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.regen.internal.CachedPage;
 import dev.regen.internal.Header;
-import dev.regen.internal.http.CacheHeaders;
-import dev.regen.internal.http.Compression;
+import dev.regen.internal.http.ResponsePlan;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.IllegalReferenceCountException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -28,14 +26,7 @@ final class PreparedPage {
      * One encoding of the page. {@code tail} holds the fixed header fields, the blank line ending the
      * header block, and the body; it is released when the page leaves {@link Cache the prepared cache}.
      */
-    record Variant(
-            int status,
-            String statusLine,
-            byte[] body,
-            String etag,
-            List<Header> headers,
-            ByteBuf tail,
-            int headLength) {
+    record Variant(int status, String statusLine, byte[] body, List<Header> headers, ByteBuf tail, int headLength) {
         /**
          * The fixed fields and the body (or, for {@code headOnly}, the fields alone), retained for one
          * write; null if the cache released the buffer meanwhile (the caller then writes a copy).
@@ -61,16 +52,13 @@ final class PreparedPage {
 
     /** @param alloc where the buffers go (off-heap), or null for views of the page's own arrays on the heap */
     private PreparedPage(CachedPage page, ByteBufAllocator alloc) {
-        boolean compressed = page.gzipBody() != null;
-        identity = variant(page, page.body(), page.etag(), null, compressed, alloc);
-        gzip = compressed
-                ? variant(page, page.gzipBody(), Compression.gzipEtag(page.etag()), "gzip", true, alloc)
-                : null;
+        identity = variant(page, false, alloc);
+        gzip = page.gzipBody() != null ? variant(page, true, alloc) : null;
     }
 
-    /** The variant to send for a request's {@code Accept-Encoding}. */
-    Variant select(String acceptEncoding) {
-        return gzip != null && Compression.acceptsGzip(acceptEncoding) ? gzip : identity;
+    /** The variant a {@link dev.regen.internal.http.ResponsePlan} chose. */
+    Variant variant(boolean gzipped) {
+        return gzipped ? gzip : identity;
     }
 
     private long bytes() {
@@ -84,28 +72,9 @@ final class PreparedPage {
         }
     }
 
-    private static Variant variant(
-            CachedPage page, byte[] body, String etag, String encoding, boolean varies, ByteBufAllocator alloc) {
-        List<Header> headers = new ArrayList<>(page.headers().size() + 4);
-        boolean varyDone = !varies;
-        for (Header h : page.headers()) {
-            if (h.value().indexOf('\r') >= 0 || h.value().indexOf('\n') >= 0) {
-                continue;
-            }
-            if (h.is("vary") && !varyDone) {
-                headers.add(new Header(h.name(), CacheHeaders.varyWithAcceptEncoding(h.value())));
-                varyDone = true;
-            } else {
-                headers.add(h);
-            }
-        }
-        if (!varyDone) {
-            headers.add(new Header("Vary", "Accept-Encoding"));
-        }
-        if (encoding != null) {
-            headers.add(new Header("Content-Encoding", encoding));
-        }
-        headers.add(new Header("ETag", etag));
+    private static Variant variant(CachedPage page, boolean gzipped, ByteBufAllocator alloc) {
+        byte[] body = gzipped ? page.gzipBody() : page.body();
+        List<Header> headers = ResponsePlan.pageFields(page, gzipped);
         byte[] fields = fields(headers, body.length).getBytes(StandardCharsets.ISO_8859_1);
         ByteBuf tail;
         if (alloc == null) {
@@ -118,7 +87,6 @@ final class PreparedPage {
                 page.status(),
                 "HTTP/1.1 " + HttpResponseStatus.valueOf(page.status()) + "\r\n",
                 body,
-                etag,
                 headers,
                 tail,
                 fields.length);

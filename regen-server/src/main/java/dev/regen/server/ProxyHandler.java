@@ -1,17 +1,13 @@
 package dev.regen.server;
 
 import dev.regen.CacheStatus;
-import dev.regen.internal.CachedPage;
 import dev.regen.internal.ClientRequest;
 import dev.regen.internal.Header;
-import dev.regen.internal.OriginResponse;
 import dev.regen.internal.Reply;
 import dev.regen.internal.RequestHeaders;
 import dev.regen.internal.http.CacheHeaders;
-import dev.regen.internal.http.ContentCoding;
-import dev.regen.internal.http.Html;
 import dev.regen.internal.http.HttpFields;
-import dev.regen.internal.http.Ranges;
+import dev.regen.internal.http.ResponsePlan;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -349,8 +345,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         boolean hasBody = declared > 0 || HttpUtil.isTransferEncodingChunked(request);
-        ClientRequest cr = new ClientRequest(
-                method.name(), request.uri(), peer.host(), peer.scheme(), new NettyHeaders(request.headers()), hasBody);
+        ClientRequest cr =
+                new ClientRequest(method.name(), request.uri(), peer.host(), peer.scheme(), ex.headers, hasBody);
         fe.engine.serve(cr).whenComplete((reply, error) -> {
             if (ctx.executor().inEventLoop()) {
                 ex.reply(reply, error);
@@ -408,6 +404,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     /** One request and its response. Used on the connection's event loop only. */
     final class Exchange {
         final HttpRequest request;
+        final NettyHeaders headers;
         final boolean headOnly;
         final long startedNanos = System.nanoTime();
         Peer peer;
@@ -429,6 +426,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
         Exchange(HttpRequest request) {
             this.request = request;
+            this.headers = new NettyHeaders(request.headers());
             this.headOnly = request.method() == HttpMethod.HEAD;
             // after a request that did not parse, the decoder discards the connection's input: close it
             this.keepAlive = !stream && request.decoderResult().isSuccess() && HttpUtil.isKeepAlive(request);
@@ -536,7 +534,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             } else if (reply instanceof Reply.Page p) {
                 sendPage(p);
             } else if (reply instanceof Reply.Rendered r) {
-                sendRendered(r.response(), r.cacheStatus());
+                send(ResponsePlan.rendered(r.response(), r.cacheStatus(), acceptEncoding()));
             } else if (reply instanceof Reply.Forward f) {
                 relay = new Relay(this, fe, f.forwarding());
                 relay.start();
@@ -549,145 +547,50 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void sendPage(Reply.Page reply) {
-            CachedPage page = reply.page();
-            CacheStatus cache = reply.status();
-            HttpHeaders in = request.headers();
-            String range = request.method() == HttpMethod.GET ? in.get(HttpHeaderNames.RANGE) : null;
-            if (range != null && page.status() == 200) {
-                sendRange(reply, range);
+            ResponsePlan plan = ResponsePlan.page(reply, request.method().name(), headers);
+            if (!plan.wholePage() || rawCtx == null) {
+                send(plan);
                 return;
             }
-            PreparedPage.Variant v = fe.prepared.of(page, reply.loaded()).select(acceptEncoding());
-            String cacheStatus = reply.cacheStatus();
-            boolean notModified = CacheHeaders.notModified(
-                    in.get(HttpHeaderNames.IF_NONE_MATCH),
-                    in.get(HttpHeaderNames.IF_MODIFIED_SINCE),
-                    v.etag(),
-                    HttpFields.first(page.headers(), "last-modified"));
-            if (!notModified && rawCtx != null) {
-                // the hot path: status line and per-request fields, then the prepared fields and body as they are
-                StringBuilder perRequest = new StringBuilder(192)
-                        .append(v.statusLine())
-                        .append("Date: ")
-                        .append(fe.date.now())
-                        .append("\r\nAge: ")
-                        .append(reply.age())
-                        .append("\r\nX-Cache-Status: ")
-                        .append(cache.name())
-                        .append("\r\nCache-Status: ")
-                        .append(cacheStatus);
-                String connection = connection();
-                if (connection != null) {
-                    perRequest.append("\r\nConnection: ").append(connection);
-                }
-                perRequest.append("\r\n");
-                finishRaw(perRequest, v, headOnly, cache);
-                return;
+            // the hot path: status line and per-request fields (the plan's stamp), then the page's
+            // fixed fields and body prepared once
+            PreparedPage.Variant v =
+                    fe.prepared.of(reply.page(), reply.loaded()).variant(plan.gzip());
+            StringBuilder perRequest = new StringBuilder(192)
+                    .append(v.statusLine())
+                    .append("Date: ")
+                    .append(fe.date.now())
+                    .append("\r\nAge: ")
+                    .append(reply.age())
+                    .append("\r\nX-Cache-Status: ")
+                    .append(reply.status().name())
+                    .append("\r\nCache-Status: ")
+                    .append(reply.cacheStatus());
+            String connection = connection();
+            if (connection != null) {
+                perRequest.append("\r\nConnection: ").append(connection);
             }
-            HttpResponseStatus s =
-                    notModified ? HttpResponseStatus.NOT_MODIFIED : HttpResponseStatus.valueOf(page.status());
-            ByteBuf body = notModified || headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(v.body());
-            FullHttpResponse response = new DefaultFullHttpResponse(version(), s, body, false);
-            HttpHeaders h = response.headers();
-            for (Header header : v.headers()) {
-                if (!notModified || CacheHeaders.keptOn304(header.name()) || header.is("etag")) {
-                    h.add(header.name(), header.value());
-                }
-            }
-            if (!notModified) {
-                h.set(HttpHeaderNames.CONTENT_LENGTH, v.body().length);
-            }
-            h.set(HttpHeaderNames.AGE, reply.age());
-            h.set(CacheHeaders.X_CACHE_STATUS, cache.name());
-            h.set(CacheHeaders.CACHE_STATUS, cacheStatus);
-            finish(response);
+            perRequest.append("\r\n");
+            finishRaw(perRequest, v, headOnly, reply.status());
         }
 
-        /** RFC 9110 §14: one range of the identity representation (206), unsatisfiable (416), or all of it. */
-        private void sendRange(Reply.Page reply, String range) {
-            CachedPage page = reply.page();
-            Ranges.Outcome outcome = Ranges.evaluate(
-                    range,
-                    request.headers().get(HttpHeaderNames.IF_RANGE),
-                    page.etag(),
-                    HttpFields.first(page.headers(), "last-modified"),
-                    page.body().length);
-            if (outcome instanceof Ranges.Outcome.Whole) {
-                sendWhole(reply);
-                return;
-            }
-            FullHttpResponse response;
-            if (outcome instanceof Ranges.Outcome.Partial p) {
-                response = new DefaultFullHttpResponse(
-                        version(),
-                        HttpResponseStatus.PARTIAL_CONTENT,
-                        Unpooled.wrappedBuffer(page.body(), (int) p.first(), (int) p.size()),
-                        false);
-                for (Header header : page.headers()) {
-                    response.headers().add(header.name(), header.value());
-                }
-                response.headers().set(HttpHeaderNames.CONTENT_RANGE, p.contentRange());
-                response.headers().set(HttpHeaderNames.CONTENT_LENGTH, p.size());
-                response.headers().set(HttpHeaderNames.ETAG, page.etag());
-            } else {
-                Ranges.Outcome.Unsatisfiable u = (Ranges.Outcome.Unsatisfiable) outcome;
-                response = new DefaultFullHttpResponse(
-                        version(), HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, Unpooled.EMPTY_BUFFER, false);
-                response.headers().set(HttpHeaderNames.CONTENT_RANGE, u.contentRange());
-                response.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
-            }
-            response.headers().set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
-            response.headers().set(HttpHeaderNames.AGE, reply.age());
-            response.headers().set(CacheHeaders.X_CACHE_STATUS, reply.status().name());
-            response.headers().set(CacheHeaders.CACHE_STATUS, reply.cacheStatus());
-            finish(response);
-        }
-
-        /** The whole representation, as if no Range had been asked (RFC 9110 §14.2 allows ignoring it). */
-        private void sendWhole(Reply.Page reply) {
-            CachedPage page = reply.page();
-            PreparedPage.Variant v = fe.prepared.of(page, reply.loaded()).select(acceptEncoding());
-            FullHttpResponse response = new DefaultFullHttpResponse(
-                    version(), HttpResponseStatus.valueOf(page.status()), Unpooled.wrappedBuffer(v.body()), false);
-            for (Header header : v.headers()) {
-                response.headers().add(header.name(), header.value());
-            }
-            response.headers().set(HttpHeaderNames.CONTENT_LENGTH, v.body().length);
-            response.headers().set(HttpHeaderNames.AGE, reply.age());
-            response.headers().set(CacheHeaders.X_CACHE_STATUS, reply.status().name());
-            response.headers().set(CacheHeaders.CACHE_STATUS, reply.cacheStatus());
-            finish(response);
-        }
-
-        /** A whole response another render received, decoded for this client when it can't take the coding. */
-        private void sendRendered(OriginResponse r, String cacheStatus) {
-            byte[] body = r.body();
-            List<Header> headers = HttpFields.relayable(r.headers());
-            String coding = ContentCoding.of(r.header("content-encoding"));
-            if (!coding.equals("identity") && !ContentCoding.accepts(acceptEncoding(), coding)) {
-                try {
-                    body = ContentCoding.decode(coding, body, Long.MAX_VALUE);
-                    headers.removeIf(h -> h.is("content-encoding"));
-                } catch (java.io.IOException e) {
-                    sendError(502, "the origin sent a body that is not valid " + coding);
-                    return;
-                }
-            }
-            boolean withBody = !headOnly && !Relay.bodiless(r.status());
-            FullHttpResponse response = new DefaultFullHttpResponse(
+        /** Writes a plan whole: its status, fields and body (none for HEAD). */
+        void send(ResponsePlan plan) {
+            int length = plan.contentLength();
+            FullHttpResponse r = new DefaultFullHttpResponse(
                     version(),
-                    HttpResponseStatus.valueOf(r.status()),
-                    withBody ? Unpooled.wrappedBuffer(body) : Unpooled.EMPTY_BUFFER,
+                    HttpResponseStatus.valueOf(plan.status()),
+                    headOnly || length <= 0
+                            ? Unpooled.EMPTY_BUFFER
+                            : Unpooled.wrappedBuffer(plan.body(), plan.offset(), length),
                     false);
-            for (Header header : headers) {
-                response.headers().add(header.name(), header.value());
+            for (Header h : plan.fields()) {
+                r.headers().add(h.name(), h.value());
             }
-            response.headers().set(CacheHeaders.X_CACHE_STATUS, CacheStatus.MISS.name());
-            response.headers().set(CacheHeaders.CACHE_STATUS, cacheStatus);
-            if (!Relay.bodiless(r.status())) {
-                response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            if (length >= 0) {
+                r.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
             }
-            finish(response);
+            finish(r);
         }
 
         // -------------------------------------------------------------------------- writing
@@ -706,40 +609,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             finish(r);
         }
 
-        /** Regen's own error page: short, and saying what happened. */
+        /** Regen's own error page. */
         void sendError(int status, String reason) {
-            String title = switch (status) {
-                case 400 -> "Bad request";
-                case 405 -> "Method not allowed";
-                case 408 -> "Request timeout";
-                case 413 -> "Request body too large";
-                case 414 -> "Request line too long";
-                case 421 -> "Misdirected request";
-                case 431 -> "Request header fields too large";
-                case 502 -> "Origin unreachable";
-                case 503 -> "Service unavailable";
-                case 504 -> "Origin timed out";
-                default -> "Error";
-            };
-            byte[] bytes = Html.errorPage(status, title, reason).getBytes(StandardCharsets.UTF_8);
-            FullHttpResponse r = new DefaultFullHttpResponse(
-                    version(),
-                    HttpResponseStatus.valueOf(status),
-                    headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes),
-                    false);
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
-            r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
-            boolean ours = status != 502 && status != 504;
-            r.headers().set(CacheHeaders.X_CACHE_STATUS, ours ? CacheStatus.BYPASS.name() : CacheStatus.MISS.name());
-            r.headers().set(CacheHeaders.CACHE_STATUS, ours ? "regen; fwd=bypass" : CacheHeaders.UNSTORED_MISS);
-            if (status == 405) {
-                r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
-            }
-            if (status == 503) {
-                r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
-            }
-            r.headers().set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-            finish(r);
+            send(ResponsePlan.error(status, reason));
         }
 
         /** An error after which the connection can't be trusted: answered, then closed. */
@@ -785,7 +657,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             if (!HttpUtil.isContentLengthSet(head)
                     && !HttpUtil.isTransferEncodingChunked(head)
                     && !headOnly
-                    && !Relay.bodiless(status)) {
+                    && !HttpFields.bodiless(status)) {
                 if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                     keepAlive = false; // the end of the body is the end of the connection
                 } else {

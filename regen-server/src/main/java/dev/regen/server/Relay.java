@@ -1,10 +1,8 @@
 package dev.regen.server;
 
-import dev.regen.CacheStatus;
 import dev.regen.internal.Forwarding;
 import dev.regen.internal.Header;
 import dev.regen.internal.OriginException;
-import dev.regen.internal.http.CacheHeaders;
 import dev.regen.internal.http.ContentCoding;
 import dev.regen.internal.http.HttpFields;
 import io.netty.buffer.ByteBuf;
@@ -70,10 +68,6 @@ final class Relay implements OriginClient.Listener {
         this.ex = ex;
         this.fe = fe;
         this.forwarding = forwarding;
-    }
-
-    static boolean bodiless(int status) {
-        return status == 204 || status == 304 || (status >= 100 && status < 200);
     }
 
     boolean finished() {
@@ -155,8 +149,9 @@ final class Relay implements OriginClient.Listener {
         for (Header header : HttpFields.relayable(originHeaders)) {
             h.add(header.name(), header.value());
         }
-        withBody =
-                !ex.headOnly && !bodiless(status) && !ex.request.method().name().equals("HEAD");
+        withBody = !ex.headOnly
+                && !HttpFields.bodiless(status)
+                && !ex.request.method().name().equals("HEAD");
         String coding = ContentCoding.of(response.headers().get(HttpHeaderNames.CONTENT_ENCODING));
         String declared = response.headers().get(HttpHeaderNames.CONTENT_LENGTH);
         boolean decode = withBody && !coding.equals("identity") && !ContentCoding.accepts(ex.acceptEncoding(), coding);
@@ -177,7 +172,7 @@ final class Relay implements OriginClient.Listener {
                                 + ") that the client does not accept and Regen cannot decode");
                 return;
             }
-        } else if (declared != null && !bodiless(status)) {
+        } else if (declared != null && !HttpFields.bodiless(status)) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, declared);
             try {
                 clientLength = Long.parseLong(declared.trim());
@@ -185,20 +180,12 @@ final class Relay implements OriginClient.Listener {
                 clientLength = -1;
             }
         }
-        if (!withBody && declared != null && !bodiless(status)) {
+        if (!withBody && declared != null && !HttpFields.bodiless(status)) {
             h.set(HttpHeaderNames.CONTENT_LENGTH, declared);
         }
-        if (forwarding.storable()) {
-            // what this URL sends may come from the cache, in whichever coding each client accepts
-            h.set(HttpHeaderNames.VARY, CacheHeaders.varyWithAcceptEncoding(h.get(HttpHeaderNames.VARY)));
-            if (!h.contains(HttpHeaderNames.AGE)) {
-                h.set(HttpHeaderNames.AGE, 0);
-            }
+        for (Header f : forwarding.fields(decision, h.get(HttpHeaderNames.VARY), h.contains(HttpHeaderNames.AGE))) {
+            h.set(f.name(), f.value());
         }
-        h.set(
-                CacheHeaders.X_CACHE_STATUS,
-                decision.status() != null ? decision.status().name() : CacheStatus.MISS.name());
-        h.set(CacheHeaders.CACHE_STATUS, decision.cacheStatus());
         if (gathered != null) {
             heldHead = head;
             return;

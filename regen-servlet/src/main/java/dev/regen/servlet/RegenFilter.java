@@ -1,26 +1,21 @@
 package dev.regen.servlet;
 
-import dev.regen.CacheStatus;
+import dev.regen.EngineListener;
 import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.admin.AdminApi;
 import dev.regen.admin.ApiRequest;
 import dev.regen.admin.ApiResponse;
-import dev.regen.internal.CachedPage;
+import dev.regen.admin.RegenMetrics;
 import dev.regen.internal.ClientRequest;
 import dev.regen.internal.Forwarding;
 import dev.regen.internal.Header;
 import dev.regen.internal.OriginException;
-import dev.regen.internal.OriginResponse;
 import dev.regen.internal.Reply;
 import dev.regen.internal.http.CacheHeaders;
-import dev.regen.internal.http.Compression;
-import dev.regen.internal.http.ContentCoding;
 import dev.regen.internal.http.CookieRules;
-import dev.regen.internal.http.Html;
-import dev.regen.internal.http.HttpFields;
-import dev.regen.internal.http.Ranges;
+import dev.regen.internal.http.ResponsePlan;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
@@ -37,7 +32,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -50,7 +44,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,6 +97,7 @@ public final class RegenFilter implements Filter, AutoCloseable {
 
     private final RegenEngine engine;
     private final AdminApi api;
+    private final RegenMetrics metrics = new RegenMetrics();
     private final LoopbackOrigin origin;
     private final RenderSignature signature;
     private final CookieRules cookies;
@@ -128,8 +122,18 @@ public final class RegenFilter implements Filter, AutoCloseable {
                 signature,
                 regen.connectTimeout(),
                 config.renderTimeout().plusSeconds(1));
-        this.engine = regen.newEngine(origin);
-        this.api = new AdminApi(regen, engine, null, null);
+        if (regen.listener() != EngineListener.NONE) {
+            // one listener per engine: the filter's is its metrics
+            throw new IllegalArgumentException(
+                    "listener: the filter's engine reports to RegenFilter.metrics(); bind those to a registry instead");
+        }
+        this.engine = regen.toBuilder()
+                .store(metrics.instrument(regen.store()))
+                .listener(metrics)
+                .build()
+                .newEngine(origin);
+        metrics.bind(engine);
+        this.api = new AdminApi(regen, engine, metrics, null);
         // the engine gives up on a render after renderTimeout + 2 s; the container waits a little longer
         this.waitLimit = config.renderTimeout().plusSeconds(10);
     }
@@ -137,6 +141,14 @@ public final class RegenFilter implements Filter, AutoCloseable {
     /** The engine behind the filter: for on-demand revalidation from the app's code, and stats. */
     public RegenEngine engine() {
         return engine;
+    }
+
+    /**
+     * The engine's metrics, served at {@code /_regen/metrics}; bind them to the app's own registry
+     * ({@link RegenMetrics#bindTo}) to have them there too.
+     */
+    public RegenMetrics metrics() {
+        return metrics;
     }
 
     /** Regen's own endpoints this filter answers (webhook, admin API, dashboard, health). */
@@ -400,9 +412,9 @@ public final class RegenFilter implements Filter, AutoCloseable {
         if (outcome instanceof ApiResponse a) {
             writeApi(req, res, a);
         } else if (outcome instanceof Reply.Page p) {
-            writePage(req, res, p);
+            write(req, res, ResponsePlan.page(p, req.getMethod(), new ServletHeaders(req)));
         } else if (outcome instanceof Reply.Rendered r) {
-            writeRendered(req, res, r.response(), r.cacheStatus());
+            write(req, res, ResponsePlan.rendered(r.response(), r.cacheStatus(), req.getHeader("Accept-Encoding")));
         } else if (outcome instanceof Reply.Forward f) {
             try {
                 forward(req, res, chain, f.forwarding());
@@ -548,115 +560,23 @@ public final class RegenFilter implements Filter, AutoCloseable {
 
     // ------------------------------------------------------------------------------------ writing
 
-    private void writePage(HttpServletRequest req, HttpServletResponse res, Reply.Page reply) throws IOException {
-        CachedPage page = reply.page();
-        String range = "GET".equals(req.getMethod()) ? req.getHeader("Range") : null;
-        if (range != null && page.status() == 200) {
-            Ranges.Outcome outcome = Ranges.evaluate(
-                    range,
-                    req.getHeader("If-Range"),
-                    page.etag(),
-                    HttpFields.first(page.headers(), "last-modified"),
-                    page.body().length);
-            if (!(outcome instanceof Ranges.Outcome.Whole)) {
-                writeRange(req, res, reply, outcome);
-                return;
-            }
+    /** Writes a plan: its status, fields and body (none for HEAD). */
+    private static void write(HttpServletRequest req, HttpServletResponse res, ResponsePlan plan) throws IOException {
+        res.setStatus(plan.status());
+        copyHeaders(res, plan.fields());
+        int length = plan.contentLength();
+        if (length >= 0) {
+            res.setContentLength(length);
         }
-        // the pre-compressed variant when the client takes gzip, with its own ETag (as the proxy does)
-        boolean gzip = page.gzipBody() != null && Compression.acceptsGzip(req.getHeader("Accept-Encoding"));
-        String etag = gzip ? Compression.gzipEtag(page.etag()) : page.etag();
-        boolean notModified = CacheHeaders.notModified(
-                req.getHeader("If-None-Match"),
-                req.getHeader("If-Modified-Since"),
-                etag,
-                HttpFields.first(page.headers(), "last-modified"));
-        res.setStatus(notModified ? HttpServletResponse.SC_NOT_MODIFIED : page.status());
-        copyHeaders(res, page.headers(), notModified ? CacheHeaders::keptOn304 : name -> true);
-        if (page.gzipBody() != null) {
-            res.setHeader("Vary", CacheHeaders.varyWithAcceptEncoding(HttpFields.first(page.headers(), "vary")));
-        }
-        if (gzip && !notModified) {
-            res.setHeader("Content-Encoding", "gzip");
-        }
-        res.setHeader("ETag", etag);
-        stamp(res, reply);
-        if (!notModified) {
-            writeBody(req, res, gzip ? page.gzipBody() : page.body());
+        if (length > 0 && !"HEAD".equals(req.getMethod())) {
+            res.getOutputStream().write(plan.body(), plan.offset(), length);
         }
     }
 
-    /** RFC 9110 §14: one range of the identity representation (206), or unsatisfiable (416). */
-    private static void writeRange(
-            HttpServletRequest req, HttpServletResponse res, Reply.Page reply, Ranges.Outcome outcome)
-            throws IOException {
-        CachedPage page = reply.page();
-        res.setHeader("Accept-Ranges", "bytes");
-        if (outcome instanceof Ranges.Outcome.Partial p) {
-            res.setStatus(HttpServletResponse.SC_PARTIAL_CONTENT);
-            copyHeaders(res, page.headers(), name -> true);
-            res.setHeader("Content-Range", p.contentRange());
-            res.setHeader("ETag", page.etag());
-            stamp(res, reply);
-            res.setContentLengthLong(p.size());
-            res.getOutputStream().write(page.body(), (int) p.first(), (int) p.size());
-            return;
-        }
-        res.setStatus(HttpServletResponse.SC_REQUESTED_RANGE_NOT_SATISFIABLE);
-        res.setHeader("Content-Range", ((Ranges.Outcome.Unsatisfiable) outcome).contentRange());
-        stamp(res, reply);
-        res.setContentLength(0);
-    }
-
-    /** Age and the cache status of a cached page, as the engine decided them (never from a clock here). */
-    private static void stamp(HttpServletResponse res, Reply.Page reply) {
-        res.setHeader("Age", String.valueOf(reply.age()));
-        res.setHeader(CacheHeaders.X_CACHE_STATUS, reply.status().name());
-        res.setHeader(CacheHeaders.CACHE_STATUS, reply.cacheStatus());
-    }
-
-    /** A whole response another request's render received, decoded when this client can't take its coding. */
-    private static void writeRendered(
-            HttpServletRequest req, HttpServletResponse res, OriginResponse r, String cacheStatus) throws IOException {
-        byte[] body = r.body();
-        List<Header> headers = HttpFields.relayable(r.headers());
-        String coding = ContentCoding.of(r.header("content-encoding"));
-        if (!coding.equals("identity") && !ContentCoding.accepts(req.getHeader("Accept-Encoding"), coding)) {
-            try {
-                body = ContentCoding.decode(coding, body, Long.MAX_VALUE);
-                headers.removeIf(h -> h.is("content-encoding"));
-            } catch (IOException e) {
-                writeFailure(req, res, 502, "the app sent a body that is not valid " + coding);
-                return;
-            }
-        }
-        res.setStatus(r.status());
-        copyHeaders(res, headers, name -> true);
-        res.setHeader(CacheHeaders.X_CACHE_STATUS, CacheStatus.MISS.name());
-        res.setHeader(CacheHeaders.CACHE_STATUS, cacheStatus);
-        if (!RenderResponse.bodiless(r.status())) {
-            writeBody(req, res, body);
-        }
-    }
-
-    /** Regen's own error page: short, and saying what happened. */
+    /** Regen's own error page. */
     private static void writeFailure(HttpServletRequest req, HttpServletResponse res, int status, String reason)
             throws IOException {
-        String title = switch (status) {
-            case 400 -> "Bad request";
-            case 502 -> "Render failed";
-            case 503 -> "Service unavailable";
-            case 504 -> "Render timed out";
-            default -> "Error";
-        };
-        String html = Html.errorPage(status, title, reason);
-        res.setStatus(status);
-        res.setContentType("text/html;charset=utf-8");
-        res.setHeader("Cache-Control", "no-store");
-        boolean ours = status < 500; // Regen refused it; 5xx: the render failed
-        res.setHeader(CacheHeaders.X_CACHE_STATUS, ours ? CacheStatus.BYPASS.name() : CacheStatus.MISS.name());
-        res.setHeader(CacheHeaders.CACHE_STATUS, ours ? "regen; fwd=bypass" : Forwarding.unstoredCacheStatus());
-        writeBody(req, res, html.getBytes(StandardCharsets.UTF_8));
+        write(req, res, ResponsePlan.error(status, reason));
     }
 
     private static void writeApi(HttpServletRequest req, HttpServletResponse res, ApiResponse a) throws IOException {
@@ -670,12 +590,9 @@ public final class RegenFilter implements Filter, AutoCloseable {
     }
 
     /** The stored or relayed fields; the first value of a name replaces what earlier filters set. */
-    private static void copyHeaders(HttpServletResponse res, List<Header> headers, Predicate<String> keep) {
+    private static void copyHeaders(HttpServletResponse res, List<Header> headers) {
         Set<String> seen = new HashSet<>();
         for (Header h : headers) {
-            if (!keep.test(h.name())) {
-                continue;
-            }
             if (seen.add(h.name().toLowerCase(Locale.ROOT))) {
                 res.setHeader(h.name(), h.value());
             } else {

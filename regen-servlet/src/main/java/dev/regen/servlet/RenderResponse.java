@@ -330,23 +330,15 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
     private void commit(boolean last) throws IOException {
         state = State.COMMITTED;
         int status = getStatus();
-        withBody = !headOnly && !bodiless(status);
+        withBody = !headOnly && !HttpFields.bodiless(status);
         boolean lengthKnown = contentLength >= 0;
-        if (last && !lengthKnown && !bodiless(status)) {
+        if (last && !lengthKnown && !HttpFields.bodiless(status)) {
             contentLength = pending.size();
         }
         reported = fields();
         Forwarding.Head head = forwarding.head(status, reported);
-        response.setHeader(
-                CacheHeaders.X_CACHE_STATUS,
-                head.status() != null ? head.status().name() : CacheStatus.MISS.name());
-        response.setHeader(CacheHeaders.CACHE_STATUS, head.cacheStatus());
-        if (forwarding.storable()) {
-            // what this URL sends may come from the cache, in whichever coding each client accepts
-            response.setHeader("Vary", CacheHeaders.varyWithAcceptEncoding(joined(response.getHeaders("Vary"))));
-            if (!response.containsHeader("Age")) {
-                response.setHeader("Age", "0");
-            }
+        for (Header f : forwarding.fields(head, joined(response.getHeaders("Vary")), response.containsHeader("Age"))) {
+            response.setHeader(f.name(), f.value());
         }
         if (head.buffer()) {
             copy = new ByteArrayOutputStream(Math.max(pending.size(), 256));
@@ -364,7 +356,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
             if (contentEncoding != null) {
                 response.setHeader("Content-Encoding", contentEncoding);
             }
-            if (last && !lengthKnown && !bodiless(status)) {
+            if (last && !lengthKnown && !HttpFields.bodiless(status)) {
                 response.setContentLengthLong(contentLength);
             }
         }
@@ -417,10 +409,6 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
 
     private static String joined(Collection<String> values) {
         return values == null || values.isEmpty() ? null : String.join(", ", values);
-    }
-
-    static boolean bodiless(int status) {
-        return status == 204 || status == 304 || (status >= 100 && status < 200);
     }
 
     /** Whether the engine saw the head (or the render ended without one). */
@@ -635,7 +623,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
                 if (headOnly
                         && state == State.COMMITTED
                         && contentLength < 0
-                        && !bodiless(getStatus())
+                        && !HttpFields.bodiless(getStatus())
                         && !response.isCommitted()) {
                     response.setContentLengthLong(total); // the length of the GET this HEAD stands for
                 }
@@ -716,7 +704,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
             addHeader(h.name(), h.value());
         }
         String declared = HttpFields.first(headers, "content-length");
-        if (declared != null && (bodiless(status) || "HEAD".equals(forwarding.method()))) {
+        if (declared != null && (HttpFields.bodiless(status) || "HEAD".equals(forwarding.method()))) {
             // an answer to HEAD has no body to count: the length it declares is the one to pass on
             track("content-length", declared);
             if (contentLength >= 0) {

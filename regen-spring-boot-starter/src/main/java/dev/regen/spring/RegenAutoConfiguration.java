@@ -7,6 +7,7 @@ import dev.regen.RegenCache;
 import dev.regen.RegenConfig;
 import dev.regen.RegenEngine;
 import dev.regen.RouteRule;
+import dev.regen.admin.RegenMetrics;
 import dev.regen.cluster.Cluster;
 import dev.regen.servlet.RegenFilter;
 import dev.regen.store.KvStore;
@@ -38,7 +39,8 @@ import org.springframework.core.env.Environment;
  *   <li>{@link RegenFilter} and its registration: {@code /*}, REQUEST and ASYNC dispatches, async
  *       supported, order {@code regen.filter-order} (right after Spring Security's chain).</li>
  *   <li>{@link RegenEngine} (owned and closed by the filter) and {@link RegenCache}.</li>
- *   <li>{@link RegenMetrics} when Micrometer is present: bound to the app's registry by Spring Boot.</li>
+ *   <li>{@link RegenMetrics}, the filter's: bound to the app's Micrometer registry by Spring Boot, with
+ *       the names {@code /_regen/metrics} serves.</li>
  * </ul>
  * Time comes from the app's {@link InstantSource} bean if it has exactly one ({@link java.time.Clock}
  * is one), else the system clock: tests move a fake clock instead of sleeping.
@@ -116,14 +118,11 @@ public class RegenAutoConfiguration {
             return new RegenCache(engine);
         }
 
-        @Configuration(proxyBeanMethods = false)
-        @ConditionalOnClass(name = "io.micrometer.core.instrument.binder.MeterBinder")
-        static class Metrics {
-            @Bean
-            @ConditionalOnMissingBean
-            RegenMetrics regenMetrics(RegenEngine engine) {
-                return new RegenMetrics(engine);
-            }
+        /** The filter's metrics; Spring Boot binds them to the app's registry. */
+        @Bean
+        @ConditionalOnMissingBean
+        RegenMetrics regenMetrics(RegenFilter filter) {
+            return filter.metrics();
         }
     }
 

@@ -1,6 +1,6 @@
 package dev.regen.internal.http;
 
-/** The little HTML every edge writes itself: escaping, and Regen's own error page. */
+/** The little HTML Regen writes itself: escaping. */
 public final class Html {
     private Html() {}
 
@@ -19,13 +19,5 @@ public final class Html {
             }
         }
         return b.toString();
-    }
-
-    /** Regen's own error page (400, 502, 504…): short, and saying what happened. */
-    public static String errorPage(int status, String title, String reason) {
-        return "<!doctype html><html><head><meta charset=\"utf-8\"><title>" + status + " " + title
-                + "</title></head><body style=\"font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto\">"
-                + "<h1>" + status + " " + title + "</h1><p>" + escape(reason) + "</p>"
-                + "<p><small>Regen had no cached copy of this page to serve instead.</small></p></body></html>\n";
     }
 }

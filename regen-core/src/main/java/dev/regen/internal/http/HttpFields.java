@@ -53,6 +53,11 @@ public final class HttpFields {
             "cache-status",
             "etag");
 
+    /** Whether a response with {@code status} has no body whatever its fields say (RFC 9110 §6.4.1). */
+    public static boolean bodiless(int status) {
+        return status == 204 || status == 304 || (status >= 100 && status < 200);
+    }
+
     /** The first value of {@code name}, or null. */
     public static String first(List<Header> headers, String name) {
         for (Header h : headers) {
