@@ -9,11 +9,6 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,8 +23,7 @@ import org.slf4j.LoggerFactory;
  * "reachable" means, and it costs the origin nothing. A {@code HEAD /} would do more, but on most
  * server-rendered sites a HEAD renders the page in full: every node would render {@code /} six times a
  * minute for nobody (and the demo's render counter would climb on its own). Whether pages render well
- * shows in the render metrics and the dashboard's origin error rate. {@link Mode#HEAD} is there for an
- * origin that has a cheap {@code /}.
+ * shows in the render metrics and the dashboard's origin error rate.
  *
  * <p>The first probe runs as the server starts: if the origin can't be reached then, one warning says
  * so (the server starts anyway: the origin may come up after it).
@@ -37,50 +31,31 @@ import org.slf4j.LoggerFactory;
 final class OriginHealth implements HealthMonitor.Probe {
     private static final Logger log = LoggerFactory.getLogger(OriginHealth.class);
 
-    /** How to probe. */
-    enum Mode {
-        /** Open and close a TCP connection (default). */
-        CONNECT,
-        /** {@code HEAD /}: below 500 is up. */
-        HEAD
-    }
-
     private final URI origin;
     private final String host;
     private final int port;
     private final Duration connectTimeout;
-    private final Mode mode;
-    private final HttpClient client;
     private final AtomicBoolean first = new AtomicBoolean(true);
 
-    OriginHealth(URI origin, Duration connectTimeout, Mode mode) {
+    OriginHealth(URI origin, Duration connectTimeout) {
         this.origin = origin;
         this.host = origin.getHost();
         this.port = origin.getPort() != -1
                 ? origin.getPort()
                 : "https".equals(origin.getScheme().toLowerCase(Locale.ROOT)) ? 443 : 80;
         this.connectTimeout = connectTimeout;
-        this.mode = mode;
-        this.client = mode == Mode.CONNECT
-                ? null
-                : HttpClient.newBuilder()
-                        .version(HttpClient.Version.HTTP_1_1)
-                        .connectTimeout(connectTimeout)
-                        .followRedirects(HttpClient.Redirect.NEVER)
-                        .build();
     }
 
     /** Probes {@code store} (one read of an absent key) and the origin (a TCP connect) every 10 s. */
     static HealthMonitor monitor(KvStore store, URI origin, Duration connectTimeout) {
-        return HealthMonitor.start(
-                store, new OriginHealth(origin, connectTimeout, Mode.CONNECT), Duration.ofSeconds(10));
+        return HealthMonitor.start(store, new OriginHealth(origin, connectTimeout), Duration.ofSeconds(10));
     }
 
     @Override
     public String check() throws Exception {
         boolean atStart = first.getAndSet(false);
         try {
-            return mode == Mode.CONNECT ? connect() : head();
+            return connect();
         } catch (IOException e) {
             if (atStart) {
                 log.warn(
@@ -103,32 +78,6 @@ final class OriginHealth implements HealthMonitor.Probe {
         } catch (UnknownHostException e) {
             throw new IOException("unknown host " + host);
         }
-    }
-
-    private String head() throws IOException, InterruptedException {
-        String base = origin.toString();
-        URI target = URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/");
-        Duration timeout = connectTimeout.plusSeconds(3);
-        HttpRequest request = HttpRequest.newBuilder(target)
-                .method("HEAD", HttpRequest.BodyPublishers.noBody())
-                .timeout(timeout)
-                .header("User-Agent", "Regen/0.1 (+health)")
-                .build();
-        int status;
-        try {
-            status =
-                    client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (HttpConnectTimeoutException e) {
-            throw new IOException("connect timed out after " + seconds(connectTimeout));
-        } catch (HttpTimeoutException e) {
-            throw new IOException("no answer to HEAD / within " + seconds(timeout));
-        } catch (ConnectException e) {
-            throw new IOException("connection refused");
-        }
-        if (status >= 500) {
-            throw new IOException("HEAD / answered HTTP " + status);
-        }
-        return "HEAD / answered HTTP " + status;
     }
 
     private static String seconds(Duration d) {

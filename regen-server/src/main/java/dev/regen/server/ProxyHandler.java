@@ -548,14 +548,31 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
         private void sendPage(Reply.Page reply) {
             ResponsePlan plan = ResponsePlan.page(reply, request.method().name(), headers);
-            if (!plan.wholePage() || rawCtx == null) {
+            if (!plan.wholePage()) {
                 send(plan);
                 return;
             }
-            // the hot path: status line and per-request fields (the plan's stamp), then the page's
-            // fixed fields and body prepared once
+            // the hot path: the page's fixed fields and body prepared once, and the plan's stamp
             PreparedPage.Variant v =
                     fe.prepared.of(reply.page(), reply.loaded()).variant(plan.gzip());
+            if (rawCtx == null) {
+                // an HTTP/2 stream takes header objects: the prepared list, not the prepared bytes
+                FullHttpResponse r = new DefaultFullHttpResponse(
+                        version(),
+                        HttpResponseStatus.valueOf(v.status()),
+                        headOnly ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(v.body()),
+                        false);
+                HttpHeaders h = r.headers();
+                for (Header f : v.headers()) {
+                    h.add(f.name(), f.value());
+                }
+                h.set(HttpHeaderNames.CONTENT_LENGTH, v.body().length);
+                h.set(HttpHeaderNames.AGE, reply.age());
+                h.set(CacheHeaders.X_CACHE_STATUS, reply.status().name());
+                h.set(CacheHeaders.CACHE_STATUS, reply.cacheStatus());
+                finish(r);
+                return;
+            }
             StringBuilder perRequest = new StringBuilder(192)
                     .append(v.statusLine())
                     .append("Date: ")

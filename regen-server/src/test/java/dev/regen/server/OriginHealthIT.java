@@ -26,8 +26,7 @@ class OriginHealthIT {
 
     @Test
     void connect_originListening_upWithoutAnyHttpRequest() throws Exception {
-        OriginHealth probe =
-                new OriginHealth(URI.create(origin.url()), Duration.ofSeconds(1), OriginHealth.Mode.CONNECT);
+        OriginHealth probe = new OriginHealth(URI.create(origin.url()), Duration.ofSeconds(1));
 
         assertThat(probe.check()).startsWith("accepts connections on 127.0.0.1:");
         assertThat(origin.renders("/")).isZero();
@@ -35,19 +34,9 @@ class OriginHealthIT {
 
     @Test
     void connect_nothingListening_downWithReason() throws Exception {
-        OriginHealth probe = new OriginHealth(
-                URI.create("http://127.0.0.1:" + Ports.freePort()), Duration.ofSeconds(1), OriginHealth.Mode.CONNECT);
+        OriginHealth probe =
+                new OriginHealth(URI.create("http://127.0.0.1:" + Ports.freePort()), Duration.ofSeconds(1));
 
         assertThatThrownBy(probe::check).hasMessageContaining("refused");
-    }
-
-    @Test
-    void head_below500Up_5xxDown() throws Exception {
-        OriginHealth probe = new OriginHealth(URI.create(origin.url()), Duration.ofSeconds(1), OriginHealth.Mode.HEAD);
-        origin.on("/", s -> TestOrigin.Response.html("").status(404));
-        assertThat(probe.check()).isEqualTo("HEAD / answered HTTP 404");
-
-        origin.on("/", s -> TestOrigin.Response.html("").status(503));
-        assertThatThrownBy(probe::check).hasMessage("HEAD / answered HTTP 503");
     }
 }
