@@ -907,18 +907,19 @@ class ClusterIT {
                 throws InterruptedException {
             // the nodes sit behind one public host, as behind a load balancer: each test talks to each node directly
             ServerConfig cfg = new ServerConfig(
-                            URI.create(originUrl),
-                            "127.0.0.1",
-                            0,
-                            engine,
-                            SECRET,
-                            new StoreSpec.Redis(redis),
-                            64L << 20,
-                            Duration.ofSeconds(1),
-                            "/api/revalidate",
-                            false,
-                            false)
-                    .withFront(dev.regen.server.config.Front.DEFAULTS.withHosts(List.of(PUBLIC_HOST), PUBLIC_HOST));
+                    URI.create(originUrl),
+                    "127.0.0.1",
+                    0,
+                    engine,
+                    SECRET,
+                    new StoreSpec.Redis(redis),
+                    64L << 20,
+                    Duration.ofSeconds(1),
+                    "/api/revalidate",
+                    false,
+                    ServerConfig.AccessLog.OFF,
+                    null,
+                    dev.regen.server.config.Front.DEFAULTS.withHosts(List.of(PUBLIC_HOST), PUBLIC_HOST));
             KvStore store = RedisStore.open(redis, clock);
             Cluster cluster;
             try {

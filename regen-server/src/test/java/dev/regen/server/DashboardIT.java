@@ -3,6 +3,7 @@ package dev.regen.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.regen.RegenConfig;
+import dev.regen.server.config.Front;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.MemoryStore;
@@ -80,7 +81,9 @@ class DashboardIT {
                 Duration.ofSeconds(1),
                 "/api/revalidate",
                 false,
-                false);
+                ServerConfig.AccessLog.OFF,
+                null,
+                Front.DEFAULTS);
         server = RegenServer.start(cfg, new MemoryStore(64L << 20, clock), clock);
         browser = Chromium.start(profile);
     }

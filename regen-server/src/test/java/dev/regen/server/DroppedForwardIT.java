@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.regen.RegenConfig;
+import dev.regen.server.config.Front;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.MemoryStore;
@@ -45,7 +46,9 @@ class DroppedForwardIT {
                     Duration.ofSeconds(1),
                     "/api/revalidate",
                     false,
-                    false);
+                    ServerConfig.AccessLog.OFF,
+                    null,
+                    Front.DEFAULTS);
             RegenServer server = RegenServer.start(cfg, new MemoryStore(64L << 20, clock), clock);
             try {
                 URI uri = URI.create("http://127.0.0.1:" + server.port() + "/v");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.regen.RegenConfig;
+import dev.regen.server.config.Front;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.MemoryStore;
@@ -52,7 +53,9 @@ class MetricsIT {
                 Duration.ofSeconds(1),
                 "/api/revalidate",
                 metricsPublic,
-                false);
+                ServerConfig.AccessLog.OFF,
+                null,
+                Front.DEFAULTS);
         return RegenServer.start(cfg, new MemoryStore(64L << 20, clock), clock);
     }
 

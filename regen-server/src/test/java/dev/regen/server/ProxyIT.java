@@ -56,18 +56,19 @@ class ProxyIT {
     private RegenServer start(KvStore store, RegenConfig engine, dev.regen.server.config.Front front)
             throws InterruptedException {
         ServerConfig cfg = new ServerConfig(
-                        URI.create(origin.url()),
-                        "127.0.0.1",
-                        0,
-                        engine,
-                        null,
-                        new StoreSpec.Memory(),
-                        64L << 20,
-                        Duration.ofSeconds(1),
-                        "/api/revalidate",
-                        false,
-                        false)
-                .withFront(front);
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
+                engine,
+                null,
+                new StoreSpec.Memory(),
+                64L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                ServerConfig.AccessLog.OFF,
+                null,
+                front);
         return RegenServer.start(cfg, store, clock);
     }
 

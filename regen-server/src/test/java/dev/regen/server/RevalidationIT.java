@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.regen.RegenConfig;
+import dev.regen.server.config.Front;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.KvStore;
@@ -110,7 +111,9 @@ class RevalidationIT {
                 Duration.ofSeconds(1),
                 "/api/revalidate",
                 false,
-                false);
+                ServerConfig.AccessLog.OFF,
+                null,
+                Front.DEFAULTS);
         return RegenServer.start(cfg, store, clock);
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.regen.RegenConfig;
+import dev.regen.server.config.Front;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.store.StoreException;
@@ -71,7 +72,9 @@ class StartWithoutRedisIT {
                 Duration.ofSeconds(1),
                 "/api/revalidate",
                 false,
-                false);
+                ServerConfig.AccessLog.OFF,
+                null,
+                Front.DEFAULTS);
     }
 
     private StoreSpec.Redis redisSpec() {

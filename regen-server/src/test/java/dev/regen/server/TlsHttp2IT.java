@@ -55,18 +55,19 @@ class TlsHttp2IT {
 
     private void serve(Front front) throws Exception {
         ServerConfig cfg = new ServerConfig(
-                        URI.create(origin.url()),
-                        "127.0.0.1",
-                        0,
-                        RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build(),
-                        null,
-                        new StoreSpec.Memory(),
-                        16L << 20,
-                        Duration.ofSeconds(1),
-                        "/api/revalidate",
-                        false,
-                        false)
-                .withFront(front);
+                URI.create(origin.url()),
+                "127.0.0.1",
+                0,
+                RegenConfig.builder().revalidate(Duration.ofSeconds(60)).build(),
+                null,
+                new StoreSpec.Memory(),
+                16L << 20,
+                Duration.ofSeconds(1),
+                "/api/revalidate",
+                false,
+                ServerConfig.AccessLog.OFF,
+                null,
+                front);
         server = RegenServer.start(cfg, new MemoryStore(16L << 20, clock), clock);
     }
 

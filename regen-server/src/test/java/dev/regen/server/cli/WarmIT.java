@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import dev.regen.RegenConfig;
 import dev.regen.server.RegenServer;
+import dev.regen.server.config.Front;
 import dev.regen.server.config.ServerConfig;
 import dev.regen.server.config.StoreSpec;
 import dev.regen.server.demo.DemoSite;
@@ -52,7 +53,9 @@ class WarmIT {
                 Duration.ofSeconds(1),
                 "/api/revalidate",
                 false,
-                false);
+                ServerConfig.AccessLog.OFF,
+                null,
+                Front.DEFAULTS);
         server = RegenServer.start(cfg, new MemoryStore(64L << 20, InstantSource.system()), InstantSource.system());
     }
 
