@@ -1,5 +1,6 @@
 package dev.regen.server.config;
 
+import dev.regen.Regen;
 import dev.regen.RegenConfig;
 import dev.regen.internal.http.BaseUrl;
 import java.net.URI;
@@ -51,9 +52,6 @@ public record ServerConfig(
 
     public static final String DEFAULT_LISTEN_HOST = "0.0.0.0";
     public static final int DEFAULT_LISTEN_PORT = 8080;
-    public static final long DEFAULT_MEMORY_BYTES = dev.regen.Regen.DEFAULT_MEMORY_BYTES;
-    public static final Duration DEFAULT_CONNECT_TIMEOUT = dev.regen.Regen.DEFAULT_CONNECT_TIMEOUT;
-    public static final String DEFAULT_WEBHOOK_PATH = dev.regen.Regen.DEFAULT_WEBHOOK_PATH;
     /** A shorter webhook secret is rejected: a guessable secret lets anyone purge the cache. */
     public static final int MIN_SECRET_LENGTH = 16;
 
@@ -97,10 +95,10 @@ public record ServerConfig(
                     "must be a path starting with / (no spaces, ? or #), got "
                             + Values.quote(String.valueOf(webhookPath)));
         }
-        if (webhookPath.matches("/_regen(/.*)?") && !webhookPath.equals(DEFAULT_WEBHOOK_PATH)) {
+        if (webhookPath.matches("/_regen(/.*)?") && !webhookPath.equals(Regen.DEFAULT_WEBHOOK_PATH)) {
             throw new ConfigException(
                     "webhook-path",
-                    "must be " + DEFAULT_WEBHOOK_PATH + " or a path outside /_regen/ (Regen's own pages), got "
+                    "must be " + Regen.DEFAULT_WEBHOOK_PATH + " or a path outside /_regen/ (Regen's own pages), got "
                             + Values.quote(webhookPath));
         }
         Objects.requireNonNull(accessLog, "accessLog");
