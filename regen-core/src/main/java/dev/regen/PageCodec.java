@@ -193,7 +193,7 @@ final class PageCodec {
 
     private static List<Header> headers(String lines) {
         List<Header> headers = new ArrayList<>();
-        for (String line : lines.split("\n")) {
+        for (String line : lines.split("\n", -1)) {
             int colon = line.indexOf(':');
             if (colon > 0) {
                 headers.add(new Header(line.substring(0, colon), line.substring(colon + 1)));

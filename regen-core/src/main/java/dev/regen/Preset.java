@@ -22,7 +22,11 @@ public enum Preset {
      */
     NEXTJS(Set.of("_rsc"), Set.of("next-router-state-tree", "next-url"));
 
+    // Set.of: unmodifiable
+    @SuppressWarnings("ImmutableEnumChecker")
     private final Set<String> unkeyedParams;
+
+    @SuppressWarnings("ImmutableEnumChecker")
     private final Set<String> unkeyedVary;
 
     Preset(Set<String> unkeyedParams, Set<String> unkeyedVary) {

@@ -110,7 +110,11 @@ public final class RegenEngine implements AutoCloseable {
     private final Duration lockTtl;
     /** Foreground waits on another node's render, woken by that node's change message. */
     private final ConcurrentHashMap<String, CompletableFuture<Void>> remoteChanges = new ConcurrentHashMap<>();
-    /** Keys invalidated while a render of theirs was in flight: that render's result is stored stale. */
+    /**
+     * Keys invalidated while a render of theirs was in flight: that render's result is stored stale. Keyed
+     * by the flight's identity (CompletableFuture keeps Object's equals), so a later flight of the same key
+     * is not marked.
+     */
     private final ConcurrentHashMap<CompletableFuture<RenderResult>, Boolean> invalidatedWhileRendering =
             new ConcurrentHashMap<>();
 
@@ -341,7 +345,7 @@ public final class RegenEngine implements AutoCloseable {
         // what that flight stored is the answer, not a second render.
         Cached current = pages.getLocal(key);
         if (current instanceof CachedPage p
-                && p != previous
+                && !sameCopy(p, previous)
                 && p.freshness(clock.instant()) != Freshness.EXPIRED
                 && matches(p, l.request())) {
             finish(key, mine, new RenderResult.Stored(p));
@@ -686,7 +690,7 @@ public final class RegenEngine implements AutoCloseable {
                 Cached atUrl = pages.get(urlKey);
                 if (!(atUrl instanceof VaryMarker m) || !m.names().equals(names)) {
                     pages.putMarker(urlKey, new VaryMarker(names));
-                    cluster.publish(List.of(urlKey));
+                    announce(cluster.publish(List.of(urlKey)));
                 }
                 if (pages.get(storeKey) == null
                         && pages.variants(urlKey, config.maxVariants()) >= config.maxVariants()) {
@@ -699,6 +703,7 @@ public final class RegenEngine implements AutoCloseable {
             }
             CachedPage replaced = storeKey.equals(key) ? previous : null;
             // both checked: each clears its mark
+            @SuppressWarnings("CollectionUndefinedEquality") // keyed by the flight itself: see the field
             Boolean here = flight == null ? null : invalidatedWhileRendering.remove(flight);
             boolean elsewhere = lock != null && cluster.takeInvalidated(lock);
             if (Boolean.TRUE.equals(here)) {
@@ -714,7 +719,7 @@ public final class RegenEngine implements AutoCloseable {
             if (unlocked
                     && storeKey.equals(key)
                     && pages.getShared(key) instanceof CachedPage newer
-                    && newer != previous
+                    && !sameCopy(newer, previous)
                     && (previous == null || newer.renderedAt().isAfter(previous.renderedAt()))) {
                 // the node that held the lock stored its page while this one rendered: that one stays
                 end(new RenderResult.Stored(newer), EngineListener.RenderOutcome.OK);
@@ -737,9 +742,10 @@ public final class RegenEngine implements AutoCloseable {
             // other nodes hear of it before this client has the whole page: a request of the same client
             // to another node then finds it in the store, and no late message drops a copy loaded since
             if (unchanged && !page.invalidated() && page.sameRenderAs(replaced)) {
-                cluster.publishRefreshed(List.of(new Cluster.Refresh(storeKey, page.etag(), page.renderedAt())));
+                announce(cluster.publishRefreshed(
+                        List.of(new Cluster.Refresh(storeKey, page.etag(), page.renderedAt()))));
             } else {
-                cluster.publish(List.of(storeKey));
+                announce(cluster.publish(List.of(storeKey)));
             }
             end(new RenderResult.Stored(page), EngineListener.RenderOutcome.OK);
         }
@@ -772,7 +778,7 @@ public final class RegenEngine implements AutoCloseable {
                     if (previous != null) {
                         // the origin no longer serves a cacheable page here (now private, ...)
                         pages.delete(key, previous);
-                        cluster.publish(List.of(key));
+                        announce(cluster.publish(List.of(key)));
                         log.info("removed {}: {}", key, skip.reason());
                     }
                 }
@@ -917,7 +923,7 @@ public final class RegenEngine implements AutoCloseable {
         // the request read the page before the previous render stored its successor and left the map
         Cached current = pages.peekLocal(key);
         if (current instanceof CachedPage p
-                && p != page
+                && !sameCopy(p, page)
                 && p.freshness(now) == Freshness.FRESH
                 && p.renderedAt().isAfter(page.renderedAt())) {
             finish(key, mine, new RenderResult.Stored(p));
@@ -999,27 +1005,56 @@ public final class RegenEngine implements AutoCloseable {
             response = CompletableFuture.failedFuture(e);
         }
         response.orTimeout(config.renderTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((r, e) -> {
+                .handle((r, e) -> {
                     if (e != null) {
                         render.failed(e, true);
-                        return;
+                        return null;
                     }
                     if (r.status() == 304 && conditional) {
                         render.notModified(r.headers());
-                        return;
+                        return null;
                     }
                     Forwarding.Head head = render.head(r.status(), r.headers());
                     if (!head.buffer()) {
-                        return;
+                        return null;
                     }
                     if (r.overflowed()) {
                         render.tooLarge();
                     } else {
-                        render.complete(r.body());
+                        // no client holds its response back until the page is visible
+                        CompletableFuture<Void> unused = render.complete(r.body());
                     }
+                    return null;
+                })
+                // the origin's failures are handled above; this is a fault in handling the answer, which
+                // nobody would see in a future nobody reads
+                .exceptionally(bug -> {
+                    log.error("background render of {} failed", key, bug);
+                    return null;
                 });
     }
 
+    /**
+     * Whether {@code a} is the very copy {@code b}: a page read before another render stored its
+     * successor is told apart by identity, not by content.
+     */
+    @SuppressWarnings("ReferenceEquality")
+    private static boolean sameCopy(CachedPage a, CachedPage b) {
+        return a == b;
+    }
+
+    /**
+     * A change message sent without waiting: the cluster logs one it could not send and sends it again,
+     * so nothing here depends on it.
+     */
+    private static void announce(CompletableFuture<Void> sent) {
+        sent.exceptionally(e -> {
+            log.debug("change message not sent yet: {}", describe(unwrap(e)));
+            return null;
+        });
+    }
+
+    @SuppressWarnings("CollectionUndefinedEquality") // keyed by the flight itself: see the field
     private void finish(String key, CompletableFuture<RenderResult> flight, RenderResult result) {
         invalidatedWhileRendering.remove(flight);
         // leave the map first: a request arriving now must find the stored page, not a finished flight
@@ -1190,8 +1225,9 @@ public final class RegenEngine implements AutoCloseable {
         }
         List<String> pathList = List.copyOf(paths);
         List<String> tagList = List.copyOf(tags);
-        return CompletableFuture.supplyAsync(
-                        () -> {
+        return CompletableFuture.<Void>completedFuture(null)
+                .thenComposeAsync(
+                        nothing -> {
                             List<String> notApplied = new ArrayList<>();
                             Set<String> keys = new LinkedHashSet<>();
                             for (PathPattern p : patterns) {
@@ -1282,8 +1318,7 @@ public final class RegenEngine implements AutoCloseable {
                                 return new Revalidation(n, eagerRenders);
                             });
                         },
-                        storeExecutor)
-                .thenCompose(f -> f);
+                        storeExecutor);
     }
 
     /**

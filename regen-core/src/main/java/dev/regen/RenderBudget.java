@@ -101,7 +101,10 @@ final class RenderBudget {
         CompletableFuture.delayedExecutor(maxWait.toMillis(), TimeUnit.MILLISECONDS)
                 .execute(() -> {
                     synchronized (this) {
-                        if (!visitors.remove(slot)) {
+                        // this very slot: CompletableFuture keeps Object's (identity) equals
+                        @SuppressWarnings("CollectionUndefinedEquality")
+                        boolean stillWaiting = visitors.remove(slot);
+                        if (!stillWaiting) {
                             return;
                         }
                         inUse++;

@@ -9,6 +9,7 @@ import dev.regen.cluster.Cluster;
 import dev.regen.internal.Reply;
 import dev.regen.store.MemoryStore;
 import dev.regen.testing.FakeClock;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Set;
@@ -91,7 +92,8 @@ class RegenEngineClusterTest {
         assertThat(served.status()).isEqualTo(200);
         assertThat(engine.rendersInFlight()).isZero();
         // the client had its own render; the store keeps the lock holder's page
-        assertThat(new String(store.get("page:/b @example.com").value())).isEqualTo("from the lock holder");
+        assertThat(new String(store.get("page:/b @example.com").value(), StandardCharsets.UTF_8))
+                .isEqualTo("from the lock holder");
         assertThat(cluster.published).doesNotContain("/b @example.com");
     }
 

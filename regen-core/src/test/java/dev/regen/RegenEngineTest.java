@@ -180,7 +180,7 @@ class RegenEngineTest {
 
     @Test
     void serve_5xxOnMiss_leaderAndWaitersGetItNothingStored() throws Exception {
-        origin.hold().respondWith(r -> new OriginResponse(503, List.of(), "down".getBytes()));
+        origin.hold().respondWith(r -> new OriginResponse(503, List.of(), "down".getBytes(StandardCharsets.UTF_8)));
         CompletableFuture<Served> one = edge.serve(get("/f"));
         CompletableFuture<Served> two = edge.serve(get("/f"));
         assertCalls(1);
@@ -200,7 +200,7 @@ class RegenEngineTest {
     void serve_404OnRevalidate_replacesPageWithCached404() throws Exception {
         serve("/g");
         clock.advance(Duration.ofSeconds(61));
-        origin.respondWith(r -> new OriginResponse(404, List.of(), "gone".getBytes()));
+        origin.respondWith(r -> new OriginResponse(404, List.of(), "gone".getBytes(StandardCharsets.UTF_8)));
         assertThat(serve("/g").cacheStatus()).isEqualTo(CacheStatus.STALE);
         assertCalls(2);
         assertNow(() -> serve("/g").status() == 404);
@@ -212,7 +212,7 @@ class RegenEngineTest {
 
     @Test
     void serve_404Flood_reachesOriginOnceUntilErrorRevalidate() {
-        origin.respondWith(r -> new OriginResponse(404, List.of(), "missing".getBytes()));
+        origin.respondWith(r -> new OriginResponse(404, List.of(), "missing".getBytes(StandardCharsets.UTF_8)));
         for (int i = 0; i < 1000; i++) {
             assertThat(serve("/missing").status()).isEqualTo(404);
         }

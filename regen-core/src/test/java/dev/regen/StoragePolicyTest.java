@@ -37,7 +37,7 @@ class StoragePolicyTest {
         if (spec == null || spec.isBlank()) {
             return list;
         }
-        for (String part : spec.split("\\|")) {
+        for (String part : spec.split("\\|", -1)) {
             int colon = part.indexOf(':');
             list.add(new Header(
                     part.substring(0, colon).trim(), part.substring(colon + 1).trim()));

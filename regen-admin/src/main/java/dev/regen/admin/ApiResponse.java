@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /** What an edge sends back for an {@link ApiRequest}. Never cached ({@code Cache-Control: no-store}). */
+// the body is handed over without a copy; responses are never compared by equals
+@SuppressWarnings("ArrayRecordComponent")
 public record ApiResponse(int status, String contentType, Map<String, String> headers, byte[] body) {
     public ApiResponse {
         headers = Map.copyOf(headers);

@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -58,7 +59,8 @@ public final class HealthMonitor implements HealthCheck, AutoCloseable {
                 Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "regen-health-" + n.incrementAndGet()));
         this.store = new Watch("store", store);
         this.origin = new Watch("origin", origin);
-        scheduler.scheduleWithFixedDelay(
+        // tick() fails on nothing (a probe's failure is its result); close() stops it with the scheduler
+        ScheduledFuture<?> unused = scheduler.scheduleWithFixedDelay(
                 () -> {
                     this.store.tick();
                     this.origin.tick();

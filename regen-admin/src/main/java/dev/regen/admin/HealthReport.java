@@ -31,6 +31,8 @@ public record HealthReport(Component store, Component origin) {
     }
 
     /**
+     * One component as its last probe saw it.
+     *
      * @param detail    a few words: what the probe saw ("HTTP 200", "connection refused")
      * @param checkedAt when the probe finished, or null if never
      * @param latency   how long the probe took, or null

@@ -39,10 +39,12 @@ final class TimeSeries {
         }
     }
 
+    @SuppressWarnings("EnumOrdinal") // counters indexed by ordinal within this process, never persisted
     void served(CacheStatus status) {
         slot().requests[status.ordinal()].increment();
     }
 
+    @SuppressWarnings("EnumOrdinal") // as served()
     void rendered(RenderOutcome outcome, Duration took) {
         Slot s = slot();
         s.renders[outcome.ordinal()].increment();
@@ -98,6 +100,8 @@ final class TimeSeries {
      * @param requests    by {@link CacheStatus} ordinal
      * @param renders     by {@link RenderOutcome} ordinal
      */
+    // arrays indexed by ordinal, built once per snapshot; buckets are never compared by equals
+    @SuppressWarnings({"ArrayRecordComponent", "EnumOrdinal"})
     record Bucket(long startMillis, long[] requests, long[] renders) {
         long requests(CacheStatus s) {
             return requests[s.ordinal()];
@@ -109,6 +113,7 @@ final class TimeSeries {
     }
 
     /** @param latency render durations over the window, counts per {@link #BOUNDS_MS} bucket */
+    @SuppressWarnings("ArrayRecordComponent") // never compared by equals
     record Snapshot(long nowMillis, long stepMillis, List<Bucket> buckets, long[] latency) {
         /** The {@code q}-quantile of render durations in the window, in ms, or NaN without renders. */
         double renderQuantileMs(double q) {

@@ -46,7 +46,6 @@ public final class MemoryFootprint {
             long after = usedAfterGc(memory);
             long bodies = 0;
             long gzip = 0;
-            int inMemory = 0;
             List<CachedPage> sample = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 Reply r = Edge.serve(engine, origin, "/p/" + i);
@@ -57,7 +56,7 @@ public final class MemoryFootprint {
                     sample.add(p);
                 }
             }
-            inMemory = (int) engine.memoryEntries();
+            int inMemory = (int) engine.memoryEntries();
             long grown = after - before;
             System.out.printf("pages rendered:            %d%n", n);
             System.out.printf("pages held in L1:          %d (budget %d MiB)%n", inMemory, budget >> 20);

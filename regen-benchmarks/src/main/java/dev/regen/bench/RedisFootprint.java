@@ -60,7 +60,7 @@ public final class RedisFootprint {
     }
 
     private static long usedMemory(StatefulRedisConnection<String, String> redis) {
-        for (String line : redis.sync().info("memory").split("\r?\n")) {
+        for (String line : redis.sync().info("memory").split("\r?\n", -1)) {
             if (line.startsWith("used_memory:")) {
                 return Long.parseLong(line.substring("used_memory:".length()).trim());
             }

@@ -28,6 +28,8 @@ import java.util.Set;
  * @param immutable    {@code Cache-Control: immutable} (RFC 8246): its URL names one version for ever, so
  *                     it never turns stale by age and soft revalidation leaves it alone
  */
+// the arrays are shared, not copied, on the hit path; nothing compares pages by equals
+@SuppressWarnings("ArrayRecordComponent")
 public record CachedPage(
         int status,
         List<Header> headers,

@@ -12,6 +12,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -206,7 +207,7 @@ class BlogIT {
         HttpResponse<String> get = awaitStatus("/posts/11", "HIT");
         assertThat(title(get)).isEqualTo("Post number 11");
         assertThat(head.headers().firstValue("Content-Length"))
-                .hasValue(String.valueOf(get.body().getBytes().length));
+                .hasValue(String.valueOf(get.body().getBytes(StandardCharsets.UTF_8).length));
         assertThat(renders.count("/posts/11")).isEqualTo(1);
     }
 
@@ -293,7 +294,7 @@ class BlogIT {
         assertThat(head.statusCode()).isEqualTo(200);
         assertThat(status(head)).isEqualTo("HIT");
         assertThat(head.headers().firstValue("Content-Length"))
-                .hasValue(String.valueOf(miss.body().getBytes().length));
+                .hasValue(String.valueOf(miss.body().getBytes(StandardCharsets.UTF_8).length));
 
         HttpResponse<String> authorized = send(request("/posts/8").header("Authorization", "Bearer someone"));
         assertThat(status(authorized)).isEqualTo("BYPASS");

@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoField;
 import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -158,7 +159,7 @@ final class AccessLog implements AutoCloseable {
                 .append("{\"time\":\"")
                 .append(second(arrived).iso())
                 .append('.');
-        threeDigits(b, arrived.getNano() / 1_000_000).append("Z\",\"client\":");
+        threeDigits(b, arrived.get(ChronoField.MILLI_OF_SECOND)).append("Z\",\"client\":");
         jsonString(b, client);
         b.append(",\"method\":");
         jsonString(b, request.method().name());

@@ -20,7 +20,9 @@ final class HttpDate {
         long second = Math.floorDiv(millis, 1000);
         Stamp s = last;
         if (s.second() != second) {
-            s = new Stamp(second, DateFormatter.format(new Date(second * 1000)));
+            @SuppressWarnings("JavaUtilDate") // what Netty's formatter takes
+            Date date = new Date(second * 1000);
+            s = new Stamp(second, DateFormatter.format(date));
             last = s;
         }
         return s.value();

@@ -460,7 +460,6 @@ final class OriginClient implements Origin, AutoCloseable {
                     private HttpResponse head;
                     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
                     private boolean overflowed;
-                    private OriginClient.Exchange self;
 
                     @Override
                     public void head(HttpResponse response) {

@@ -60,7 +60,7 @@ record Peer(String host, HostProblem hostProblem, String scheme, String clientAd
             forwardedHost = first(h.get("x-forwarded-host"));
             List<String> hops = new ArrayList<>();
             for (String v : h.getAll("x-forwarded-for")) {
-                for (String hop : v.split(",")) {
+                for (String hop : v.split(",", -1)) {
                     if (!hop.isBlank()) {
                         hops.add(hop.trim());
                     }

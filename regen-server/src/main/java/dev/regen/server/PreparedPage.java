@@ -26,6 +26,7 @@ final class PreparedPage {
      * One encoding of the page. {@code tail} holds the fixed header fields, the blank line ending the
      * header block, and the body; it is released when the page leaves {@link Cache the prepared cache}.
      */
+    @SuppressWarnings("ArrayRecordComponent") // the cached body, served without a copy; never compared by equals
     record Variant(int status, String statusLine, byte[] body, List<Header> headers, ByteBuf tail, int headLength) {
         /**
          * The fixed fields and the body (or, for {@code headOnly}, the fields alone), retained for one

@@ -306,7 +306,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         HttpMethod method = request.method();
-        if (method == HttpMethod.CONNECT || method == HttpMethod.TRACE) {
+        if (HttpMethod.CONNECT.equals(method) || HttpMethod.TRACE.equals(method)) {
             ex.fatal(HttpResponseStatus.METHOD_NOT_ALLOWED, method + " is not supported");
             return;
         }
@@ -349,7 +349,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 new ClientRequest(method.name(), request.uri(), peer.host(), peer.scheme(), ex.headers, hasBody);
         fe.engine.serve(cr).whenComplete((reply, error) -> {
             if (ctx.executor().inEventLoop()) {
-                ex.reply(reply, error);
+                try {
+                    ex.reply(reply, error);
+                } catch (RuntimeException e) {
+                    // thrown into a future nobody reads: close the connection instead of leaving the client waiting
+                    ctx.fireExceptionCaught(e);
+                }
             } else {
                 ctx.executor().execute(() -> ex.reply(reply, error));
             }
@@ -427,7 +432,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         Exchange(HttpRequest request) {
             this.request = request;
             this.headers = new NettyHeaders(request.headers());
-            this.headOnly = request.method() == HttpMethod.HEAD;
+            this.headOnly = HttpMethod.HEAD.equals(request.method());
             // after a request that did not parse, the decoder discards the connection's input: close it
             this.keepAlive = !stream && request.decoderResult().isSuccess() && HttpUtil.isKeepAlive(request);
         }

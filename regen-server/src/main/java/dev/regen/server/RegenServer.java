@@ -78,7 +78,7 @@ public final class RegenServer implements AutoCloseable {
 
     /** The parts that need neither the store nor the cluster, so they can come up while those open. */
     private record Parts(RegenMetrics metrics) {
-        static Parts of(ServerConfig config) {
+        static Parts of() {
             // metrics use the system clock: the dashboard's chart shows real time even under a test's fake clock
             return new Parts(new RegenMetrics());
         }
@@ -346,7 +346,7 @@ public final class RegenServer implements AutoCloseable {
         InstantSource clock = InstantSource.system();
         // On a cold JVM the store (SQLite's native library, a Redis connection) and the origin's HTTP
         // client with the metrics registry each take a few hundred ms to come up: side by side, then.
-        CompletableFuture<Parts> parts = CompletableFuture.supplyAsync(() -> Parts.of(config), task -> {
+        CompletableFuture<Parts> parts = CompletableFuture.supplyAsync(Parts::of, task -> {
             Thread t = new Thread(task, "regen-start");
             t.setDaemon(true);
             t.start();
@@ -377,7 +377,7 @@ public final class RegenServer implements AutoCloseable {
     /** Starts one node of a cluster over a shared store; the server closes both. */
     public static RegenServer start(ServerConfig config, KvStore store, Cluster cluster, InstantSource clock)
             throws InterruptedException {
-        return start(config, store, cluster, clock, () -> Parts.of(config));
+        return start(config, store, cluster, clock, Parts::of);
     }
 
     private static RegenServer start(

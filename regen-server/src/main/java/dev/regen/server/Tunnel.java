@@ -48,7 +48,7 @@ final class Tunnel {
 
     /** {@code GET} with {@code Upgrade: websocket} (RFC 6455 §4.1). */
     static boolean isWebSocket(HttpRequest request) {
-        if (request.method() != HttpMethod.GET) {
+        if (!HttpMethod.GET.equals(request.method())) {
             return false;
         }
         String upgrade = request.headers().get(HttpHeaderNames.UPGRADE);

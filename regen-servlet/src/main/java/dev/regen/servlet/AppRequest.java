@@ -293,7 +293,7 @@ final class AppRequest extends HttpServletRequestWrapper {
     /** The parameters of a query string (a render has no body), decoded as UTF-8 as the containers do. */
     private static Map<String, String[]> parse(String query) {
         Map<String, List<String>> values = new LinkedHashMap<>();
-        for (String pair : query.split("&")) {
+        for (String pair : query.split("&", -1)) {
             if (pair.isEmpty()) {
                 continue;
             }

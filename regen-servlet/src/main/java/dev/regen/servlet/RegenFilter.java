@@ -258,7 +258,8 @@ public final class RegenFilter implements Filter, AutoCloseable {
         }
         int port = req.getServerPort();
         String scheme = scheme(req);
-        boolean defaultPort = port <= 0 || port == 80 && scheme.equals("http") || port == 443 && scheme.equals("https");
+        boolean defaultPort =
+                port <= 0 || (port == 80 && scheme.equals("http")) || (port == 443 && scheme.equals("https"));
         return defaultPort ? h : h + ":" + port;
     }
 
@@ -320,7 +321,8 @@ public final class RegenFilter implements Filter, AutoCloseable {
             return;
         }
         if (!async) {
-            outcome.thenAccept(RegenFilter::abandon);
+            // the client has its 504; a forward decided later is reported ended (a failed outcome has none)
+            var unused = outcome.thenAccept(RegenFilter::abandon);
             answer(req, res, chain, timedOut());
             return;
         }
@@ -347,7 +349,9 @@ public final class RegenFilter implements Filter, AutoCloseable {
             @Override
             public void onStartAsync(AsyncEvent event) {}
         });
-        outcome.whenComplete((value, error) -> resume(context, answered, error != null ? internalError(error) : value));
+        // resume() handles what can fail there
+        var unused = outcome.whenComplete(
+                (value, error) -> resume(context, answered, error != null ? internalError(error) : value));
     }
 
     private static void awaitAtMost(CompletableFuture<Object> outcome, Duration limit) {
@@ -523,7 +527,8 @@ public final class RegenFilter implements Filter, AutoCloseable {
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
-        sent.whenComplete((response, error) -> {
+        // the callback catches what fails and always completes the request
+        var unused = sent.whenComplete((response, error) -> {
             try {
                 if (error != null) {
                     OriginException e = OriginException.from(error);

@@ -225,7 +225,7 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
 
     private void flush() throws IOException {
         synchronized (lock) {
-            if (state == State.ENDED || headOnly && !transparent) {
+            if (state == State.ENDED || (headOnly && !transparent)) {
                 return; // nothing goes to a HEAD client before the end, when the body's length is known
             }
             if (transparent) {
@@ -644,7 +644,8 @@ final class RenderResponse extends HttpServletResponseWrapper implements AsyncLi
                     }
                     byte[] whole = copy.toByteArray();
                     copy = null;
-                    forwarding.complete(whole);
+                    // not waited for: this edge does not hold back the end of its response
+                    var unused = forwarding.complete(whole);
                 }
             }
         } catch (IOException | RuntimeException e) {

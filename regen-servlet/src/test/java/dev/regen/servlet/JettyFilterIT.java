@@ -532,7 +532,7 @@ class JettyFilterIT {
                             .getBytes(StandardCharsets.ISO_8859_1));
             String text = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
             int end = text.indexOf("\r\n\r\n");
-            String[] lines = text.substring(0, end).split("\r\n");
+            String[] lines = text.substring(0, end).split("\r\n", -1);
             Map<String, String> headers = new java.util.HashMap<>();
             for (int i = 1; i < lines.length; i++) {
                 int colon = lines[i].indexOf(':');
@@ -555,7 +555,7 @@ class JettyFilterIT {
                 }
                 body = whole.toString();
             }
-            return new Raw(Integer.parseInt(lines[0].split(" ")[1]), headers, body);
+            return new Raw(Integer.parseInt(lines[0].split(" ", -1)[1]), headers, body);
         }
     }
 

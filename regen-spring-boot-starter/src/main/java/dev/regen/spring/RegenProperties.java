@@ -91,7 +91,7 @@ public record RegenProperties(
      *
      * @param match      glob on the page path: {@code *} within a segment, {@code **} across segments
      * @param revalidate revalidate time of matching pages, unless the response has {@code s-maxage}
-     * @param tags       tags added to matching pages, for {@code revalidateTag}
+     * @param tags       tags added to matching pages, for revalidation by tag
      * @param cache      {@code false}: matching requests pass through uncached
      */
     public record Route(
@@ -105,6 +105,8 @@ public record RegenProperties(
     }
 
     /**
+     * Timeouts ({@code regen.timeouts.*}).
+     *
      * @param render  a render taking longer fails (504 on a miss; the stale page is kept otherwise)
      * @param connect connect timeout of loopback renders
      * @param lockWait with several instances on one shared store (a {@code Cluster} bean), how long a miss

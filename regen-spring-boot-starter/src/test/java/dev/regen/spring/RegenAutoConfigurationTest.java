@@ -132,7 +132,7 @@ class RegenAutoConfigurationTest {
                     assertThat(config.bypassToken()).isEqualTo("preview");
                     assertThat(config.query()).isEqualTo(QueryPolicy.allowOnly(List.of("page", "sort")));
                     RouteRule blog = config.routeFor("/blog/a");
-                    assertThat(blog.revalidate()).isEqualTo(Duration.ofSeconds(300));
+                    assertThat(blog.revalidate()).isEqualTo(Duration.ofMinutes(5));
                     assertThat(blog.tags()).containsExactly("blog", "posts");
                     assertThat(config.routeFor("/account/me").cache()).isFalse();
                     assertThat(config.routeFor("/manage/health").cache()).isFalse();

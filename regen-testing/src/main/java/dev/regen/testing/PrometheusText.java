@@ -50,7 +50,11 @@ public final class PrometheusText {
 
     private PrometheusText() {}
 
-    /** @throws IllegalArgumentException naming the line of the first violation */
+    /**
+     * Parses a text exposition, checking it follows the format.
+     *
+     * @throws IllegalArgumentException naming the line of the first violation
+     */
     public static Exposition parse(String text) {
         Map<String, String> types = new LinkedHashMap<>();
         Map<String, String> help = new HashMap<>();
@@ -186,7 +190,7 @@ public final class PrometheusText {
             }
         }
         check(i < line.length() && line.charAt(i) == ' ', lineNo, "no value");
-        String[] rest = line.substring(i).trim().split(" +");
+        String[] rest = line.substring(i).trim().split(" +", -1);
         check(rest.length == 1 || rest.length == 2, lineNo, "value and at most a timestamp expected");
         double value = number(rest[0], lineNo);
         if (rest.length == 2) {
@@ -200,20 +204,18 @@ public final class PrometheusText {
     }
 
     private static double number(String s, int lineNo) {
-        switch (s) {
-            case "NaN":
-                return Double.NaN;
-            case "+Inf":
-                return Double.POSITIVE_INFINITY;
-            case "-Inf":
-                return Double.NEGATIVE_INFINITY;
-            default:
+        return switch (s) {
+            case "NaN" -> Double.NaN;
+            case "+Inf" -> Double.POSITIVE_INFINITY;
+            case "-Inf" -> Double.NEGATIVE_INFINITY;
+            default -> {
                 try {
-                    return Double.parseDouble(s);
+                    yield Double.parseDouble(s);
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("line " + lineNo + ": bad value " + s);
                 }
-        }
+            }
+        };
     }
 
     private static String unescapeHelp(String s, int lineNo) {

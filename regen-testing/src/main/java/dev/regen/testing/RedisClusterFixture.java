@@ -80,14 +80,14 @@ public final class RedisClusterFixture implements AutoCloseable {
     /** The slot ranges a node serves as master, from its CLUSTER NODES line ("myself"); empty for a replica. */
     public static List<int[]> slotsOf(RedisServerFixture node) throws IOException {
         List<int[]> ranges = new ArrayList<>();
-        for (String line : node.call("CLUSTER", "NODES").split("\n")) {
-            String[] f = line.trim().split(" ");
+        for (String line : node.call("CLUSTER", "NODES").split("\n", -1)) {
+            String[] f = line.trim().split(" ", -1);
             if (f.length > 2 && f[2].contains("myself") && f[2].contains("master")) {
                 for (int i = 8; i < f.length; i++) {
                     if (f[i].startsWith("[")) {
                         continue; // a slot being migrated
                     }
-                    String[] r = f[i].split("-");
+                    String[] r = f[i].split("-", -1);
                     ranges.add(new int[] {Integer.parseInt(r[0]), Integer.parseInt(r[r.length - 1])});
                 }
             }

@@ -70,7 +70,7 @@ public final class RedisSentinelFixture implements AutoCloseable {
     public int masterPort() {
         try {
             String reply = sentinels.get(0).call("SENTINEL", "get-master-addr-by-name", MASTER_NAME);
-            String[] hostPort = reply.split("\n");
+            String[] hostPort = reply.split("\n", -1);
             return hostPort.length == 2 ? Integer.parseInt(hostPort[1]) : -1;
         } catch (IOException | RuntimeException e) {
             return -1;

@@ -286,7 +286,7 @@ public final class RedisServerFixture implements AutoCloseable {
 
     /** The absolute path of {@code name} on the PATH, with a hint if it is missing. */
     static String executable(String name) {
-        for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+        for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":", -1)) {
             Path p = Path.of(d.isEmpty() ? "." : d, name);
             if (Files.isExecutable(p)) {
                 return p.toString();

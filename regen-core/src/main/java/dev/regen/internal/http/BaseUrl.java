@@ -27,9 +27,9 @@ public final class BaseUrl {
         }
         String scheme = String.valueOf(u.getScheme()).toLowerCase(Locale.ROOT);
         String path = u.getRawPath() == null ? "" : u.getRawPath();
-        if (!scheme.equals("http") && !scheme.equals("https")
+        if ((!scheme.equals("http") && !scheme.equals("https"))
                 || u.getHost() == null
-                || !path.isEmpty() && !path.equals("/")
+                || (!path.isEmpty() && !path.equals("/"))
                 || u.getRawQuery() != null
                 || u.getRawFragment() != null) {
             throw new IllegalArgumentException(

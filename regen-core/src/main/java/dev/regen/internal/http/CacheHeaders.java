@@ -74,8 +74,9 @@ public final class CacheHeaders {
             return true;
         }
         String ours = opaque(etag);
-        for (String candidate : ifNoneMatch.split(",")) {
-            if (opaque(candidate.trim()).equals(ours)) {
+        for (String candidate : ifNoneMatch.split(",", -1)) {
+            // empty list elements are ignored (RFC 9110 §5.6.1), so "" never matches an empty ETag
+            if (!candidate.isBlank() && opaque(candidate.trim()).equals(ours)) {
                 return true;
             }
         }
@@ -103,7 +104,7 @@ public final class CacheHeaders {
         if (vary == null || vary.isBlank()) {
             return "Accept-Encoding";
         }
-        for (String token : vary.split(",")) {
+        for (String token : vary.split(",", -1)) {
             String t = token.trim();
             if (t.equalsIgnoreCase("accept-encoding") || t.equals("*")) {
                 return vary;

@@ -45,7 +45,7 @@ public final class ContentCoding {
         }
         Boolean listed = null;
         Boolean star = null;
-        for (String part : acceptEncoding.split(",")) {
+        for (String part : acceptEncoding.split(",", -1)) {
             int semi = part.indexOf(';');
             String c = (semi < 0 ? part : part.substring(0, semi)).trim();
             boolean accepted = semi < 0 || !zeroWeight(part.substring(semi + 1));
@@ -65,7 +65,7 @@ public final class ContentCoding {
     }
 
     private static boolean zeroWeight(String params) {
-        for (String p : params.split(";")) {
+        for (String p : params.split(";", -1)) {
             String t = p.trim();
             if (t.startsWith("q=") || t.startsWith("Q=")) {
                 try {

@@ -74,7 +74,7 @@ public final class CookieRules {
     /** Whether any {@code Cookie} field value carries a cookie that is not ignored. */
     public boolean anyKept(List<String> cookieFields) {
         for (String field : cookieFields) {
-            for (String pair : field.split(";")) {
+            for (String pair : field.split(";", -1)) {
                 String name = name(pair);
                 if (!name.isEmpty() && !ignored(name)) {
                     return true;
@@ -88,7 +88,7 @@ public final class CookieRules {
     public String stripped(List<String> cookieFields) {
         StringBuilder out = new StringBuilder();
         for (String field : cookieFields) {
-            for (String pair : field.split(";")) {
+            for (String pair : field.split(";", -1)) {
                 String trimmed = pair.trim();
                 String name = name(trimmed);
                 if (!name.isEmpty() && !ignored(name)) {
@@ -106,7 +106,7 @@ public final class CookieRules {
     String keyed(List<String> cookieFields) {
         TreeMap<String, List<String>> byName = new TreeMap<>();
         for (String field : cookieFields) {
-            for (String pair : field.split(";")) {
+            for (String pair : field.split(";", -1)) {
                 String trimmed = pair.trim();
                 String name = name(trimmed);
                 if (!name.isEmpty() && !ignored(name)) {

@@ -77,7 +77,7 @@ public final class HttpFields {
         Set<String> names = new LinkedHashSet<>();
         for (Header h : headers) {
             if (h.is("connection")) {
-                for (String token : h.value().split(",")) {
+                for (String token : h.value().split(",", -1)) {
                     if (!token.isBlank()) {
                         names.add(token.trim().toLowerCase(Locale.ROOT));
                     }
@@ -180,7 +180,7 @@ public final class HttpFields {
         if (header == null) {
             return null;
         }
-        for (String pair : header.split(";")) {
+        for (String pair : header.split(";", -1)) {
             int eq = pair.indexOf('=');
             if (eq > 0 && pair.substring(0, eq).trim().equals(name)) {
                 return pair.substring(eq + 1).trim();
@@ -194,7 +194,7 @@ public final class HttpFields {
         Set<String> tags = new LinkedHashSet<>();
         for (Header h : headers) {
             if (h.is("cache-tag") || h.is("surrogate-key")) {
-                for (String t : h.value().split("[,\\s]+")) {
+                for (String t : h.value().split("[,\\s]+", -1)) {
                     if (!t.isEmpty()) {
                         tags.add(t);
                     }

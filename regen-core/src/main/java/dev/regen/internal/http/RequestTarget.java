@@ -68,7 +68,7 @@ public record RequestTarget(String path, String query, String unkeyed) {
         }
         StringBuilder keyed = new StringBuilder(rawQuery.length());
         StringBuilder unkeyed = new StringBuilder();
-        for (String part : rawQuery.split("&")) {
+        for (String part : rawQuery.split("&", -1)) {
             if (part.isEmpty()) {
                 continue;
             }
@@ -152,7 +152,7 @@ public record RequestTarget(String path, String query, String unkeyed) {
         }
         record Param(String name, String text) {}
         List<Param> params = new ArrayList<>();
-        for (String part : raw.split("&")) {
+        for (String part : raw.split("&", -1)) {
             if (part.isEmpty()) {
                 continue;
             }

@@ -111,7 +111,7 @@ public final class ResponsePlan {
         List<Header> f = HttpFields.relayable(r.headers());
         f.removeIf(h -> h.is(CacheHeaders.X_CACHE_STATUS)
                 || h.is(CacheHeaders.CACHE_STATUS)
-                || decode && h.is("content-encoding"));
+                || (decode && h.is("content-encoding")));
         f.add(new Header(CacheHeaders.X_CACHE_STATUS, CacheStatus.MISS.name()));
         f.add(new Header(CacheHeaders.CACHE_STATUS, cacheStatus));
         return new ResponsePlan(

@@ -33,7 +33,7 @@ public final class Vary {
     public static List<String> names(List<String> varyValues) {
         TreeSet<String> names = new TreeSet<>();
         for (String value : varyValues) {
-            for (String token : value.split(",")) {
+            for (String token : value.split(",", -1)) {
                 String name = token.trim().toLowerCase(Locale.ROOT);
                 if (name.equals("*")) {
                     return List.of("*");

@@ -128,6 +128,6 @@ final class DemoCommand implements Callable<Integer> {
         out.println("  Pages " + (cfg.store() instanceof StoreSpec.Embedded ? "and render counts " : "")
                 + "are kept in " + cfg.store() + " and survive a restart. Stop with Ctrl-C.");
         out.println();
-        return Running.untilStopped(stop, server, site::close);
+        return Running.untilStopped(stop, server, site);
     }
 }

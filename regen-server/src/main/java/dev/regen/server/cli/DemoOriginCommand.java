@@ -64,6 +64,6 @@ final class DemoOriginCommand implements Callable<Integer> {
                 site.port(),
                 renderDelayMs,
                 site.publicBase());
-        return Running.untilStopped(stop, site::close);
+        return Running.untilStopped(stop, site);
     }
 }

@@ -158,7 +158,7 @@ final class WarmCommand implements Callable<Integer> {
                 + concurrency + " at a time");
         out.flush();
 
-        Progress progress = new Progress(targets.size(), System.console() != null, err);
+        Progress progress = new Progress(targets.size(), interactive(), err);
         ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(targets);
         List<Outcome> outcomes = java.util.Collections.synchronizedList(new ArrayList<>());
         AtomicInteger n = new AtomicInteger();
@@ -212,7 +212,7 @@ final class WarmCommand implements Callable<Integer> {
             throw new Main.UsageError("--sitemap is not a valid URL or path: " + s);
         }
         String scheme = start.getScheme() == null ? "" : start.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https") || start.getHost() == null) {
+        if ((!scheme.equals("http") && !scheme.equals("https")) || start.getHost() == null) {
             throw new Main.UsageError("--sitemap must be an http(s) URL or a path starting with /, got: " + s);
         }
         HttpClient sitemapClient = HttpClient.newBuilder()
@@ -229,6 +229,24 @@ final class WarmCommand implements Callable<Integer> {
             targets.add(target(page));
         }
         return List.copyOf(targets);
+    }
+
+    /**
+     * Whether a person watches (the progress bar redraws one line) or output goes to a file or pipe
+     * (a line every few seconds). From JDK 22, System.console() is there even when redirected, and
+     * Console.isTerminal() tells.
+     */
+    @SuppressWarnings("SystemConsoleNull") // null still means no terminal on the JDK 17 Regen targets
+    private static boolean interactive() {
+        java.io.Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+        } catch (ReflectiveOperationException e) {
+            return true; // before JDK 22, a console is a terminal
+        }
     }
 
     private static byte[] fetch(HttpClient client, URI uri, Duration timeout) throws IOException {

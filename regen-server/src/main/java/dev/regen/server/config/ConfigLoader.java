@@ -335,6 +335,7 @@ public final class ConfigLoader {
             Boolean metricsPublic,
             ServerConfig.AccessLog accessLog,
             String accessLogFile) {
+        @SuppressWarnings("UnusedMethod") // Jackson calls it
         FileConfig {
             timeouts = requireNonNullElse(timeouts, new Timeouts(null, null, null, null, null, null));
             limits = requireNonNullElse(limits, new Limits(null, null, null, null));
@@ -584,7 +585,7 @@ public final class ConfigLoader {
         Listen listen = requireNonNullElse(f.listen(), new Listen(null, ServerConfig.DEFAULT_LISTEN_PORT));
         StoreSpec store = flags.store() != null
                 ? StoreSpec.parse(flags.store())
-                : f.store() != null ? StoreSpec.parse(f.store()) : StoreSpec.DEFAULT;
+                : f.store() != null ? StoreSpec.parse(f.store()) : StoreSpec.Embedded.DEFAULT;
         if (Boolean.TRUE.equals(flags.strictStore()) || Boolean.TRUE.equals(f.storeStrict())) {
             store = store.requiredAtStart();
         }
@@ -664,7 +665,7 @@ public final class ConfigLoader {
     private static Matcher publicHost(String text, String field) {
         Matcher m = PUBLIC_HOST.matcher(text.strip());
         if (!m.matches()
-                || m.group(3) != null && (Integer.parseInt(m.group(3)) < 1 || Integer.parseInt(m.group(3)) > 65535)) {
+                || (m.group(3) != null && (Integer.parseInt(m.group(3)) < 1 || Integer.parseInt(m.group(3)) > 65535))) {
             throw new ConfigException(
                     field,
                     "must be the public host name (with an optional :port), e.g. www.example.com, got "

@@ -25,9 +25,6 @@ import java.util.regex.Pattern;
  */
 public sealed interface StoreSpec {
 
-    /** The default: {@code embedded:./.regen}. */
-    StoreSpec DEFAULT = new Embedded(Path.of("./.regen"));
-
     /**
      * This store, required at start ({@code store-strict: true}, {@code --strict-store}): Regen does
      * not start when it cannot be reached. Only a Redis store is ever started without; the others are
@@ -52,6 +49,12 @@ public sealed interface StoreSpec {
      *                of its filesystem at start, plus what it already holds)
      */
     record Embedded(Path dir, Long maxSize) implements StoreSpec {
+        /**
+         * The default: {@code embedded:./.regen}. Kept here, not on StoreSpec: an interface constant of a
+         * subclass's type can deadlock two threads initializing the two classes.
+         */
+        public static final Embedded DEFAULT = new Embedded(Path.of("./.regen"));
+
         /** The smallest budget accepted: below it, a few pages would fill the store. */
         public static final long MIN_MAX_SIZE = 1L << 20;
 
@@ -144,7 +147,10 @@ public sealed interface StoreSpec {
     /** The options after {@code embedded:DIR?}: {@code max-size=SIZE} is the only one. Returns the size. */
     private static Long embeddedOptions(String query) {
         Long maxSize = null;
-        for (String option : query.split("&")) {
+        for (String option : query.split("&", -1)) {
+            if (option.isEmpty()) {
+                continue; // as in a query string: "?max-size=10GB&" has one option
+            }
             int eq = option.indexOf('=');
             String name = eq < 0 ? option : option.substring(0, eq);
             if (!name.equals("max-size")) {

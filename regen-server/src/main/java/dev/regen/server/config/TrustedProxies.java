@@ -13,6 +13,7 @@ import java.util.List;
 public final class TrustedProxies {
     public static final TrustedProxies NONE = new TrustedProxies(List.of());
 
+    @SuppressWarnings("ArrayRecordComponent") // matched by contains(), never compared by equals
     private record Range(byte[] network, int bits, String text) {
         boolean contains(byte[] address) {
             if (address.length != network.length) {

@@ -30,6 +30,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -146,7 +147,6 @@ public final class EmbeddedStore implements KvStore {
 
     private final Path file;
     private final InstantSource clock;
-    private final Settings settings;
     private final Budget budget;
     private final Conn writer;
     private final ReentrantLock writerLock = new ReentrantLock();
@@ -230,7 +230,6 @@ public final class EmbeddedStore implements KvStore {
             Path file, InstantSource clock, Settings settings, Budget budget, Conn writer, List<Conn> readers) {
         this.file = file;
         this.clock = clock;
-        this.settings = settings;
         this.budget = budget;
         this.writer = writer;
         this.allReaders = List.copyOf(readers);
@@ -243,9 +242,12 @@ public final class EmbeddedStore implements KvStore {
             return t;
         });
         long sweep = settings.sweepInterval().toMillis();
-        background.scheduleWithFixedDelay(this::sweepQuietly, sweep, sweep, TimeUnit.MILLISECONDS);
+        // both catch their own failures (one escaping would end the schedule); close() stops them
+        ScheduledFuture<?> unusedSweep =
+                background.scheduleWithFixedDelay(this::sweepQuietly, sweep, sweep, TimeUnit.MILLISECONDS);
         long every = settings.maintenanceInterval().toMillis();
-        background.scheduleWithFixedDelay(this::maintain, every, every, TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> unusedMaintain =
+                background.scheduleWithFixedDelay(this::maintain, every, every, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -478,7 +480,9 @@ public final class EmbeddedStore implements KvStore {
                 return CORRUPT;
             }
         });
-        return entry == CORRUPT ? null : entry;
+        @SuppressWarnings("ReferenceEquality") // the sentinel itself
+        boolean corrupt = entry == CORRUPT;
+        return corrupt ? null : entry;
     }
 
     /** What a read of a corrupt entry returns inside the store; callers see a miss. */

@@ -164,9 +164,10 @@ public final class RedisCluster implements Cluster {
             log.debug("redis {} unreachable at start for node {}: {}", config.display(), nodeId, e.getMessage());
         }
         long every = PROBE_INTERVAL.toMillis();
-        probes.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
+        // both catch their own failures (one escaping would end the schedule); close() stops them
+        var unusedProbe = probes.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
         long renew = Math.max(1, leaseMillis / 3);
-        probes.scheduleWithFixedDelay(this::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
+        var unusedRenew = probes.scheduleWithFixedDelay(this::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
     }
 
     /** Connects and subscribes. @throws StoreException when Redis cannot be reached or refuses us */
@@ -391,7 +392,7 @@ public final class RedisCluster implements Cluster {
         }
         try {
             byte[][] keys = {layout.lock(Wire.utf8("key", lock.key()))};
-            UNLOCK.run(r, ScriptOutputType.INTEGER, keys, Wire.utf8("token", lock.token()));
+            var unused = UNLOCK.run(r, ScriptOutputType.INTEGER, keys, Wire.utf8("token", lock.token()));
         } catch (RuntimeException e) {
             // the lease lapses by itself; a fault here must not reach the engine
         }
@@ -416,7 +417,8 @@ public final class RedisCluster implements Cluster {
             }
             try {
                 byte[][] keys = {layout.lock(Wire.utf8("key", h.lock().key()))};
-                RENEW.<Long>run(
+                // a renewal that fails lets the lease lapse: nothing to do about it here
+                var unused = RENEW.<Long>run(
                                 r,
                                 ScriptOutputType.INTEGER,
                                 keys,
@@ -496,7 +498,8 @@ public final class RedisCluster implements Cluster {
         }
         CompletableFuture<Void> sent = new CompletableFuture<>();
         try {
-            r.publish(channel, message)
+            // the callback settles sent either way
+            var unused = r.publish(channel, message)
                     .toCompletableFuture()
                     .orTimeout(awaitMillis, TimeUnit.MILLISECONDS)
                     .whenComplete((receivers, e) -> {
@@ -665,7 +668,8 @@ public final class RedisCluster implements Cluster {
 
     private void resendUnsent() {
         if (unsentOverflow.get()) {
-            send(Wire.encodeMissed(nodeId), () -> {}).thenRun(() -> {
+            // a failed send was logged by send() and is tried again at the next probe
+            var unused = send(Wire.encodeMissed(nodeId), () -> {}).thenRun(() -> {
                 // what was kept is covered by "drop everything"
                 unsentOverflow.set(false);
                 unsent.clear();
@@ -676,7 +680,7 @@ public final class RedisCluster implements Cluster {
             return;
         }
         List<String> keys = new ArrayList<>(unsent);
-        send(Wire.encodeChanged(nodeId, keys), () -> {}).thenRun(() -> keys.forEach(unsent::remove));
+        var unused = send(Wire.encodeChanged(nodeId, keys), () -> {}).thenRun(() -> keys.forEach(unsent::remove));
     }
 
     private void received(byte[] bytes) {

@@ -108,7 +108,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
                 throw new IllegalArgumentException("a " + scheme + ":// store URI needs the master's name, e.g. "
                         + scheme + "://10.0.0.1:26379,10.0.0.2:26379?sentinelMasterId=mymaster (or #mymaster)");
             }
-            if (query.cluster != null && query.cluster || query.shards != null && query.shards != 1) {
+            if ((query.cluster != null && query.cluster) || (query.shards != null && query.shards != 1)) {
                 throw new IllegalArgumentException(
                         "store URI: Sentinel watches one master; cluster and shards do not apply");
             }
@@ -257,7 +257,7 @@ record RedisConfig(List<RedisURI> nodes, boolean cluster, String prefix, Duratio
             if (raw == null || raw.isEmpty()) {
                 return q;
             }
-            for (String pair : raw.split("&")) {
+            for (String pair : raw.split("&", -1)) {
                 if (pair.isEmpty()) {
                     continue;
                 }

@@ -131,7 +131,7 @@ final class RedisConnector implements AutoCloseable {
                     .build());
             return new RedisConnector(config, resources, client);
         } catch (RuntimeException e) {
-            resources.shutdown(0, 1, TimeUnit.SECONDS);
+            var unused = resources.shutdown(0, 1, TimeUnit.SECONDS); // not waited for: the start failed anyway
             throw e;
         }
     }

@@ -105,7 +105,7 @@ final class RedisHealth {
     }
 
     private static long field(String info, String name) {
-        for (String line : info.split("\r?\n")) {
+        for (String line : info.split("\r?\n", -1)) {
             if (line.startsWith(name)) {
                 try {
                     return Long.parseLong(line.substring(name.length()).trim());

@@ -348,7 +348,8 @@ public final class RedisStore implements KvStore {
             t.setDaemon(true);
             return t;
         });
-        retries.scheduleWithFixedDelay(
+        // the task catches its failures (one escaping would end the schedule); it shuts retries down itself
+        var unused = retries.scheduleWithFixedDelay(
                 () -> {
                     if (closed.get() || connection != null) {
                         return;
@@ -520,7 +521,7 @@ public final class RedisStore implements KvStore {
                 what);
         int shard = layout.shard(k);
         byte[][] keys = {layout.hash(shard, k), layout.index(shard), layout.expiries(shard)};
-        DELETE.run(commands("remove", key), ScriptOutputType.VALUE, keys, k)
+        var unused = DELETE.run(commands("remove", key), ScriptOutputType.VALUE, keys, k)
                 .whenComplete((r, e) -> reportedCorrupt.remove(key));
     }
 
@@ -624,6 +625,7 @@ public final class RedisStore implements KvStore {
 
     // --- plumbing ------------------------------------------------------------------------------
 
+    @SuppressWarnings("ArrayRecordComponent") // raw reply fields, read once; never compared by equals
     private record Row(byte[] member, byte[] metadata, byte[] expiration, long size) {
         ListedKey listed(RedisStore store) {
             String name = Wire.string(member);
