@@ -136,12 +136,16 @@ public final class ResponsePlan {
             case 504 -> "Gateway timeout";
             default -> "Error";
         };
+        boolean failedRender = status == 502 || status == 504;
         byte[] html = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>" + status + " " + title
                         + "</title></head><body style=\"font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto\">"
                         + "<h1>" + status + " " + title + "</h1><p>" + Html.escape(reason) + "</p>"
-                        + "<p><small>Regen had no cached copy of this page to serve instead.</small></p></body></html>\n")
+                        // only a failed render could have been saved by a cached copy
+                        + (failedRender
+                                ? "<p><small>Regen had no cached copy of this page to serve instead.</small></p>"
+                                : "")
+                        + "</body></html>\n")
                 .getBytes(StandardCharsets.UTF_8);
-        boolean failedRender = status == 502 || status == 504;
         List<Header> f = new ArrayList<>(6);
         f.add(new Header("Content-Type", "text/html; charset=utf-8"));
         f.add(new Header("Cache-Control", "no-store"));

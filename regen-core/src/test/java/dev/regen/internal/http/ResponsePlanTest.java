@@ -221,6 +221,8 @@ class ResponsePlanTest {
         assertThat(field(plan, "Cache-Control")).isEqualTo("no-store");
         assertThat(field(plan, "X-Cache-Status")).isEqualTo(xCacheStatus);
         assertThat(field(plan, "Cache-Status")).isEqualTo(cacheStatus);
+        // a cached copy would have saved only a failed render, not a refused request
+        assertThat(html.contains("no cached copy")).isEqualTo(xCacheStatus.equals("MISS"));
         if (extra != null) {
             assertThat(field(plan, extra)).isNotEqualTo("-");
         }
