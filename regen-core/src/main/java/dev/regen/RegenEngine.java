@@ -736,12 +736,15 @@ public final class RegenEngine implements AutoCloseable {
             if (unchanged) {
                 stats.unchanged.increment();
             }
-            if (!(unchanged ? pages.putUnchanged(storeKey, page, replaced) : pages.put(storeKey, page, replaced))) {
-                listener.storeWriteFailed();
-            }
+            boolean stored =
+                    unchanged ? pages.putUnchanged(storeKey, page, replaced) : pages.put(storeKey, page, replaced);
             // other nodes hear of it before this client has the whole page: a request of the same client
             // to another node then finds it in the store, and no late message drops a copy loaded since
-            if (unchanged && !page.invalidated() && page.sameRenderAs(replaced)) {
+            if (!stored) {
+                // not in the store, so not for them to read: dropping their copy would only make each node
+                // render it in turn, and with the store down each render would drop the others' copies again
+                listener.storeWriteFailed();
+            } else if (unchanged && !page.invalidated() && page.sameRenderAs(replaced)) {
                 announce(cluster.publishRefreshed(
                         List.of(new Cluster.Refresh(storeKey, page.etag(), page.renderedAt()))));
             } else {

@@ -2,12 +2,7 @@ package dev.regen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.regen.store.KvEntry;
-import dev.regen.store.KvStore;
-import dev.regen.store.ListPage;
 import dev.regen.store.MemoryStore;
-import dev.regen.store.PutOptions;
-import dev.regen.store.StoreException;
 import dev.regen.testing.FakeClock;
 import dev.regen.testing.LogCapture;
 import java.time.Duration;
@@ -79,54 +74,5 @@ class PageStoreFaultTest {
 
     private TestEdge.Served serve(String target) {
         return edge.serve(TestEdge.get(target)).orTimeout(10, TimeUnit.SECONDS).join();
-    }
-
-    /** Passes reads through; fails writes while {@link #failing}, as a full disk would. */
-    private static final class WriteFailingStore implements KvStore {
-        private final KvStore store;
-        volatile boolean failing;
-
-        WriteFailingStore(KvStore store) {
-            this.store = store;
-        }
-
-        @Override
-        public KvEntry get(String key) {
-            return store.get(key);
-        }
-
-        @Override
-        public void put(String key, byte[] value, PutOptions options) {
-            if (failing) {
-                throw new StoreException("disk full");
-            }
-            store.put(key, value, options);
-        }
-
-        @Override
-        public boolean replaceMetadata(String key, PutOptions options) {
-            if (failing) {
-                throw new StoreException("disk full");
-            }
-            return store.replaceMetadata(key, options);
-        }
-
-        @Override
-        public boolean delete(String key) {
-            if (failing) {
-                throw new StoreException("disk full");
-            }
-            return store.delete(key);
-        }
-
-        @Override
-        public ListPage list(String prefix, String cursor, int limit) {
-            return store.list(prefix, cursor, limit);
-        }
-
-        @Override
-        public void close() {
-            store.close();
-        }
     }
 }

@@ -158,6 +158,36 @@ class RegenEngineClusterTest {
         }
     }
 
+    @Test
+    void renderTheStoreDidNotTake_otherNodesKeepTheirCopy_noRenderInTurn() throws Exception {
+        Bus bus = new Bus();
+        WriteFailingStore failing = new WriteFailingStore(store);
+        RegenConfig config = RegenConfig.builder()
+                .revalidate(Duration.ofSeconds(10))
+                .refreshAhead(0)
+                .build();
+        Regen.Builder node =
+                Regen.newBuilder().config(config).store(failing).clock(clock).executor(Runnable::run);
+        try (RegenEngine a = node.cluster(bus.node()).build().newEngine(origin);
+                RegenEngine b = node.cluster(bus.node()).build().newEngine(origin)) {
+            TestEdge edgeA = new TestEdge(a, origin);
+            TestEdge edgeB = new TestEdge(b, origin);
+            edgeA.serve(get("/w")).get(10, TimeUnit.SECONDS);
+            assertThat(edgeB.serve(get("/w")).get(10, TimeUnit.SECONDS).text()).isEqualTo("render 1");
+
+            failing.failing = true;
+            clock.advance(Duration.ofSeconds(11));
+            edgeA.serve(get("/w")).get(10, TimeUnit.SECONDS); // stale: A renders, the store refuses it
+            assertThat(origin.calls()).isEqualTo(2);
+            assertThat(b.stats().clusterDrops())
+                    .as("B could not read A's page from the store: it keeps its own")
+                    .isZero();
+            Served onB = edgeB.serve(get("/w")).get(10, TimeUnit.SECONDS);
+            assertThat(((Reply.Page) onB.reply()).loaded()).isFalse();
+            assertThat(onB.text()).isEqualTo("render 1");
+        }
+    }
+
     /** Nodes in one process: what one publishes, the others hear (never itself). */
     static final class Bus {
         private final java.util.List<Cluster.Listener[]> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
